@@ -1,0 +1,58 @@
+"""`bulk-sources` command line: parse arguments, call the library, map errors to exit codes.
+
+Each subcommand lives in `bulk_sources/commands/<name>.py` with `register(subparsers)`; the
+logic itself lives in the library modules they call.
+
+Exit codes: 0 every row done; 1 some row invalid or failed; 2 usage or file problem;
+3 the run was stopped (auth refused, Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .commands import COMMANDS
+from .errors import BulkSourcesError
+from .version import __version__
+
+EXIT_OK = 0
+EXIT_ROWS_FAILED = 1
+EXIT_USAGE = 2
+EXIT_STOPPED = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse exits 2 as well; only the wording is ours, with a pointer to --help.
+        self.print_usage(sys.stderr)
+        print(f"bulk-sources: error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="bulk-sources",
+        description="Create many Statsig Warehouse Native assignment sources at once.",
+    )
+    parser.add_argument("--version", action="version", version=f"bulk-sources {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for module in COMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except BulkSourcesError as exc:
+        print(f"bulk-sources: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("bulk-sources: interrupted", file=sys.stderr)
+        return EXIT_STOPPED

@@ -1,0 +1,176 @@
+"""Request and response models of the assignment-source endpoints, written from `spec/`.
+
+Field names are the spec's own (camelCase). The models are strict: the server stand-in
+uses them to refuse what the real API refuses, and the catalog reader decodes cells into
+real Python types before validating, so nothing relies on pydantic's coercion.
+
+`tests/test_models_spec.py` compares every model with the spec files field by field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# Required text is trimmed and must be non-empty: Statsig would store a blank name or SQL
+# and the user would only find out in the console.
+RequiredText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class _Model(BaseModel):
+    # Unknown fields are ignored (the spec does not forbid them); types are never coerced.
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body with only the given fields: never `null`, never `""` for absent."""
+        return self.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+
+
+class IdTypeMapping(_Model):
+    statsigUnitID: RequiredText
+    column: RequiredText
+
+
+class Owner(_Model):
+    ownerID: str | None = None
+    ownerType: str | None = None
+    ownerName: str | None = None
+    ownerEmail: str | None = None
+
+
+def _check_id_type_mapping(mappings: list[IdTypeMapping]) -> None:
+    if not mappings:
+        raise ValueError("idTypeMapping needs at least one entry")
+    seen: set[str] = set()
+    for mapping in mappings:
+        if mapping.statsigUnitID in seen:
+            raise ValueError(f"idTypeMapping maps unit ID {mapping.statsigUnitID!r} twice")
+        seen.add(mapping.statsigUnitID)
+
+
+class AssignmentSourceCreate(_Model):
+    """Body of `POST /console/v1/experiments/assignment_sources` (AssignmentSourceCreationDto)."""
+
+    name: RequiredText
+    description: str | None = None
+    isVerified: bool | None = None
+    tags: list[str] | None = None
+    sql: RequiredText
+    timestampColumn: RequiredText
+    experimentIDColumn: RequiredText
+    groupIDColumn: RequiredText
+    idTypeMapping: list[IdTypeMapping]
+    isReadOnly: bool | None = None
+    owner: Owner | None = None
+    team: str | None = None
+    teamID: str | None = None
+    dryRun: bool | None = None
+
+    @model_validator(mode="after")
+    def _mapping_rules(self) -> AssignmentSourceCreate:
+        _check_id_type_mapping(self.idTypeMapping)
+        return self
+
+
+class AssignmentSourceUpdate(_Model):
+    """Body of the full update `POST .../assignment_source/{name}` (AssignmentSourceQueryUpdateDto).
+
+    `name` here renames the source.
+    """
+
+    name: RequiredText | None = None
+    description: str | None = None
+    isVerified: bool | None = None
+    tags: list[str] | None = None
+    sql: RequiredText
+    timestampColumn: RequiredText
+    experimentIDColumn: RequiredText
+    groupIDColumn: RequiredText
+    idTypeMapping: list[IdTypeMapping]
+    isReadOnly: bool | None = None
+    owner: Owner | None = None
+    team: str | None = None
+    teamID: str | None = None
+    dryRun: bool | None = None
+
+    @model_validator(mode="after")
+    def _mapping_rules(self) -> AssignmentSourceUpdate:
+        _check_id_type_mapping(self.idTypeMapping)
+        return self
+
+    @classmethod
+    def from_create(cls, create: AssignmentSourceCreate) -> AssignmentSourceUpdate:
+        """The full update that makes an existing source equal to a creation body."""
+        body = create.to_body()
+        body.pop("name", None)  # the path names the source; a body name would rename it
+        return cls.model_validate(body)
+
+
+class AssignmentSourcePartialUpdate(_Model):
+    """Body of `PATCH .../assignment_source/{name}`; `sql` is read-only there."""
+
+    name: RequiredText | None = None
+    description: str | None = None
+    isVerified: bool | None = None
+    tags: list[str] | None = None
+    timestampColumn: RequiredText | None = None
+    experimentIDColumn: RequiredText | None = None
+    groupIDColumn: RequiredText | None = None
+    idTypeMapping: list[IdTypeMapping] | None = None
+    isReadOnly: bool | None = None
+    owner: Owner | None = None
+    team: str | None = None
+    teamID: str | None = None
+    dryRun: bool | None = None
+
+
+class AssignmentSourceContract(BaseModel):
+    """What the API answers with (AssignmentSourceContractDto). Lenient: it is read, not sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    description: str
+    tags: list[str]
+    sql: str
+    timestampColumn: str
+    experimentIDColumn: str
+    groupIDColumn: str
+    idTypeMapping: list[IdTypeMapping]
+    isVerified: bool | None = None
+    isReadOnly: bool | None = None
+    owner: Owner | None = None
+    team: str | None = None
+    teamID: str | None = None
+
+
+class Pagination(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    itemsPerPage: float
+    pageNumber: float
+    nextPage: str | None
+    previousPage: str | None
+    totalItems: float | None = None
+    all: str | None = None
+
+
+class ListPage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    message: str
+    data: list[AssignmentSourceContract] = Field(default_factory=list)
+    pagination: Pagination
+
+
+def canonical_json(body: dict[str, Any]) -> str:
+    """One spelling per body: sorted keys, no whitespace, so equal content gives equal text."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def row_key(body: dict[str, Any]) -> str:
+    """A row's identity by content (not position): survives reordering and filtering."""
+    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()[:32]

@@ -1,0 +1,73 @@
+"""Rate-limit windows: `COUNT/PERIOD` parsing and the exact sliding-window schedule.
+
+A window (count, period) means: in every sliding interval of length `period`, at most
+`count` requests. Shared by the client's limiter, the server stand-in and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .errors import UsageError
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*(ms|s|m|h)\s*$")
+
+
+@dataclass(frozen=True, order=True)
+class Window:
+    count: int
+    period: float  # seconds
+
+    def __str__(self) -> str:
+        return f"{self.count}/{_format_period(self.period)}"
+
+
+DEFAULT_WINDOWS: tuple[Window, ...] = (Window(100, 10.0), Window(900, 900.0))
+
+
+def _format_period(seconds: float) -> str:
+    for unit, size in (("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+        if seconds >= size and (seconds / size).is_integer():
+            return f"{int(seconds / size)}{unit}"
+    if (seconds * 1000).is_integer():
+        return f"{int(seconds * 1000)}ms"
+    return f"{seconds}s"
+
+
+def parse_window(text: str) -> Window:
+    """Parse `100/10s`, `900/15m`, `20/500ms`, `5/1h` (a bare unit means 1 of it: `10/s`)."""
+    match = _PATTERN.match(text)
+    if not match:
+        raise UsageError(
+            f"rate limit {text!r} is not COUNT/PERIOD; write it like 100/10s or 900/15m "
+            "(units: ms, s, m, h)"
+        )
+    count = int(match.group(1))
+    amount = float(match.group(2)) if match.group(2) else 1.0
+    period = amount * _UNITS[match.group(3)]
+    if count < 1 or period <= 0:
+        raise UsageError(f"rate limit {text!r} needs a count of at least 1 and a period above 0")
+    return Window(count, period)
+
+
+def exact_schedule(
+    n: int, windows: Sequence[Window], history: Iterable[float] = (), start: float = 0.0
+) -> list[float]:
+    """Earliest send times of n requests that keep every window, given earlier send times.
+
+    Request k may go at max(start, t[k-count] + period) over all windows: the sliding-window
+    log, the fastest schedule any client can keep without a 429 (zero latency assumed).
+    """
+    times = sorted(history)
+    past = len(times)
+    for _ in range(n):
+        k = len(times)
+        t = start
+        for window in windows:
+            if k - window.count >= 0:
+                t = max(t, times[k - window.count] + window.period)
+        times.append(t)
+    return times[past:]

@@ -1,0 +1,15 @@
+"""Shared fixtures. Paths to the repository's own spec copies, so no test reads outside the repo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SPEC_DIR = REPO / "spec"
+
+
+@pytest.fixture
+def spec_dir() -> Path:
+    return SPEC_DIR
