@@ -1,0 +1,24 @@
+"""An embedded stand-in for the Console API's assignment-source endpoints (like moto for AWS).
+
+Strict where the real API is strict (schema, keys, names, both rate-limit windows), with
+switchable faults, and `/__stats` to prove what a client did. See docs/fake-server.md.
+"""
+
+from .app import STATE_KEY, create_app
+from .config import FakeApiConfig, FaultConfig, generate_key
+from .limits import RateLimiter
+from .server import FakeApiServer
+from .state import Arrival, FakeApiState, mask_key
+
+__all__ = [
+    "STATE_KEY",
+    "Arrival",
+    "FakeApiConfig",
+    "FakeApiServer",
+    "FakeApiState",
+    "FaultConfig",
+    "RateLimiter",
+    "create_app",
+    "generate_key",
+    "mask_key",
+]

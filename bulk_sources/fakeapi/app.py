@@ -1,0 +1,287 @@
+"""The aiohttp.web application: the assignment-source routes, the limits, the faults, `/__stats`.
+
+Per mutation (POST/PATCH/PUT/DELETE under /console/), in this order: read the body, sleep the
+drawn inbound latency, check the key (401, not counted), count the arrival and check the
+windows (429), then the faults (reset, 500, stall), the route itself, and create-then-drop.
+GETs skip the windows and the faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from ..models import AssignmentSourceCreate, AssignmentSourcePartialUpdate, AssignmentSourceUpdate
+from .config import FakeApiConfig
+from .limits import retry_after_header
+from .state import FakeApiState, mask_key
+from .store import NOT_FOUND, ApiError, DuplicateName
+
+API_PREFIX = "/console/v1/experiments"
+LIST_PATH = f"{API_PREFIX}/assignment_sources"
+ITEM_PATH = f"{API_PREFIX}/assignment_source/{{name}}"
+KEY_HEADER = "STATSIG-API-KEY"
+MUTATIONS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+INVALID = "Invalid request"
+FLUSH_INTERVAL = 0.2  # seconds between state-file writes while mutations keep coming
+
+STATE_KEY = web.AppKey("fakeapi_state", FakeApiState)
+_DROPPED = "fakeapi_dropped"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+
+
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response({"status": status, "message": message}, status=status, headers=headers)
+
+
+def _drop(request: web.Request) -> web.Response:
+    """Close the connection: the client sees a disconnect, never an HTTP answer."""
+    request[_DROPPED] = True
+    if request.transport is not None:
+        request.transport.close()
+    # aiohttp can't write this to a closing transport and lets it go quietly.
+    return web.Response(status=500)
+
+
+@web.middleware
+async def _count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith("/__"):
+        return await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        # The router's own 404/405 in the API's JSON shape.
+        message = NOT_FOUND if exc.status == 404 else exc.reason
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        response = error_response(exc.status, message, headers=allow)
+    status = "dropped" if request.get(_DROPPED) else str(response.status)
+    request.app[STATE_KEY].count_request(request.method, status)
+    return response
+
+
+@web.middleware
+async def _api_rules(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not request.path.startswith("/console/"):
+        return await handler(request)
+    state = request.app[STATE_KEY]
+    if request.method not in MUTATIONS:
+        return _refuse_key(request, state) or await _answer(request, handler, state)
+
+    draw = state.faults.draw()
+    # Read the body now: once a client gives up on a stalled request aiohttp fails later reads,
+    # and the stall must still be able to create the source.
+    await request.read()
+    if draw.latency > 0:
+        await asyncio.sleep(draw.latency)
+    refused = _refuse_key(request, state)
+    if refused is not None:
+        return refused
+    key = request.headers[KEY_HEADER]
+    wait = state.admit(key, state.clock())
+    if wait is not None:
+        headers = {"Retry-After": retry_after_header(wait)} if state.config.retry_after else None
+        return error_response(
+            429,
+            f"Too many requests. Limits for this key: "
+            f"{', '.join(str(w) for w in state.config.windows)}.",
+            headers=headers,
+        )
+    if draw.reset:
+        state.fault_counts["reset"] += 1
+        return _drop(request)
+    if draw.error:
+        state.fault_counts["error"] += 1
+        return error_response(500, "Internal Server Error")
+    if draw.stall:
+        state.fault_counts["stall"] += 1
+        await asyncio.sleep(state.config.faults.stall_seconds)
+    response = await _answer(request, handler, state)
+    if draw.create_then_drop:
+        state.fault_counts["create_then_drop"] += 1
+        return _drop(request)
+    return response
+
+
+def _refuse_key(request: web.Request, state: FakeApiState) -> web.Response | None:
+    key = request.headers.get(KEY_HEADER, "")
+    if key and state.is_known_key(key):
+        return None
+    shown = mask_key(key) if key else "(none)"
+    return error_response(
+        401,
+        "This endpoint only accepts an active CONSOLE key, but an invalid key was sent. "
+        f"Key: {shown}",
+    )
+
+
+async def _answer(
+    request: web.Request, handler: Handler, state: FakeApiState
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DuplicateName as exc:
+        state.duplicates += 1
+        return error_response(exc.status, exc.message)
+    except ApiError as exc:
+        return error_response(exc.status, exc.message)
+
+
+async def _read_body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        raise ApiError(400, f"{INVALID}: the body is empty; send a JSON object")
+    if request.content_type != "application/json":
+        raise ApiError(
+            400, f"{INVALID}: Content-Type must be application/json, not {request.content_type}"
+        )
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(400, f"{INVALID}: the body is not valid JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, f"{INVALID}: the body must be a JSON object")
+    return body
+
+
+def _validate(model: type[M], body: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in error["loc"]) or "body"
+            problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
+        raise ApiError(400, f"{INVALID}: {'; '.join(problems)}") from None
+
+
+def _positive_int(request: web.Request, name: str, default: int) -> int:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise ApiError(400, f"{INVALID}: {name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def _page_path(page: int, limit: int) -> str:
+    return f"{LIST_PATH}?page={page}&limit={limit}"
+
+
+async def list_sources(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    config = state.config
+    page = _positive_int(request, "page", 1)
+    limit = min(_positive_int(request, "limit", config.default_page_limit), config.max_page_limit)
+    total = len(state.sources)
+    return web.json_response(
+        {
+            "message": "Assignment Sources listed successfully.",
+            "data": state.store.page(page, limit),
+            "pagination": {
+                "itemsPerPage": limit,
+                "pageNumber": page,
+                "totalItems": total,
+                "nextPage": _page_path(page + 1, limit) if page * limit < total else None,
+                "previousPage": _page_path(page - 1, limit) if page > 1 else None,
+                "all": LIST_PATH,
+            },
+        }
+    )
+
+
+async def create_source(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    body = _validate(AssignmentSourceCreate, await _read_body(request))
+    source, stored = state.store.create(body)
+    if stored:
+        state.created += 1
+        state.dirty = True
+    return web.json_response(
+        {"message": "Assignment Source created successfully", "data": source}, status=201
+    )
+
+
+async def update_source(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    raw = await _read_body(request)
+    body: AssignmentSourceUpdate | AssignmentSourcePartialUpdate
+    if request.method == "PATCH":
+        if "sql" in raw:
+            raise ApiError(
+                400, f"{INVALID}: sql is read-only in a partial update (PATCH); use POST to set it"
+            )
+        body = _validate(AssignmentSourcePartialUpdate, raw)
+    else:
+        body = _validate(AssignmentSourceUpdate, raw)
+    source, stored = state.store.update(request.match_info["name"], body)
+    if stored:
+        state.updated += 1
+        state.dirty = True
+    return web.json_response({"message": "Assignment Source updated successfully", "data": source})
+
+
+async def delete_source(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    state.store.delete(request.match_info["name"])
+    state.deleted += 1
+    state.dirty = True
+    return web.json_response({"message": "Assignment source deleted successfully."})
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app[STATE_KEY].stats())
+
+
+async def post_reset(request: web.Request) -> web.Response:
+    request.app[STATE_KEY].reset()
+    return web.json_response({"message": "Fake server state cleared."})
+
+
+async def _persistence(app: web.Application) -> AsyncIterator[None]:
+    state = app[STATE_KEY]
+    if state.config.state_file is None:
+        yield
+        return
+
+    async def flush_now_and_then() -> None:
+        # Batched: one write per FLUSH_INTERVAL at most, so a bulk run doesn't rewrite the
+        # whole file per request. The snapshot is taken here, the writing done off the loop.
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            if state.dirty:
+                state.dirty = False
+                await asyncio.to_thread(state.save, state.snapshot())
+
+    task = asyncio.create_task(flush_now_and_then())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    state.save()
+
+
+def create_app(config: FakeApiConfig, state: FakeApiState | None = None) -> web.Application:
+    """The stand-in as an aiohttp application. Serve it with FakeApiServer (or an AppRunner
+    with handler_cancellation off, so a stalled request still completes after the client
+    gives up)."""
+    app = web.Application(middlewares=[_count_requests, _api_rules])
+    app[STATE_KEY] = state if state is not None else FakeApiState(config)
+    app.router.add_get(LIST_PATH, list_sources)
+    app.router.add_post(LIST_PATH, create_source)
+    app.router.add_post(ITEM_PATH, update_source)
+    app.router.add_patch(ITEM_PATH, update_source)
+    app.router.add_delete(ITEM_PATH, delete_source)
+    app.router.add_get("/__stats", get_stats)
+    app.router.add_post("/__reset", post_reset)
+    app.cleanup_ctx.append(_persistence)
+    return app

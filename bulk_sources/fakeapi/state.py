@@ -1,0 +1,207 @@
+"""Everything a fake server remembers: sources, rate-limit logs, what it saw, and its state file."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import FakeApiConfig
+from .faults import FAULT_KINDS, FaultInjector
+from .limits import RateLimiter, WindowStats
+from .store import SourceStore
+
+STATE_VERSION = 1
+
+
+def mask_key(key: str) -> str:
+    """The first few characters only: enough to tell keys apart, never enough to use one."""
+    return key[: min(12, len(key) // 2)] + "…"
+
+
+def key_label(key: str) -> str:
+    """A masked but distinct name for a key in the stats (generated keys share their prefix)."""
+    return f"{key[:8]}…{key[-4:]}" if len(key) >= 16 else mask_key(key)
+
+
+def key_fingerprint(key: str) -> str:
+    # Same one-way name as ApiKey.fingerprint, so the state file never holds a key.
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One authenticated mutation as the server counted it."""
+
+    time: float  # monotonic seconds (the event loop's clock), after inbound latency
+    key: str  # key_label of the key
+    accepted: bool  # False when answered 429
+
+
+class FakeApiState:
+    """In-process view of a fake server: `.sources` (name -> source) and `.stats()`."""
+
+    def __init__(self, config: FakeApiConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = SourceStore()
+        self.faults = FaultInjector(config.faults)
+        self.limiter = RateLimiter(config.windows, config.count_rejected)
+        self._labels = {key: key_label(key) for key in config.keys}
+        self.dirty = False
+        self._reset_counters()
+        if config.state_file is not None:
+            self._load(config.state_file)
+
+    @property
+    def sources(self) -> dict[str, dict[str, Any]]:
+        return self.store.sources
+
+    def _reset_counters(self) -> None:
+        self.arrivals: list[Arrival] = []
+        self.by_status: Counter[str] = Counter()
+        self.by_method: Counter[str] = Counter()
+        self.requests = 0
+        self.created = 0
+        self.updated = 0
+        self.deleted = 0
+        self.duplicates = 0
+        self.rate_limited = 0
+        self.fault_counts: Counter[str] = Counter({kind: 0 for kind in FAULT_KINDS})
+        self.window_stats = WindowStats(self.config.windows)
+        self.key_stats = {
+            label: WindowStats(self.config.windows) for label in self._labels.values()
+        }
+
+    def reset(self) -> None:
+        """Forget sources, logs and counters, and restart the fault stream from its seed."""
+        self.store.clear()
+        self.limiter.clear()
+        self.faults.reseed()
+        self._reset_counters()
+        self.dirty = True
+
+    def is_known_key(self, key: str) -> bool:
+        return key in self._labels
+
+    def admit(self, key: str, now: float) -> float | None:
+        """Count a mutation's arrival; None if it may proceed, else seconds until a slot frees."""
+        wait = self.limiter.admit(key, now)
+        self._record_arrival(Arrival(now, self._labels[key], wait is None))
+        if wait is not None:
+            self.rate_limited += 1
+        self.dirty = True
+        return wait
+
+    def _record_arrival(self, arrival: Arrival, counted: bool = True) -> None:
+        self.arrivals.append(arrival)
+        self.window_stats.add(arrival.time, arrival.accepted, counted)
+        self.key_stats[arrival.key].add(arrival.time, arrival.accepted, counted)
+
+    def count_request(self, method: str, status: str) -> None:
+        self.requests += 1
+        self.by_method[method] += 1
+        self.by_status[status] += 1
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "requests": {
+                "total": self.requests,
+                "by_status": dict(sorted(self.by_status.items())),
+                "by_method": dict(sorted(self.by_method.items())),
+            },
+            "mutations": self.window_stats.mutations,
+            "sources_created": self.created,
+            "sources_updated": self.updated,
+            "sources_deleted": self.deleted,
+            "duplicates_refused": self.duplicates,
+            "rate_limited": self.rate_limited,
+            "faults": dict(self.fault_counts),
+            "source_count": len(self.store.sources),
+            "windows": self.window_stats.as_json(),
+            "per_key": {
+                label: {"mutations": ks.mutations, "windows": ks.as_json()}
+                for label, ks in self.key_stats.items()
+            },
+            "settings": {
+                "windows": [str(w) for w in self.config.windows],
+                "retry_after": self.config.retry_after,
+                "count_rejected": self.config.count_rejected,
+            },
+        }
+
+    # Persistence: sources plus the arrivals still inside the longest window, so a restart
+    # neither loses what was created nor forgets the budget already spent.
+
+    def snapshot(self) -> dict[str, Any]:
+        horizon = self.clock() - max((w.period for w in self.config.windows), default=0.0)
+        wall_offset = time.time() - self.clock()
+        fingerprints = {label: key_fingerprint(key) for key, label in self._labels.items()}
+        recent: list[dict[str, Any]] = []
+        for arrival in reversed(self.arrivals):
+            if arrival.time <= horizon:
+                break
+            recent.append(
+                {
+                    "at": arrival.time + wall_offset,
+                    "key": fingerprints[arrival.key],
+                    "accepted": arrival.accepted,
+                }
+            )
+        recent.reverse()
+        return {
+            "version": STATE_VERSION,
+            "sources": list(self.store.sources.values()),
+            "recent_mutations": recent,
+        }
+
+    def save(self, snapshot: dict[str, Any] | None = None) -> None:
+        """Write the state file atomically (temp file in the same folder, then os.replace)."""
+        path = self.config.state_file
+        if path is None:
+            return
+        data = json.dumps(self.snapshot() if snapshot is None else snapshot, ensure_ascii=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"can't read the fake server's state file {path}: {exc}") from None
+        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+            raise ValueError(f"{path} is not a fake server state file (version {STATE_VERSION})")
+        self.store.load(data.get("sources", []))
+        by_fingerprint = {key_fingerprint(key): key for key in self.config.keys}
+        now = self.clock()
+        mono_offset = now - time.time()
+        for entry in data.get("recent_mutations", []):
+            key = by_fingerprint.get(entry.get("key"))
+            if key is None:
+                continue  # a key this run does not accept: its budget is not ours
+            # Clamped, so a wall clock set back can't put an arrival after the next one.
+            at = min(float(entry["at"]) + mono_offset, now)
+            accepted = bool(entry.get("accepted", True))
+            if accepted or self.config.count_rejected:
+                self.limiter.restore(key, [at])
+            self._record_arrival(Arrival(at, self._labels[key], accepted), counted=False)

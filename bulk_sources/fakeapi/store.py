@@ -1,0 +1,85 @@
+"""The assignment sources the fake server holds, and the answers for what can go wrong with them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import AssignmentSourceCreate, AssignmentSourcePartialUpdate, AssignmentSourceUpdate
+
+NOT_FOUND = "Not Found. The requested resource could not be found."
+
+
+class ApiError(Exception):
+    """An answer other than success, with the spec's `{status, message}` body."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class DuplicateName(ApiError):
+    def __init__(self, name: str) -> None:
+        super().__init__(400, f"Name is already in use: {name}")
+
+
+def _stored_fields(body: dict[str, Any]) -> dict[str, Any]:
+    # dryRun is an instruction for this request, not part of the source.
+    return {k: v for k, v in body.items() if k != "dryRun"}
+
+
+class SourceStore:
+    """Sources by name (case-sensitive), in creation order; a rename keeps the position."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, dict[str, Any]] = {}
+
+    def create(self, body: AssignmentSourceCreate) -> tuple[dict[str, Any], bool]:
+        """The new source and whether it was stored (a dry run validates only)."""
+        if body.name in self.sources:
+            raise DuplicateName(body.name)
+        source = _stored_fields(body.to_body())
+        source.setdefault("description", "")
+        source.setdefault("tags", [])
+        if body.dryRun:
+            return source, False
+        self.sources[body.name] = source
+        return source, True
+
+    def update(
+        self, name: str, body: AssignmentSourceUpdate | AssignmentSourcePartialUpdate
+    ) -> tuple[dict[str, Any], bool]:
+        """Full (POST) or partial (PATCH) update; fields the body leaves out stay as they were."""
+        current = self.sources.get(name)
+        if current is None:
+            raise ApiError(404, NOT_FOUND)
+        fields = _stored_fields(body.to_body())
+        new_name = fields.get("name", name)
+        if new_name != name and new_name in self.sources:
+            raise DuplicateName(new_name)
+        updated = {**current, **fields, "name": new_name}
+        if body.dryRun:
+            return updated, False
+        if new_name == name:
+            self.sources[name] = updated
+        else:
+            # In place, so whoever holds `sources` keeps seeing the live dict.
+            items = [(new_name, updated) if k == name else (k, v) for k, v in self.sources.items()]
+            self.sources.clear()
+            self.sources.update(items)
+        return updated, True
+
+    def delete(self, name: str) -> None:
+        if self.sources.pop(name, None) is None:
+            raise ApiError(404, NOT_FOUND)
+
+    def page(self, page: int, limit: int) -> list[dict[str, Any]]:
+        start = (page - 1) * limit
+        return list(self.sources.values())[start : start + limit]
+
+    def clear(self) -> None:
+        self.sources.clear()
+
+    def load(self, sources: list[dict[str, Any]]) -> None:
+        self.sources.clear()
+        self.sources.update((s["name"], s) for s in sources)
