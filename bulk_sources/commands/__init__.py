@@ -2,6 +2,6 @@
 
 from types import ModuleType
 
-from . import validate_cmd
+from . import fake_server_cmd, validate_cmd
 
-COMMANDS: list[ModuleType] = [validate_cmd]
+COMMANDS: list[ModuleType] = [validate_cmd, fake_server_cmd]

@@ -1,0 +1,205 @@
+"""`bulk-sources fake-server`: run the Console API stand-in until Ctrl-C or SIGTERM.
+
+Its first two stdout lines are `url: http://HOST:PORT` and `key: KEY` (flushed), for the
+processes that start it and parse them; everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..fakeapi import FakeApiConfig, FakeApiServer, FaultConfig, generate_key
+from ..windows import DEFAULT_WINDOWS, Window, parse_window
+
+
+def _window(text: str) -> Window:
+    try:
+        return parse_window(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate; give a number from 0 to 1")
+    return rate
+
+
+def _latency(text: str) -> tuple[float, float]:
+    """`LO,HI` or `MS` in milliseconds -> seconds."""
+    parts = text.split(",")
+    try:
+        lo, hi = (float(parts[0]), float(parts[-1])) if len(parts) <= 2 else (-1.0, -1.0)
+    except ValueError:
+        lo = hi = -1.0
+    if lo < 0 or hi < lo:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a latency range; write LO,HI in milliseconds, like 20,400"
+        )
+    return lo / 1000.0, hi / 1000.0
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "fake-server",
+        help="run a local stand-in for the Console API's assignment-source endpoints",
+        description=(
+            "Serve the assignment-source endpoints locally, as strict as the real API, with "
+            "both rate-limit windows and optional faults. Prints 'url: ...' and 'key: ...' "
+            "first; GET /__stats shows what it saw. Stop with Ctrl-C."
+        ),
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default loopback: 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    parser.add_argument(
+        "--key",
+        action="append",
+        dest="keys",
+        metavar="KEY",
+        help="accept this Console key (repeatable; default: one generated console-fake-... key)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        action="append",
+        dest="windows",
+        type=_window,
+        metavar="COUNT/PERIOD",
+        help="a mutation window per key, repeatable "
+        f"(default: {' '.join(str(w) for w in DEFAULT_WINDOWS)})",
+    )
+    parser.add_argument(
+        "--retry-after",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="send Retry-After (whole seconds) with 429 (default: on)",
+    )
+    parser.add_argument(
+        "--count-rejected",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="let a 429'd attempt occupy the windows too (default: off)",
+    )
+    faults = parser.add_argument_group("faults (rates from 0 to 1, per mutation)")
+    faults.add_argument("--error-rate", type=_rate, default=0.0, help="answer 500")
+    faults.add_argument(
+        "--reset-rate", type=_rate, default=0.0, help="drop the connection, doing nothing"
+    )
+    faults.add_argument(
+        "--create-then-drop-rate",
+        type=_rate,
+        default=0.0,
+        help="do the mutation, then drop the connection instead of answering",
+    )
+    faults.add_argument(
+        "--stall-rate",
+        type=_rate,
+        default=0.0,
+        help="hold the request --stall-seconds, then do it anyway",
+    )
+    faults.add_argument(
+        "--stall-seconds", type=float, default=30.0, help="length of a stall (default 30)"
+    )
+    faults.add_argument(
+        "--latency",
+        type=_latency,
+        default=(0.0, 0.0),
+        metavar="LO,HI",
+        help="inbound delay per mutation, uniform between LO and HI milliseconds (e.g. 20,400)",
+    )
+    faults.add_argument("--seed", type=int, help="seed of the fault pattern (repeatable runs)")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="keep the sources and the recent rate-limit log in FILE across restarts",
+    )
+    parser.set_defaults(func=run)
+
+
+def build_config(args: argparse.Namespace) -> FakeApiConfig:
+    if args.stall_seconds < 0:
+        raise UsageError("--stall-seconds must be 0 or more")
+    return FakeApiConfig(
+        keys=args.keys or [generate_key()],
+        windows=args.windows or list(DEFAULT_WINDOWS),
+        retry_after=args.retry_after,
+        count_rejected=args.count_rejected,
+        faults=FaultConfig(
+            error_rate=args.error_rate,
+            reset_rate=args.reset_rate,
+            create_then_drop_rate=args.create_then_drop_rate,
+            stall_rate=args.stall_rate,
+            stall_seconds=args.stall_seconds,
+            latency=args.latency,
+            seed=args.seed,
+        ),
+        state_file=args.state,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def serve(config: FakeApiConfig, host: str, port: int) -> None:
+    try:
+        server = FakeApiServer(config, host=host, port=port)
+    except ValueError as exc:  # an unreadable state file
+        raise UsageError(str(exc)) from None
+    try:
+        await server.start()
+    except OSError as exc:
+        raise UsageError(f"can't listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        print(f"url: {server.url}", flush=True)
+        print(f"key: {server.key}", flush=True)
+        windows = ", ".join(str(w) for w in config.windows)
+        print(
+            f"fake Console API at {server.url} (limits per key: {windows}); Ctrl-C stops it",
+            file=sys.stderr,
+            flush=True,
+        )
+        if not _is_loopback(host):
+            print(
+                f"warning: listening on {host}, not loopback: anyone who reaches it can use it",
+                file=sys.stderr,
+                flush=True,
+            )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await server.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = build_config(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    # Ctrl-C is how this command is meant to end, so it is a clean exit, not an interruption.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(config, args.host, args.port))
+    return 0
