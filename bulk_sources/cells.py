@@ -1,0 +1,293 @@
+"""Catalog columns and cells: which column feeds which body field, and how a cell decodes.
+
+A cell is a string (CSV) or a Parquet-native value (str, bool, list, dict, None). Every
+decoder returns the Python value to send, or None for "not sent", or raises CellError with
+a reason that says how to write the cell instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+REQUIRED_FIELDS = (
+    "name",
+    "sql",
+    "timestampColumn",
+    "experimentIDColumn",
+    "groupIDColumn",
+    "idTypeMapping",
+)
+OPTIONAL_FIELDS = (
+    "description",
+    "isVerified",
+    "tags",
+    "isReadOnly",
+    "owner",
+    "team",
+    "teamID",
+    "dryRun",
+)
+OWNER_FIELDS = ("ownerID", "ownerType", "ownerName", "ownerEmail")
+BOOL_FIELDS = frozenset({"isVerified", "isReadOnly", "dryRun"})
+
+_SNAKE = {
+    "timestampColumn": "timestamp_column",
+    "experimentIDColumn": "experiment_id_column",
+    "groupIDColumn": "group_id_column",
+    "idTypeMapping": "id_type_mapping",
+    "isVerified": "is_verified",
+    "isReadOnly": "is_read_only",
+    "teamID": "team_id",
+    "dryRun": "dry_run",
+}
+_OWNER_SNAKE = {
+    "ownerID": "owner_id",
+    "ownerType": "owner_type",
+    "ownerName": "owner_name",
+    "ownerEmail": "owner_email",
+}
+
+
+def _alias_table() -> dict[str, str]:
+    # Headers match case-insensitively: spreadsheets and people capitalise freely.
+    table: dict[str, str] = {}
+    for field in REQUIRED_FIELDS + OPTIONAL_FIELDS:
+        table[field.lower()] = field
+        table[_SNAKE.get(field, field)] = field
+    for part, snake in _OWNER_SNAKE.items():
+        target = f"owner.{part}"
+        for spelling in (f"owner.{part}", f"owner.{snake}", snake):
+            table[spelling.lower()] = target
+    return table
+
+
+_ALIASES = _alias_table()
+
+
+class CellError(ValueError):
+    """A cell that can't be decoded; `reason` is the user-facing text."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ColumnProblem(ValueError):
+    """The header itself can't be used; the message ends in how to fix it."""
+
+
+def target_of(column: str) -> str | None:
+    """The body field (or `owner.<part>`) a header cell feeds, or None for an unknown column."""
+    return _ALIASES.get(column.strip().lower())
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    columns: tuple[str, ...]
+    targets: tuple[str | None, ...]
+    unknown: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def map_columns(columns: Sequence[str]) -> ColumnMap:
+    targets = tuple(target_of(c) for c in columns)
+    seen: dict[str, str] = {}
+    for column, target in zip(columns, targets, strict=True):
+        if target is None:
+            continue
+        if target in seen:
+            raise ColumnProblem(
+                f"columns {seen[target]!r} and {column!r} both give {target}; keep only one"
+            )
+        seen[target] = column
+    if "owner" in seen and any(t.startswith("owner.") for t in seen):
+        raise ColumnProblem(
+            "it has both an owner column and owner.* columns; keep only one of the two forms"
+        )
+    unknown = tuple(c for c, t in zip(columns, targets, strict=True) if t is None)
+    missing = tuple(f for f in REQUIRED_FIELDS if f not in seen)
+    return ColumnMap(tuple(columns), targets, unknown, missing)
+
+
+def _kind(value: object) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", list: "a list"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def decode_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise CellError(f"must be text, not {_kind(value)}")
+    return value.strip() or None
+
+
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0"})
+
+
+def decode_bool(value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if not text:
+            return None
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise CellError(f"{value!r} is not a boolean; write true/false, yes/no or 1/0")
+
+
+def _json(text: str, what: str, example: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CellError(f"is not valid JSON ({exc.msg}); write {what}, e.g. {example}") from None
+
+
+def _list_cell(value: object, what: str, example: str) -> list[Any] | str | None:
+    """A JSON array or native list as a list; compact text as (stripped) str; empty as None."""
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return list(value)
+    if not isinstance(value, str):
+        raise CellError(f"must be {what}, not {_kind(value)}")
+    text = value.strip()
+    if not text:
+        return None
+    if not text.startswith("["):
+        return text
+    items = _json(text, what, example)
+    if not isinstance(items, list):
+        raise CellError(f"must be {what}, e.g. {example}")
+    return items
+
+
+_TAGS_FORM = "a JSON array of strings or a;b;c"
+
+
+def decode_tags(value: object) -> list[str] | None:
+    items = _list_cell(value, _TAGS_FORM, '["growth","checkout"]')
+    if items is None:
+        return None
+    if isinstance(items, str):
+        tags = [t.strip() for t in items.split(";")]
+        return [t for t in tags if t] or None
+    out: list[str] = []
+    for i, tag in enumerate(items, 1):
+        if not isinstance(tag, str) or not tag.strip():
+            raise CellError(f"tag {i} must be non-empty text; write {_TAGS_FORM}")
+        out.append(tag.strip())
+    return out
+
+
+_MAPPING_FORM = (
+    'userID=user_id;stableID=stable_id or [{"statsigUnitID": "userID", "column": "user_id"}]'
+)
+
+
+def _mapping_entry(i: int, item: object) -> dict[str, str]:
+    if not isinstance(item, dict):
+        raise CellError(f"entry {i} must be an object with statsigUnitID and column")
+    unknown = sorted(set(item) - {"statsigUnitID", "column"})
+    if unknown:
+        raise CellError(f"entry {i} has unknown key {unknown[0]!r}; use statsigUnitID and column")
+    entry: dict[str, str] = {}
+    for key in ("statsigUnitID", "column"):
+        text = item.get(key)
+        if not isinstance(text, str) or not text.strip():
+            raise CellError(f"entry {i} needs a non-empty {key}")
+        entry[key] = text.strip()
+    return entry
+
+
+def decode_id_type_mapping(value: object) -> list[dict[str, str]] | None:
+    # Empty lists and repeated unit IDs are left to the model, which owns those rules.
+    items = _list_cell(value, _MAPPING_FORM, "userID=user_id")
+    if items is None:
+        return None
+    if isinstance(items, str):
+        pairs: list[object] = []
+        for i, piece in enumerate((p for p in items.split(";") if p.strip()), 1):
+            unit, sep, column = piece.partition("=")
+            if not sep:
+                raise CellError(f"entry {i} {piece.strip()!r} lacks '='; write {_MAPPING_FORM}")
+            pairs.append({"statsigUnitID": unit, "column": column})
+        items = pairs
+    return [_mapping_entry(i, item) for i, item in enumerate(items, 1)]
+
+
+def decode_owner(value: object) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        value = _json(text, "a JSON object", '{"ownerID": "abc123", "ownerType": "USER"}')
+        if value is None:
+            return None
+    if not isinstance(value, dict):
+        raise CellError(f"must be a JSON object with {', '.join(OWNER_FIELDS)}")
+    unknown = sorted(set(value) - set(OWNER_FIELDS))
+    if unknown:
+        raise CellError(f"has unknown key {unknown[0]!r}; use {', '.join(OWNER_FIELDS)}")
+    owner: dict[str, str] = {}
+    for key, part in value.items():
+        try:
+            part_text = decode_text(part)
+        except CellError as exc:
+            raise CellError(f"{key} {exc.reason}") from None
+        if part_text is not None:
+            owner[key] = part_text
+    return owner or None
+
+
+Decoder = Callable[[object], Any]
+_DECODERS: dict[str, Decoder] = {
+    "tags": decode_tags,
+    "idTypeMapping": decode_id_type_mapping,
+    "owner": decode_owner,
+    **{f: decode_bool for f in BOOL_FIELDS},
+}
+_REQUIRED = frozenset(REQUIRED_FIELDS)
+REQUIRED_EMPTY = "is required but empty"
+
+
+class RowDecoder:
+    """Decodes one row's cells (in header order) into a partial body plus (field, reason) errors."""
+
+    def __init__(self, cmap: ColumnMap) -> None:
+        self.width = len(cmap.columns)
+        self._plan = [
+            (i, t, _DECODERS.get(t, decode_text)) for i, t in enumerate(cmap.targets) if t
+        ]
+        self._has_owner_parts = any(t and t.startswith("owner.") for t in cmap.targets)
+
+    def decode(self, values: Sequence[object]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        body: dict[str, Any] = {}
+        errors: list[tuple[str, str]] = []
+        for index, field, decode in self._plan:
+            try:
+                value = decode(values[index])
+            except CellError as exc:
+                errors.append((field, exc.reason))
+                continue
+            if value is not None:
+                body[field] = value
+            elif field in _REQUIRED:
+                errors.append((field, REQUIRED_EMPTY))
+        if self._has_owner_parts:
+            owner = {f[6:]: body.pop(f) for f in list(body) if f.startswith("owner.")}
+            if owner:
+                body["owner"] = owner
+        return body, errors
