@@ -1,0 +1,263 @@
+"""Client-side limiter that keeps several sliding windows at once (GUIDE section 3).
+
+A request holds a slot from admission until its answer comes back, and its log stamp is the
+completion time. The server's arrival time lies between the two, so admitting only while
+every window has `stamps + in_flight < count` keeps every server-side window within its
+count under any latency or reordering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from bisect import bisect_right, insort
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager, suppress
+
+from aiolimiter import AsyncLimiter
+
+from .windows import Window, exact_schedule
+
+__all__ = ["MultiWindowLimiter", "Slot"]
+
+
+class Slot:
+    """One admitted request; the first of release() or cancel() takes effect."""
+
+    __slots__ = ("_limiter", "admitted_at", "cancelled", "stamp")
+
+    def __init__(self, limiter: MultiWindowLimiter, admitted_at: float) -> None:
+        self._limiter: MultiWindowLimiter | None = limiter
+        self.admitted_at = admitted_at
+        self.stamp: float | None = None
+        self.cancelled = False
+
+    @property
+    def open(self) -> bool:
+        return self._limiter is not None
+
+    def release(self) -> None:
+        """The answer (or error, or timeout) came back: stamp the log with now."""
+        limiter, self._limiter = self._limiter, None
+        if limiter is not None:
+            self.stamp = limiter._finish(stamped=True)
+
+    def cancel(self) -> None:
+        """The request was never sent: free the slot without a stamp."""
+        limiter, self._limiter = self._limiter, None
+        if limiter is not None:
+            self.cancelled = True
+            limiter._finish(stamped=False)
+
+    def __repr__(self) -> str:
+        state = "open" if self.open else "cancelled" if self.cancelled else f"stamp={self.stamp}"
+        return f"<Slot admitted_at={self.admitted_at} {state}>"
+
+
+class MultiWindowLimiter:
+    """FIFO admission under every window at once, with in-flight requests counted.
+
+    `margin` pads every period for clock drift against the server. `spacing`, if set, is a
+    minimum gap between the moments acquire() returns, kept by `aiolimiter.AsyncLimiter(1,
+    spacing)` after log admission (so the slot is held while pacing and the windows stay
+    exact). `clock` defaults to the running loop's time(); all stamps are in that clock.
+    """
+
+    def __init__(
+        self,
+        windows: Sequence[Window],
+        *,
+        margin: float = 0.05,
+        spacing: float | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if not margin >= 0:
+            raise ValueError(f"margin must be >= 0, got {margin!r}")
+        if spacing is not None and not spacing > 0:
+            raise ValueError(f"spacing must be > 0, got {spacing!r}")
+        self.windows = tuple(windows)
+        self.margin = margin
+        self.spacing = spacing
+        # Expiry is always computed as `stamp + span <= now`, the same float expression the
+        # wake-up time uses, so a timer set for a stamp's expiry finds it expired.
+        self._spans = tuple((w.count, w.period + margin) for w in self.windows)
+        self._horizon = max((span for _, span in self._spans), default=0.0)
+        self._clock = clock
+        self._pacer = AsyncLimiter(1, spacing) if spacing is not None else None
+        self._log: list[float] = []
+        self._in_flight = 0
+        self._waiters: deque[asyncio.Future[Slot]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    # -- public -------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    @property
+    def waiting(self) -> int:
+        return sum(not fut.done() for fut in self._waiters)
+
+    async def acquire(self) -> Slot:
+        """Wait until admitted; the slot counts in every window from now until released."""
+        slot = await self._admit()
+        if self._pacer is not None:
+            try:
+                await self._pacer.acquire()
+            except BaseException:
+                slot.cancel()
+                raise
+        return slot
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[Slot]:
+        """acquire(); release() on exit, even on error (the request may have been sent)."""
+        slot = await self.acquire()
+        try:
+            yield slot
+        finally:
+            slot.release()
+
+    def add_history(self, stamps: Iterable[float]) -> None:
+        """Add earlier completion stamps (clock time, any order), e.g. after a restart."""
+        new = [float(s) for s in stamps]
+        if not all(math.isfinite(s) for s in new):
+            raise ValueError("history stamps must be finite")
+        self._log.extend(new)
+        self._log.sort()
+
+    def stamps(self) -> list[float]:
+        """Completed stamps that still count in some window, oldest first."""
+        self._prune(self._now())
+        return list(self._log)
+
+    def next_free_delay(self) -> float:
+        """Seconds a new acquire() would wait now, behind the queued waiters.
+
+        In-flight requests are assumed to complete now, so this is a lower bound while any
+        are in flight.
+        """
+        return self.estimate_finish(self.waiting + 1)
+
+    def estimate_finish(self, n: int) -> float:
+        """Seconds from now until n more requests could all be admitted (zero latency).
+
+        Seeded with the log plus in-flight requests counted as completing now; queued
+        waiters are not included. With spacing, it is modelled as a 1/spacing window.
+        """
+        if n <= 0:
+            return 0.0
+        now = self._now()
+        self._prune(now)
+        windows = [Window(count, span) for count, span in self._spans]
+        if self.spacing is not None:
+            windows.append(Window(1, self.spacing))
+        history = [*self._log, *[now] * self._in_flight]
+        return max(0.0, exact_schedule(n, windows, history, start=now)[-1] - now)
+
+    def __repr__(self) -> str:
+        windows = ", ".join(map(str, self.windows))
+        return (
+            f"<MultiWindowLimiter [{windows}] margin={self.margin} log={len(self._log)} "
+            f"in_flight={self._in_flight} waiting={self.waiting}>"
+        )
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _now(self) -> float:
+        if self._clock is not None:
+            return self._clock()
+        return asyncio.get_running_loop().time()
+
+    async def _admit(self) -> Slot:
+        now = self._now()
+        if not self._waiters and self._free_at(now) == now:
+            return self._grant(now)
+        fut: asyncio.Future[Slot] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        self._wake()
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                # Admitted in the same instant we were cancelled: the request is never sent.
+                fut.result().cancel()
+            else:
+                with suppress(ValueError):  # _wake may have dropped it already
+                    self._waiters.remove(fut)
+                self._wake()
+            raise
+
+    def _grant(self, now: float) -> Slot:
+        self._in_flight += 1
+        return Slot(self, now)
+
+    def _finish(self, *, stamped: bool) -> float | None:
+        self._in_flight -= 1
+        stamp = None
+        if stamped:
+            stamp = self._now()
+            if not self._log or stamp >= self._log[-1]:
+                self._log.append(stamp)
+            else:
+                insort(self._log, stamp)
+        if self._waiters:
+            self._wake()
+        return stamp
+
+    def _wake(self) -> None:
+        """Admit waiters from the head while possible, else set one timer for the head."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._waiters:
+            return
+        now = self._now()
+        while self._waiters:
+            head = self._waiters[0]
+            if head.done():  # cancelled; its task removes it later, or we drop it here
+                self._waiters.popleft()
+                continue
+            at = self._free_at(now)
+            if at is None:
+                return  # only a release or cancel can help; both call _wake
+            if at > now:
+                self._timer = self._call_at(at, now)
+                return
+            self._waiters.popleft()
+            head.set_result(self._grant(now))
+
+    def _call_at(self, at: float, now: float) -> asyncio.TimerHandle:
+        loop = asyncio.get_running_loop()
+        if self._clock is None:
+            return loop.call_at(at, self._wake)
+        return loop.call_later(max(0.0, at - now), self._wake)
+
+    def _free_at(self, now: float) -> float | None:
+        """Earliest time >= now a request could be admitted; None if in-flight ones block."""
+        self._prune(now)
+        log, at = self._log, now
+        for count, span in self._spans:
+            expired = bisect_right(log, now, key=_expiry(span))
+            live = len(log) - expired
+            excess = live + self._in_flight - (count - 1)
+            if excess <= 0:
+                continue
+            if excess > live:
+                return None
+            at = max(at, log[expired + excess - 1] + span)
+        return at
+
+    def _prune(self, now: float) -> None:
+        log, horizon = self._log, self._horizon
+        if log and log[0] + horizon <= now:
+            del log[: bisect_right(log, now, key=_expiry(horizon))]
+
+
+def _expiry(span: float) -> Callable[[float], float]:
+    def expires(stamp: float) -> float:
+        return stamp + span
+
+    return expires
