@@ -1,0 +1,151 @@
+"""Options shared by submit, resume, retry and demo, and how their outcome is printed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..apikey import ApiKey, load_api_key
+from ..results import RETRYABLE, Status
+from ..settings import SubmitSettings
+from ..submit import RunSummary
+from ..windows import DEFAULT_WINDOWS, Window, parse_window
+
+
+def _window(text: str) -> Window:
+    return parse_window(text)
+
+
+def add_key_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--api-key-file",
+        type=Path,
+        metavar="FILE",
+        help="read the Console API key from FILE (default: $STATSIG_API_KEY; "
+        "there is deliberately no --api-key, which would end up in shell history)",
+    )
+
+
+def add_submit_options(parser: argparse.ArgumentParser) -> None:
+    d = SubmitSettings()
+    parser.add_argument(
+        "--base-url",
+        default=d.base_url,
+        help=f"Console API base URL (default {d.base_url}; http only to loopback)",
+    )
+    add_key_options(parser)
+    parser.add_argument(
+        "--rate-limit",
+        action="append",
+        type=_window,
+        metavar="COUNT/PERIOD",
+        help="a window the API enforces, repeatable; periods in ms, s, m, h "
+        f"(default: {' and '.join(str(w) for w in DEFAULT_WINDOWS)})",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=d.concurrency,
+        help=f"rows in progress at once (default {d.concurrency}); the rate limit is separate",
+    )
+    parser.add_argument(
+        "--max-attempts",
+        type=int,
+        default=d.max_attempts,
+        help=f"tries per row for 5xx, timeouts and resets (default {d.max_attempts}; "
+        "429s don't count)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=d.timeout,
+        help=f"seconds to wait for one answer (default {d.timeout:g})",
+    )
+    parser.add_argument(
+        "--on-exists",
+        choices=["skip", "update", "fail"],
+        default=d.on_exists,
+        help="what to do with a row whose name already exists: skip it (report 'exists'), "
+        "update it with a full update, or report it failed (default skip)",
+    )
+    parser.add_argument(
+        "--respect-review-settings",
+        action="store_true",
+        help="send x-respect-review-settings so the project's review rules apply",
+    )
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=d.margin,
+        help=f"seconds added to every window for clock drift (default {d.margin:g})",
+    )
+    parser.add_argument(
+        "--spacing",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="at least this gap between requests (default: none; a window's budget goes at once)",
+    )
+    parser.add_argument(
+        "--encoding", help="text encoding of a CSV catalog (default UTF-8, a BOM is fine)"
+    )
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=d.report_dir,
+        help=f"where run folders go (default {d.report_dir}/)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
+    values: dict[str, Any] = {
+        "base_url": args.base_url,
+        "windows": tuple(args.rate_limit) if args.rate_limit else DEFAULT_WINDOWS,
+        "concurrency": args.concurrency,
+        "max_attempts": args.max_attempts,
+        "timeout": args.timeout,
+        "on_exists": args.on_exists,
+        "respect_review_settings": args.respect_review_settings,
+        "margin": args.margin,
+        "spacing": args.spacing,
+        "encoding": args.encoding,
+        "report_dir": args.report_dir,
+        "quiet": args.quiet,
+        "dry_run": getattr(args, "dry_run", False),
+    }
+    values.update(overrides)
+    return SubmitSettings(**values)
+
+
+def key_from(args: argparse.Namespace) -> ApiKey:
+    return load_api_key(args.api_key_file)
+
+
+def print_summary(summary: RunSummary, *, problems: int = 10) -> None:
+    if summary.message:
+        print(summary.message)
+    if summary.run_dir is None:
+        return
+    data = summary.data
+    print(f"{data['rows']} rows from {data['catalog']}")
+    for status in Status:
+        print(f"  {status.value:<14}{summary.counts[status.value]:>7}")
+    print(
+        f"  {data['requests_sent']} requests, {data['rate_limited_429']} answered 429, "
+        f"{data['retries']} retries, {data['duration_s']:.1f} s"
+    )
+    if data.get("stopped"):
+        print(f"  stopped: {data['stopped']}")
+    bad = [r for r in summary.results if r.status in RETRYABLE]
+    for r in bad[:problems]:
+        who = f"row {r.row}" + (f" ({r.name})" if r.name else "")
+        print(f"  {who}: {r.status.value}: {r.error}")
+    if len(bad) > problems:
+        print(f"  ... and {len(bad) - problems} more in results.csv")
+    if bad:
+        print(f"  rows to fix and run again: {data['failed_rows_file']}")
+    sys.stdout.flush()
+    print(f"run folder: {summary.run_dir}")

@@ -1,0 +1,119 @@
+"""The run journal: append-only JSON lines, one as a request is about to go, one per outcome.
+
+Each record is flushed to the OS as it is written (a `kill -9` can't lose it) and fsync'd at
+least once a second (a power cut loses at most the last second). A torn last line, the
+mark of a crash mid-write, is skipped on read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from .results import RowResult, Status
+
+
+class Journal:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        fsync_interval: float = 1.0,
+    ) -> None:
+        self.path = path
+        self._clock = clock
+        self._fsync_interval = fsync_interval
+        self._file: IO[str] = path.open("a", encoding="utf-8")
+        self._last_sync = clock()
+        self._dirty = False
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._file.flush()
+        self._dirty = True
+        if self._clock() - self._last_sync >= self._fsync_interval:
+            self.sync()
+
+    def sync(self) -> None:
+        if self._dirty and not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._dirty = False
+        self._last_sync = self._clock()
+
+    def event(self, kind: str, **fields: Any) -> None:
+        self._write({"event": kind, "t": self._clock(), **fields})
+
+    def sending(
+        self, *, rid: str, key: str, row: int, name: str, action: str, attempt: int
+    ) -> None:
+        self.event("send", rid=rid, key=key, row=row, name=name, action=action, attempt=attempt)
+
+    def outcome(self, result: RowResult) -> None:
+        self.event(
+            "final",
+            key=result.key,
+            row=result.row,
+            name=result.name,
+            status=result.status.value,
+            http_status=result.http_status,
+            message=result.error,
+            attempts=result.attempts,
+        )
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self.sync()
+            self._file.close()
+
+
+@dataclass
+class JournalState:
+    """What a journal says: final outcomes and sends with no outcome, both by row key."""
+
+    finals: dict[str, RowResult] = field(default_factory=dict)
+    unfinished: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sends: dict[str, float] = field(default_factory=dict)  # rid -> wall time sent
+    records: int = 0
+    skipped_lines: int = 0
+
+
+def read_journal(path: Path) -> JournalState:
+    state = JournalState()
+    if not path.exists():
+        return state
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                state.skipped_lines += 1  # a torn line from a crash mid-write
+                continue
+            if not isinstance(record, dict):
+                state.skipped_lines += 1
+                continue
+            state.records += 1
+            kind = record.get("event")
+            key = record.get("key")
+            if kind == "send" and isinstance(key, str):
+                state.sends[str(record.get("rid"))] = float(record.get("t", 0.0))
+                if key not in state.finals:
+                    state.unfinished[key] = record
+            elif kind == "final" and isinstance(key, str):
+                state.unfinished.pop(key, None)
+                state.finals[key] = RowResult(
+                    row=int(record.get("row", 0)),
+                    name=record.get("name"),
+                    status=Status(record["status"]),
+                    http_status=record.get("http_status"),
+                    attempts=int(record.get("attempts", 0)),
+                    error=str(record.get("message") or ""),
+                    key=key,
+                )
+    return state

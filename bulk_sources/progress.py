@@ -1,0 +1,57 @@
+"""Progress on stderr: a tqdm bar with counts by status and an ETA that knows the windows.
+
+tqdm's own ETA assumes the rate so far continues; after a burst that fills the 15-minute
+window it would promise the rest at burst speed. Our ETA comes from the limiter instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable
+
+from tqdm import tqdm
+
+from .results import Status
+
+
+def _format_seconds(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+class Progress:
+    def __init__(
+        self, total: int, *, quiet: bool, estimate: Callable[[int], float] | None = None
+    ) -> None:
+        self._estimate = estimate
+        self._counts: Counter[str] = Counter()
+        self._left = total
+        disable = quiet or not sys.stderr.isatty()
+        self._bar = tqdm(
+            total=total,
+            disable=disable,
+            file=sys.stderr,
+            unit="row",
+            dynamic_ncols=True,
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]",
+        )
+
+    def advance(self, status: Status) -> None:
+        self._counts[status.value] += 1
+        self._left -= 1
+        self._bar.update(1)
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self._bar.disable:
+            return
+        parts = [f"{name}={count}" for name, count in sorted(self._counts.items())]
+        if self._estimate is not None and self._left > 0:
+            parts.append(f"eta {_format_seconds(self._estimate(self._left))}")
+        self._bar.set_postfix_str(" ".join(parts), refresh=True)
+
+    def close(self) -> None:
+        self._bar.close()

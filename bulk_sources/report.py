@@ -1,0 +1,92 @@
+"""The run folder's report: results.csv, failed.csv (or .parquet), summary.json.
+
+Every file is written to a temporary name and renamed into place, so a crash while writing
+leaves the previous version, never half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from .catalog import Catalog, write_rows_subset
+from .csvsafe import neutralise
+from .results import RETRYABLE, RowResult, Status
+
+RESULT_COLUMNS = ("row", "name", "status", "http_status", "attempts", "error", "key")
+
+
+@contextmanager
+def atomic_text(path: Path) -> Iterator[IO[str]]:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def write_results(path: Path, results: Iterable[RowResult]) -> None:
+    with atomic_text(path) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(RESULT_COLUMNS)
+        for r in results:
+            writer.writerow(
+                [
+                    r.row,
+                    neutralise(r.name or ""),
+                    r.status.value,
+                    "" if r.http_status is None else r.http_status,
+                    r.attempts,
+                    neutralise(r.error),
+                    r.key or "",
+                ]
+            )
+
+
+def read_results(path: Path) -> list[RowResult]:
+    with path.open("r", encoding="utf-8", newline="") as handle:
+        return [
+            RowResult(
+                row=int(rec["row"]),
+                name=rec["name"] or None,
+                status=Status(rec["status"]),
+                http_status=int(rec["http_status"]) if rec["http_status"] else None,
+                attempts=int(rec["attempts"] or 0),
+                error=rec["error"],
+                key=rec["key"] or None,
+            )
+            for rec in csv.DictReader(handle)
+        ]
+
+
+def failed_path(run_dir: Path, catalog: Catalog) -> Path:
+    return run_dir / ("failed.parquet" if catalog.format == "parquet" else "failed.csv")
+
+
+def write_failed(run_dir: Path, catalog: Catalog, results: Iterable[RowResult]) -> Path:
+    """The rows to re-run, in the catalog's own columns and values: valid input as it is."""
+    rows = [r.row for r in results if r.status in RETRYABLE]
+    out = failed_path(run_dir, catalog)
+    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
+    write_rows_subset(catalog, rows, tmp)
+    os.replace(tmp, out)
+    return out
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    with atomic_text(path) as handle:
+        json.dump(summary, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+
+
+def count_statuses(results: Sequence[RowResult]) -> dict[str, int]:
+    counts = {status.value: 0 for status in Status}
+    for r in results:
+        counts[r.status.value] += 1
+    return counts

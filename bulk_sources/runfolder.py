@@ -1,0 +1,125 @@
+"""A run folder: where one submission keeps its settings, journal, lock and report.
+
+reports/20261126T110501Z-example/
+    run.json        catalog path and hash, settings (never the key), what it retries
+    journal.jsonl   every request about to go, every final outcome
+    results.csv     every catalog row once, in catalog order
+    failed.csv      the rows to run again, in the catalog's own columns
+    summary.json    counts, times, requests, 429s, windows
+    .lock           held (flock) while a process works on the folder
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import RunLockedError, UsageError
+from .settings import SubmitSettings
+
+RUN_FILE = "run.json"
+JOURNAL_FILE = "journal.jsonl"
+RESULTS_FILE = "results.csv"
+SUMMARY_FILE = "summary.json"
+LOCK_FILE = ".lock"
+
+
+def new_run_dir(report_dir: Path, catalog: Path) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", catalog.stem)[:60] or "catalog"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    for n in range(1000):
+        candidate = report_dir / (f"{stamp}-{stem}" + (f"-{n}" if n else ""))
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise UsageError(f"could not make a new run folder in {report_dir}")
+
+
+class RunLock:
+    """An exclusive flock on the run folder; the kernel drops it when a process dies, so a
+    crashed run never leaves it stuck."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / LOCK_FILE
+        self._handle: IO[str] | None = None
+
+    def __enter__(self) -> RunLock:
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise RunLockedError(
+                f"{self.path.parent} is in use by {holder}; wait for it to finish "
+                "or stop it, then run the command again"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+@dataclass
+class RunRecord:
+    catalog: Path
+    catalog_sha256: str
+    settings: SubmitSettings
+    created_at: float
+    version: str
+    retry_of: str | None = None
+    key_fingerprint: str | None = None
+
+    def save(self, run_dir: Path) -> None:
+        data: dict[str, Any] = {
+            "catalog": str(self.catalog),
+            "catalog_sha256": self.catalog_sha256,
+            "settings": self.settings.to_json(),
+            "created_at": self.created_at,
+            "version": self.version,
+            "retry_of": self.retry_of,
+            "key_fingerprint": self.key_fingerprint,
+        }
+        tmp = run_dir / f".{RUN_FILE}.tmp"
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, run_dir / RUN_FILE)
+
+    @classmethod
+    def load(cls, run_dir: Path) -> RunRecord:
+        path = run_dir / RUN_FILE
+        if not path.is_file():
+            raise UsageError(
+                f"{run_dir} is not a run folder (no {RUN_FILE}); give the folder that "
+                "`bulk-sources submit` printed last"
+            )
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(
+                catalog=Path(data["catalog"]),
+                catalog_sha256=data["catalog_sha256"],
+                settings=SubmitSettings.from_json(data["settings"]),
+                created_at=float(data["created_at"]),
+                version=str(data.get("version", "")),
+                retry_of=data.get("retry_of"),
+                key_fingerprint=data.get("key_fingerprint"),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"{path} is damaged ({exc}); start a new run with submit") from None
