@@ -13,3 +13,7 @@ SPEC_DIR = REPO / "spec"
 @pytest.fixture
 def spec_dir() -> Path:
     return SPEC_DIR
+
+
+# The fake Console API fixtures (fake_server, fake_server_factory, fake_session).
+pytest_plugins = ["fakeapi_fixtures"]

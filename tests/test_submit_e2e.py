@@ -1,0 +1,273 @@
+"""submit end to end: real files, the stand-in over real HTTP, real aiohttp, short windows."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from fakeapi_fixtures import StartFakeServer
+from submit_helpers import (
+    TEST_WINDOWS,
+    names,
+    no_send_after_success,
+    read_journal,
+    read_results,
+    row,
+    settings,
+    write_catalog,
+)
+
+from bulk_sources.apikey import ApiKey
+from bulk_sources.catalog import open_catalog
+from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
+from bulk_sources.submit import submit_catalog_async
+
+CREATE = "/console/v1/experiments/assignment_sources"
+OTHER_KEY = "console-other-tool-of-the-same-project"
+
+
+async def _precreate(server: FakeApiServer, key: str, *source_names: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        for name in source_names:
+            body = {k: v for k, v in row(name).items() if k in ("name", "sql")}
+            body |= {
+                "timestampColumn": "ts",
+                "experimentIDColumn": "e",
+                "groupIDColumn": "g",
+                "idTypeMapping": [{"statsigUnitID": "userID", "column": "u"}],
+            }
+            async with session.post(
+                server.url + CREATE, json=body, headers={"STATSIG-API-KEY": key}
+            ) as response:
+                assert response.status == 201
+
+
+def _assert_windows_kept(stats: dict[str, Any]) -> None:
+    for window in stats["windows"]:
+        assert window["max_arrivals_in_window"] <= window["limit"], window
+
+
+async def test_every_status_is_reported_once_in_catalog_order(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    server = await fake_server_factory(
+        FakeApiConfig(keys=["console-ours", OTHER_KEY], windows=list(TEST_WINDOWS))
+    )
+    await _precreate(server, OTHER_KEY, "taken_skip", "taken_fail")
+    rows = [row(n) for n in names(12)]
+    rows.insert(3, row("taken_skip"))
+    rows.insert(5, dict(rows[0]))  # identical to row 1: a duplicate, not sent
+    rows.insert(7, row("broken", sql="   "))  # empty after trimming: invalid
+    catalog = write_catalog(tmp_path / "catalog.csv", rows)
+
+    summary = await submit_catalog_async(
+        catalog, settings(server.url, tmp_path / "reports"), ApiKey("console-ours")
+    )
+
+    assert summary.run_dir is not None
+    results = read_results(summary.run_dir)
+    assert [int(r["row"]) for r in results] == list(range(1, len(rows) + 1))
+    by_name = {r["name"]: r for r in results if r["status"] != "duplicate"}
+    assert by_name["taken_skip"]["status"] == "exists"
+    assert by_name["broken"]["status"] == "invalid"
+    assert "sql" in by_name["broken"]["error"]
+    assert results[5]["status"] == "duplicate"
+    assert results[5]["error"] == "duplicate of row 1"
+    assert sum(r["status"] == "created" for r in results) == 12
+    assert summary.counts["created"] == 12
+    assert sum(summary.counts.values()) == len(rows)
+    assert summary.exit_code == 1  # one invalid row
+    # failed.csv holds exactly the invalid row, its cells untouched.
+    with (summary.run_dir / "failed.csv").open(encoding="utf-8", newline="") as handle:
+        failed = list(csv.DictReader(handle))
+    assert failed == [row("broken", sql="   ")]
+    assert set(server.state.sources) == {*names(12), "taken_skip", "taken_fail"}
+
+
+@pytest.mark.parametrize(("policy", "status"), [("update", "updated"), ("fail", "failed")])
+async def test_on_exists_policies(
+    fake_server_factory: StartFakeServer, tmp_path: Path, policy: str, status: str
+) -> None:
+    server = await fake_server_factory(
+        FakeApiConfig(keys=["console-ours", OTHER_KEY], windows=list(TEST_WINDOWS))
+    )
+    await _precreate(server, OTHER_KEY, "taken")
+    catalog = write_catalog(tmp_path / "c.csv", [row("new_one"), row("taken", sql="SELECT 2")])
+    summary = await submit_catalog_async(
+        catalog,
+        settings(server.url, tmp_path / "reports", on_exists=policy),
+        ApiKey("console-ours"),
+    )
+    assert [r.status.value for r in summary.results] == ["created", status]
+    if policy == "update":
+        assert server.state.sources["taken"]["sql"] == "SELECT 2"
+        assert summary.exit_code == 0
+    else:
+        assert summary.exit_code == 1
+
+
+async def test_run_alone_never_exceeds_a_window_and_draws_no_429(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    server = await fake_server_factory(FakeApiConfig(windows=list(TEST_WINDOWS)))
+    catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(130)])
+    summary = await submit_catalog_async(
+        catalog, settings(server.url, tmp_path / "reports"), ApiKey(server.key)
+    )
+    stats = server.state.stats()
+    assert summary.counts["created"] == 130
+    assert stats["rate_limited"] == 0
+    assert summary.data["rate_limited_429"] == 0
+    _assert_windows_kept(stats)
+    # 130 requests need three 60/3 s windows: the run can't be faster than 6 s.
+    assert summary.data["duration_s"] >= 6.0
+
+
+async def test_a_second_client_on_the_same_key_forces_429s_and_every_row_is_still_created(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    server = await fake_server_factory(FakeApiConfig(windows=list(TEST_WINDOWS)))
+    catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(50)])
+    hog_statuses: list[int] = []
+
+    async def hog() -> None:
+        # Another tool of the same project spending the shared budget.
+        async with aiohttp.ClientSession() as session:
+            for i in range(60):
+                body = {
+                    "name": f"hog_{i}",
+                    "sql": "SELECT 1",
+                    "timestampColumn": "ts",
+                    "experimentIDColumn": "e",
+                    "groupIDColumn": "g",
+                    "idTypeMapping": [{"statsigUnitID": "userID", "column": "u"}],
+                }
+                async with session.post(
+                    server.url + CREATE, json=body, headers={"STATSIG-API-KEY": server.key}
+                ) as response:
+                    hog_statuses.append(response.status)
+                await asyncio.sleep(0.02)
+
+    summary, _ = await asyncio.gather(
+        submit_catalog_async(
+            catalog, settings(server.url, tmp_path / "reports"), ApiKey(server.key)
+        ),
+        hog(),
+    )
+    assert summary.data["rate_limited_429"] > 0
+    assert summary.counts["created"] == 50
+    assert summary.exit_code == 0
+    assert set(names(50)) <= set(server.state.sources)
+    # The shared pause held every worker: the 429 does not count as an attempt.
+    assert all(r.attempts == 1 for r in summary.results)
+
+
+async def test_a_refused_key_stops_the_run_with_exit_3(
+    fake_server: FakeApiServer, tmp_path: Path
+) -> None:
+    catalog = write_catalog(tmp_path / "c.csv", [row("a"), row("b", sql=""), row("c")])
+    summary = await submit_catalog_async(
+        catalog, settings(fake_server.url, tmp_path / "reports"), ApiKey("console-wrong-key")
+    )
+    assert summary.exit_code == 3
+    assert [r.status.value for r in summary.results] == ["not_attempted", "invalid", "not_attempted"]
+    assert fake_server.state.sources == {}
+    assert "refused the key" in (summary.data["stopped"] or "")
+
+
+async def test_a_key_revoked_mid_run_stops_at_once(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    server = await fake_server_factory(FakeApiConfig(windows=list(TEST_WINDOWS)))
+    catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(80)])
+
+    async def revoke_when_some_exist() -> None:
+        while len(server.state.sources) < 20:
+            await asyncio.sleep(0.01)
+        server.state.config.keys.clear()
+        server.state._labels.clear()
+
+    summary, _ = await asyncio.gather(
+        submit_catalog_async(
+            catalog, settings(server.url, tmp_path / "reports"), ApiKey(server.key)
+        ),
+        revoke_when_some_exist(),
+    )
+    assert summary.exit_code == 3
+    created = {r.name for r in summary.results if r.status.value == "created"}
+    assert created == set(server.state.sources)
+    assert summary.counts["not_attempted"] > 0
+    assert summary.counts["created"] + summary.counts["failed"] + summary.counts[
+        "not_attempted"
+    ] == 80
+
+
+async def test_faults_cost_time_never_a_row(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    faults = FaultConfig(error_rate=0.10, reset_rate=0.05, create_then_drop_rate=0.05, seed=11)
+    server = await fake_server_factory(FakeApiConfig(windows=list(TEST_WINDOWS), faults=faults))
+    catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(70)])
+    summary = await submit_catalog_async(
+        catalog,
+        settings(server.url, tmp_path / "reports", max_attempts=8),
+        ApiKey(server.key),
+    )
+    stats = server.state.stats()
+    assert summary.counts["created"] == 70, summary.counts
+    assert sorted(server.state.sources) == names(70)
+    assert stats["faults"]["error"] > 0 and stats["faults"]["reset"] > 0
+    assert stats["faults"]["create_then_drop"] > 0
+    assert summary.data["retries"] > 0
+    assert summary.run_dir is not None
+    assert no_send_after_success(read_journal(summary.run_dir))
+    _assert_windows_kept(stats)
+
+
+async def test_failed_rows_file_is_valid_input_and_parquet_stays_parquet(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    pyarrow = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    server = await fake_server_factory(
+        FakeApiConfig(keys=["console-ours", OTHER_KEY], windows=list(TEST_WINDOWS))
+    )
+    await _precreate(server, OTHER_KEY, "taken")
+    rows = [row("one"), row("taken"), row("two", idTypeMapping="")]
+    table = pyarrow.Table.from_pylist(rows)
+    catalog = tmp_path / "c.parquet"
+    pq.write_table(table, catalog)
+    summary = await submit_catalog_async(
+        catalog,
+        settings(server.url, tmp_path / "reports", on_exists="fail"),
+        ApiKey("console-ours"),
+    )
+    assert summary.run_dir is not None
+    failed = summary.run_dir / "failed.parquet"
+    assert pq.read_table(failed).to_pylist() == [rows[1], rows[2]]
+    again = open_catalog(failed)
+    assert [r.cells for r in again.rows()] == [rows[1], rows[2]]
+
+
+async def test_dry_run_sends_nothing_and_estimates_the_windows(
+    fake_server: FakeApiServer, tmp_path: Path
+) -> None:
+    catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(130)])
+    summary = await submit_catalog_async(
+        catalog,
+        settings(fake_server.url, tmp_path / "reports", dry_run=True),
+        ApiKey(fake_server.key),
+    )
+    assert summary.run_dir is None
+    assert summary.data["would_create"] == 130
+    # 130 requests under 20/0.5 s and 60/3 s: the 121st goes at 6 s, the 130th at 6.0 s.
+    assert summary.data["estimated_seconds"] == 6.0
+    assert fake_server.state.stats()["mutations"] == 0
+    assert not (tmp_path / "reports").exists() or not any(
+        p for p in (tmp_path / "reports").iterdir() if not p.name.startswith(".")
+    )
