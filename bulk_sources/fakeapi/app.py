@@ -32,7 +32,7 @@ INVALID = "Invalid request"
 FLUSH_INTERVAL = 0.2  # seconds between state-file writes while mutations keep coming
 
 STATE_KEY = web.AppKey("fakeapi_state", FakeApiState)
-_DROPPED = "fakeapi_dropped"
+_DROPPED = web.RequestKey("fakeapi_dropped", bool)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
