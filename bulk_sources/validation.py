@@ -83,16 +83,13 @@ def check_row(
     decoder: RowDecoder, values: Sequence[object]
 ) -> tuple[str | None, AssignmentSourceCreate | None, list[tuple[str, str]]]:
     """One row's name (if readable), its model (if valid) and every (field, reason) against it."""
+    cells = len(values)
+    if cells != decoder.width:
+        values = [*values[: decoder.width], *[""] * (decoder.width - cells)]
     body, errors = decoder.decode(values)
-    if len(values) != decoder.width:
-        errors.insert(
-            0,
-            (
-                "row",
-                f"has {len(values)} cells but the header has {decoder.width} columns; "
-                "quote cells that contain commas",
-            ),
-        )
+    if cells != decoder.width:
+        problem = f"has {cells} cells but the header has {decoder.width} columns"
+        errors.insert(0, ("row", f"{problem}; quote cells that contain commas"))
     name = body.get("name")
     try:
         model = AssignmentSourceCreate.model_validate(body)
@@ -102,84 +99,105 @@ def check_row(
     return name, (None if errors else model), errors
 
 
-@dataclass(slots=True)
-class _Seen:
-    """What is remembered of the first row with a name, and of any later ones."""
+def _raw_hash(values: Sequence[object]) -> int:
+    try:
+        return hash(tuple(values))
+    except TypeError:  # Parquet lists and structs
+        return hash(repr(values))
 
-    first: int
-    content: int
-    later: list[tuple[int, int, list[tuple[str, str]] | None]] | None = None
+
+@dataclass(frozen=True, slots=True)
+class _Later:
+    """A second or later row with an already-seen name, held until all rows are read."""
+
+    number: int
+    raw: int
+    errors: list[tuple[str, str]] | None  # None when the row is valid on its own
 
 
 def validate_catalog(catalog: Catalog, *, keep_valid: bool = False) -> ValidationReport:
     report = ValidationReport(unknown_columns=list(catalog.unknown_columns))
     decoder = RowDecoder(catalog.column_map)
-    seen: dict[str, _Seen] = {}
+    # Per name only (first row, hash of its raw cells): cheap enough for millions of rows.
+    # Identical cells are a duplicate; different cells are compared by content afterwards.
+    first: dict[str, tuple[int, int]] = {}
+    later: dict[str, list[_Later]] = {}
+    total = 0
     for number, values in catalog.records():
-        report.total += 1
+        total += 1
         name, model, errors = check_row(decoder, values)
-        if model is not None:
-            body = model.to_body()
-            key = row_key(body)
-            content = hash(key)
-        else:
-            # Invalid rows compare by their raw cells: identical text is a plain duplicate.
-            content = hash(repr(values))
         if name is not None:
-            first = seen.get(name)
-            if first is None:
-                seen[name] = _Seen(number, content)
-            else:
-                # Decided at the end: a later row may still conflict with this name.
-                if first.later is None:
-                    first.later = []
-                first.later.append((number, content, errors if model is None else None))
-                if model is not None and keep_valid:
-                    report.valid.append(ValidRow(number, name, body, key))
+            raw = _raw_hash(values)
+            seen = first.setdefault(name, (number, raw))
+            if seen[0] != number:
+                later.setdefault(name, []).append(
+                    _Later(number, raw, errors if model is None else None)
+                )
                 continue
         if model is None:
             report.invalid[number] = [RowError(number, name, f, r) for f, r in errors]
             if name is not None:
                 report._names[number] = name
-            continue
-        report.valid_count += 1
-        if keep_valid:
-            report.valid.append(ValidRow(number, model.name, body, key))
-    _settle_repeated_names(report, seen)
+        else:
+            report.valid_count += 1
+            if keep_valid:
+                body = model.to_body()
+                report.valid.append(ValidRow(number, model.name, body, row_key(body)))
+    report.total = total
+    if later:
+        _settle_repeated_names(report, catalog, decoder, first, later)
     return report
 
 
-def _settle_repeated_names(report: ValidationReport, seen: dict[str, _Seen]) -> None:
+def _content_key(decoder: RowDecoder, values: Sequence[object]) -> str:
+    _, model, _ = check_row(decoder, values)
+    return row_key(model.to_body()) if model is not None else f"invalid:{values!r}"
+
+
+def _content_keys(catalog: Catalog, decoder: RowDecoder, rows: set[int]) -> dict[int, str]:
+    """Second pass, only when a name repeats with different cells: same body or not?"""
+    return {
+        number: _content_key(decoder, values)
+        for number, values in catalog.records()
+        if number in rows
+    }
+
+
+def _settle_repeated_names(
+    report: ValidationReport,
+    catalog: Catalog,
+    decoder: RowDecoder,
+    first: dict[str, tuple[int, int]],
+    later: dict[str, list[_Later]],
+) -> None:
+    differ = {n for n, rows in later.items() if any(r.raw != first[n][1] for r in rows)}
+    needed = {first[n][0] for n in differ} | {r.number for n in differ for r in later[n]}
+    keys = _content_keys(catalog, decoder, needed) if needed else {}
     dropped: set[int] = set()
-    for name, entry in seen.items():
-        if entry.later is None:
+    for name, rows in later.items():
+        first_row = first[name][0]
+        report._names.update({r.number: name for r in rows})
+        if name not in differ or all(keys[r.number] == keys[first_row] for r in rows):
+            for r in rows:
+                report.duplicates[r.number] = (name, first_row)
             continue
-        if all(content == entry.content for _, content, _ in entry.later):
-            for number, _, _ in entry.later:
-                report.duplicates[number] = (name, entry.first)
-                report._names[number] = name
-                dropped.add(number)
-            continue
-        rows = [entry.first] + [number for number, _, _ in entry.later]
-        listed = ", ".join(str(r) for r in rows[:_MAX_LISTED_ROWS])
-        if len(rows) > _MAX_LISTED_ROWS:
-            listed += f", ... ({len(rows)} rows)"
+        numbers = [first_row, *(r.number for r in rows)]
+        listed = ", ".join(str(n) for n in numbers[:_MAX_LISTED_ROWS])
+        if len(numbers) > _MAX_LISTED_ROWS:
+            listed += f", ... ({len(numbers)} rows)"
         conflict = f"name {name} appears in rows {listed} with different content"
-        if entry.first not in report.invalid:
+        if first_row not in report.invalid:
             report.valid_count -= 1
-            dropped.add(entry.first)
-            report.invalid[entry.first] = []
-        report.invalid[entry.first].append(RowError(entry.first, name, "name", conflict))
-        report._names[entry.first] = name
-        for number, _, errors in entry.later:
-            own = [RowError(number, name, f, r) for f, r in errors or []]
-            report.invalid[number] = [*own, RowError(number, name, "name", conflict)]
-            report._names[number] = name
-            dropped.add(number)
-    if report.valid and dropped:
+            dropped.add(first_row)
+            report.invalid[first_row] = []
+            report._names[first_row] = name
+        report.invalid[first_row].append(RowError(first_row, name, "name", conflict))
+        for r in rows:
+            own = [RowError(r.number, name, f, reason) for f, reason in r.errors or []]
+            report.invalid[r.number] = [*own, RowError(r.number, name, "name", conflict)]
+    if dropped and report.valid:
         report.valid = [v for v in report.valid if v.row not in dropped]
-    if report.invalid:
-        report.invalid = dict(sorted(report.invalid.items()))
+    report.invalid = dict(sorted(report.invalid.items()))
 
 
 @dataclass(frozen=True)

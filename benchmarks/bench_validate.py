@@ -1,0 +1,164 @@
+"""Validation speed and peak memory, next to raw pydantic validation of the same rows.
+
+    .venv/bin/python benchmarks/bench_validate.py [--sizes 100000 1000000]
+
+Each measurement runs in its own subprocess so its peak RSS (ru_maxrss) is its own.
+"raw pydantic" is `AssignmentSourceCreate.model_validate` on ready dicts, timed alone
+(the dicts are built in chunks outside the timer): the ceiling for any catalog reader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+HEADER = [
+    "name",
+    "description",
+    "sql",
+    "timestampColumn",
+    "experimentIDColumn",
+    "groupIDColumn",
+    "idTypeMapping",
+    "tags",
+    "isVerified",
+    "owner.ownerID",
+]
+_AREAS = ["checkout", "search", "onboarding", "pricing", "feed", "ads", "growth", "billing"]
+
+
+def row(i: int) -> list[str]:
+    area = _AREAS[i % len(_AREAS)]
+    mapping = "userID=user_id;stableID=stable_id" if i % 3 else "companyID=company_id"
+    return [
+        f"exposures_{area}_{i}",
+        f"Exposures for {area}, batch {i // 1000}" if i % 4 == 0 else "",
+        f"SELECT user_id, stable_id, company_id, ts, experiment, grp FROM {area}.exposures_{i}",
+        "ts",
+        "experiment",
+        "grp",
+        mapping,
+        f"{area};generated" if i % 5 == 0 else "",
+        "true" if i % 7 == 0 else "",
+        f"owner{i % 50}" if i % 10 == 0 else "",
+    ]
+
+
+def body(i: int) -> dict[str, Any]:
+    """The dict a perfect reader would hand to pydantic for row(i)."""
+    cells = row(i)
+    out: dict[str, Any] = {k: v for k, v in zip(HEADER[:6], cells[:6], strict=True) if v}
+    out["idTypeMapping"] = [
+        {"statsigUnitID": u, "column": c}
+        for u, c in (pair.split("=") for pair in cells[6].split(";"))
+    ]
+    if cells[7]:
+        out["tags"] = cells[7].split(";")
+    if cells[8]:
+        out["isVerified"] = True
+    if cells[9]:
+        out["owner"] = {"ownerID": cells[9]}
+    return out
+
+
+def write_csv(path: Path, n: int) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(HEADER)
+        writer.writerows(row(i) for i in range(n))
+
+
+def write_parquet(path: Path, n: int) -> None:
+    schema = pa.schema([(c, pa.string()) for c in HEADER])
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, n, 100_000):
+            rows = [row(i) for i in range(start, min(n, start + 100_000))]
+            columns = [pa.array(list(col), pa.string()) for col in zip(*rows, strict=True)]
+            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def child_validate(path: Path) -> dict[str, float]:
+    from bulk_sources.catalog import open_catalog
+    from bulk_sources.validation import validate_catalog
+
+    start = time.perf_counter()
+    report = validate_catalog(open_catalog(path))
+    seconds = time.perf_counter() - start
+    assert report.valid_count == report.total, report.invalid and next(iter(report.invalid))
+    return {"rows": report.total, "seconds": seconds, "peak_mib": _peak_mib()}
+
+
+def _chunks(n: int, size: int = 10_000) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, n, size):
+        yield [body(i) for i in range(start, min(n, start + size))]
+
+
+def child_raw(n: int) -> dict[str, float]:
+    from bulk_sources.models import AssignmentSourceCreate
+
+    validate = AssignmentSourceCreate.model_validate
+    seconds = 0.0
+    for chunk in _chunks(n):
+        start = time.perf_counter()
+        for item in chunk:
+            validate(item)
+        seconds += time.perf_counter() - start
+    return {"rows": n, "seconds": seconds, "peak_mib": _peak_mib()}
+
+
+def _run_child(*args: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True
+    )
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, arg = args.child
+        result = child_raw(int(arg)) if kind == "raw" else child_validate(Path(arg))
+        print(json.dumps(result))
+        return
+    print("| rows | input | rows/s | vs raw pydantic | peak RSS |")
+    print("| ---: | --- | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            raw = _run_child("raw", str(n))
+            raw_rate = raw["rows"] / raw["seconds"]
+            print(f"| {n:,} | raw pydantic | {raw_rate:,.0f} | 1.00 | {raw['peak_mib']:,.0f} MiB |")
+            for fmt, write in (("csv", write_csv), ("parquet", write_parquet)):
+                path = Path(tmp) / f"catalog_{n}.{fmt}"
+                write(path, n)
+                got = _run_child("validate", str(path))
+                rate = got["rows"] / got["seconds"]
+                print(
+                    f"| {n:,} | {fmt} | {rate:,.0f} | {rate / raw_rate:.2f} "
+                    f"| {got['peak_mib']:,.0f} MiB |",
+                    flush=True,
+                )
+                path.unlink()
+
+
+if __name__ == "__main__":
+    main()
