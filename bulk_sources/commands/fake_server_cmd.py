@@ -170,6 +170,12 @@ async def serve(config: FakeApiConfig, host: str, port: int) -> None:
     except OSError as exc:
         raise UsageError(f"can't listen on {host}:{port}: {exc.strerror or exc}") from None
     try:
+        # Handlers go in before the url line: whoever reads it may signal at once.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+                loop.add_signal_handler(sig, stop.set)
         print(f"url: {server.url}", flush=True)
         print(f"key: {server.key}", flush=True)
         windows = ", ".join(str(w) for w in config.windows)
@@ -184,11 +190,6 @@ async def serve(config: FakeApiConfig, host: str, port: int) -> None:
                 file=sys.stderr,
                 flush=True,
             )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
-                loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
         await server.stop()

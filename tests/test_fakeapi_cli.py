@@ -1,0 +1,129 @@
+"""`bulk-sources fake-server` as a process, and the state file that survives its restarts."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bulk_sources.cli import main
+from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
+from bulk_sources.windows import Window
+
+REPO = Path(__file__).resolve().parent.parent
+LIST = "/console/v1/experiments/assignment_sources"
+
+
+def body(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "sql": "SELECT 1",
+        "timestampColumn": "ts",
+        "experimentIDColumn": "e",
+        "groupIDColumn": "g",
+        "idTypeMapping": [{"statsigUnitID": "userID", "column": "u"}],
+    }
+
+
+def read_line(stream: Any, timeout: float = 10.0) -> str:
+    # readline() on a pipe can't time out by itself; a hung server must fail the test, not hang it.
+    result: list[str] = []
+    reader = threading.Thread(target=lambda: result.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    assert result, "the fake server printed nothing in time"
+    return result[0].rstrip("\n")
+
+
+def post(url: str, key: str, name: str) -> int:
+    request = urllib.request.Request(
+        url + LIST,
+        data=json.dumps(body(name)).encode(),
+        headers={"STATSIG-API-KEY": key, "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        status: int = response.status
+        return status
+
+
+def leftover_temp_files(folder: Path) -> list[Path]:
+    return list(folder.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_cli_prints_url_and_key_first_and_stops_cleanly(sig: signal.Signals) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bulk_sources",
+            "fake-server",
+            "--port",
+            "0",
+            "--key",
+            "console-cli",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url_line, key_line = read_line(process.stdout), read_line(process.stdout)
+        assert url_line.startswith("url: http://127.0.0.1:")
+        assert key_line == "key: console-cli"
+        url = url_line.removeprefix("url: ")
+        assert post(url, "console-cli", "from-cli") == 201
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+
+
+def test_cli_refuses_bad_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    for flags in (["--rate-limit", "100"], ["--error-rate", "2"], ["--latency", "5,1"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["fake-server", *flags])
+        assert exit_info.value.code == 2
+    assert "COUNT/PERIOD" in capsys.readouterr().err
+
+
+async def test_state_file_keeps_sources_and_the_spent_window_across_restarts(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "fake-state.json"
+    config = FakeApiConfig(
+        keys=["console-persist-1234"], windows=[Window(3, 30.0)], state_file=state
+    )
+    headers = {"STATSIG-API-KEY": "console-persist-1234"}
+    async with FakeApiServer(config) as server, aiohttp.ClientSession(headers=headers) as session:
+        for i in range(3):
+            async with session.post(server.url + LIST, json=body(f"kept{i}")) as response:
+                assert response.status == 201
+    saved = state.read_text(encoding="utf-8")
+    assert "console-persist-1234" not in saved  # only a fingerprint of the key
+    assert leftover_temp_files(tmp_path) == []
+
+    config = FakeApiConfig(
+        keys=["console-persist-1234"], windows=[Window(3, 30.0)], state_file=state
+    )
+    async with FakeApiServer(config) as server, aiohttp.ClientSession(headers=headers) as session:
+        assert list(server.state.sources) == ["kept0", "kept1", "kept2"]
+        async with session.post(server.url + LIST, json=body("too-soon")) as response:
+            assert response.status == 429  # the restart remembered the 3 in the window
+        stats = server.state.stats()
+    assert stats["mutations"] == 1
+    assert stats["windows"][0]["max_arrivals_in_window"] == 4
