@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -53,6 +54,11 @@ def post(url: str, key: str, name: str) -> int:
     with urllib.request.urlopen(request, timeout=5) as response:
         status: int = response.status
         return status
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 def leftover_temp_files(folder: Path) -> list[Path]:
@@ -113,6 +119,8 @@ async def test_state_file_keeps_sources_and_the_spent_window_across_restarts(
         for i in range(3):
             async with session.post(server.url + LIST, json=body(f"kept{i}")) as response:
                 assert response.status == 201
+        await asyncio.sleep(0.5)  # the batched writer saves while the server runs
+        assert [s["name"] for s in read_state(state)["sources"]] == ["kept0", "kept1", "kept2"]
     saved = state.read_text(encoding="utf-8")
     assert "console-persist-1234" not in saved  # only a fingerprint of the key
     assert leftover_temp_files(tmp_path) == []

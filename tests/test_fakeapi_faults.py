@@ -124,7 +124,7 @@ async def test_a_faulted_request_counts_in_the_window(fake_server_factory: Any) 
     assert outcomes == ["500", "500", "429"]
 
 
-MIXED = {
+MIXED: dict[str, Any] = {
     "error_rate": 0.25,
     "reset_rate": 0.15,
     "create_then_drop_rate": 0.15,
