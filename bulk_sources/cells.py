@@ -164,6 +164,8 @@ def _list_cell(value: object, what: str, example: str) -> list[Any] | str | None
     text = value.strip()
     if not text:
         return None
+    if text.startswith("{"):
+        raise CellError(f"must be {what}; put [ ] around a single JSON object")
     if not text.startswith("["):
         return text
     items = _json(text, what, example)
