@@ -308,6 +308,8 @@ class RowDecoder:
         ]
         self._owner_parts = [f"owner.{p}" for p in OWNER_FIELDS if f"owner.{p}" in cmap.targets]
         self._order = {t: i for i, t in enumerate(cmap.targets) if t is not None}
+        if self._owner_parts:
+            self._order["owner"] = min(self._order[p] for p in self._owner_parts)
 
     def decode(self, values: Sequence[object]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         body: dict[str, Any] = {}
@@ -341,6 +343,9 @@ class RowDecoder:
             owner = {f[6:]: body.pop(f) for f in self._owner_parts if f in body}
             if owner:
                 body["owner"] = owner
-        if len(errors) > 1:
-            errors.sort(key=lambda error: self._order[error[0]])
         return body, errors
+
+    def sort_errors(self, errors: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """In the order of the columns; whole-row problems first, then unknown places last."""
+        order = self._order
+        return sorted(errors, key=lambda e: -1 if e[0] == "row" else order.get(e[0], len(order)))

@@ -14,10 +14,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from .catalog import Catalog
-from .cells import RowDecoder
+from .cells import REQUIRED_FIELDS, RowDecoder
 from .models import AssignmentSourceCreate, row_key
 
 _MAX_LISTED_ROWS = 10
+_STAND_INS: dict[str, Any] = {
+    **{f: "-" for f in REQUIRED_FIELDS},
+    "idTypeMapping": [{"statsigUnitID": "-", "column": "-"}],
+}
 
 
 @dataclass(frozen=True)
@@ -91,12 +95,21 @@ def check_row(
         problem = f"has {cells} cells but the header has {decoder.width} columns"
         errors.insert(0, ("row", f"{problem}; quote cells that contain commas"))
     name = body.get("name")
-    try:
-        model = AssignmentSourceCreate.model_validate(body)
-    except ValidationError as exc:
-        errors.extend(_model_errors(exc, {f for f, _ in errors}))
-        return name, None, errors
-    return name, (None if errors else model), errors
+    if not errors:
+        try:
+            return name, AssignmentSourceCreate.model_validate(body), errors
+        except ValidationError as exc:
+            errors.extend(_model_errors(exc, set()))
+    else:
+        # Stand-ins for the cells already found wrong let the model check all the rest too
+        # (its own rules only run once every field has a value).
+        failed = {f for f, _ in errors}
+        probe = {**body, **{f: v for f, v in _STAND_INS.items() if f in failed}}
+        try:
+            AssignmentSourceCreate.model_validate(probe)
+        except ValidationError as exc:
+            errors.extend(_model_errors(exc, failed))
+    return name, None, decoder.sort_errors(errors)
 
 
 def _raw_hash(values: Sequence[object]) -> int:

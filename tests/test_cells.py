@@ -216,4 +216,5 @@ def test_row_decoder_reports_every_problem_in_column_order() -> None:
     header = ["name", "isVerified", *REQUIRED_FIELDS[1:]]
     decoder = RowDecoder(map_columns(header))
     _, errors = decoder.decode(["n", "maybe", "", "ts", "e", "g", "x"])
-    assert [field for field, _ in errors] == ["isVerified", "sql", "idTypeMapping"]
+    errors = decoder.sort_errors([*errors, ("row", "r")])
+    assert [field for field, _ in errors] == ["row", "isVerified", "sql", "idTypeMapping"]
