@@ -174,7 +174,11 @@ async def test_a_refused_key_stops_the_run_with_exit_3(
         catalog, settings(fake_server.url, tmp_path / "reports"), ApiKey("console-wrong-key")
     )
     assert summary.exit_code == 3
-    assert [r.status.value for r in summary.results] == ["not_attempted", "invalid", "not_attempted"]
+    assert [r.status.value for r in summary.results] == [
+        "not_attempted",
+        "invalid",
+        "not_attempted",
+    ]
     assert fake_server.state.sources == {}
     assert "refused the key" in (summary.data["stopped"] or "")
 
@@ -201,9 +205,9 @@ async def test_a_key_revoked_mid_run_stops_at_once(
     created = {r.name for r in summary.results if r.status.value == "created"}
     assert created == set(server.state.sources)
     assert summary.counts["not_attempted"] > 0
-    assert summary.counts["created"] + summary.counts["failed"] + summary.counts[
-        "not_attempted"
-    ] == 80
+    assert (
+        summary.counts["created"] + summary.counts["failed"] + summary.counts["not_attempted"] == 80
+    )
 
 
 async def test_faults_cost_time_never_a_row(

@@ -1,0 +1,134 @@
+"""Crash safety: SIGKILL a submit at random moments, resume until done, check exactly once.
+
+Both the stand-in and the tool run as real processes here, so a kill is a real kill.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from submit_helpers import (
+    names,
+    no_send_after_success,
+    read_journal,
+    read_results,
+    row,
+    write_catalog,
+)
+
+KEY = "console-kill-test-key"
+WINDOWS = ["40/500ms", "200/3s"]
+
+
+@pytest.fixture
+def server_process(tmp_path: Path) -> Iterator[str]:
+    command = [sys.executable, "-m", "bulk_sources", "fake-server", "--port", "0", "--key", KEY]
+    for window in WINDOWS:
+        command += ["--rate-limit", window]
+    command += ["--error-rate", "0.05", "--reset-rate", "0.02", "--create-then-drop-rate", "0.02"]
+    command += ["--seed", "3"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    with proc.stdout:
+        url = proc.stdout.readline().strip().removeprefix("url: ")
+        assert url.startswith("http://127.0.0.1:"), url
+        yield url
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+
+
+def _stats(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url + "/__stats", timeout=5) as response:
+        data: dict[str, Any] = json.load(response)
+        return data
+
+
+def _tool(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bulk_sources", *args]
+
+
+def _submit_args(url: str, reports: Path) -> list[str]:
+    args = ["--base-url", url, "--report-dir", str(reports), "--quiet", "--timeout", "2"]
+    args += ["--max-attempts", "10", "--margin", "0.02"]
+    for window in WINDOWS:
+        args += ["--rate-limit", window]
+    return args
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "STATSIG_API_KEY": KEY}
+
+
+def _run_folder(reports: Path) -> Path | None:
+    runs = [p for p in reports.iterdir() if (p / "run.json").exists()] if reports.exists() else []
+    return runs[0] if runs else None
+
+
+def test_sigkill_at_random_moments_then_resume_creates_every_row_exactly_once(
+    server_process: str, tmp_path: Path
+) -> None:
+    url = server_process
+    rows = [row(n) for n in names(590)]
+    bad = [row(f"bad_{i}", groupIDColumn="") for i in range(10)]
+    catalog = write_catalog(tmp_path / "catalog.csv", rows[:300] + bad + rows[300:])
+    reports = tmp_path / "reports"
+    rng = random.Random(2026)
+    kills = 0
+    while kills < 6:
+        run = _run_folder(reports)
+        command = (
+            _tool("submit", str(catalog), *_submit_args(url, reports))
+            if run is None
+            else _tool("resume", str(run))
+        )
+        proc = subprocess.Popen(
+            command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(rng.uniform(1.2, 2.5))
+        if proc.poll() is not None:
+            break  # finished before the kill
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+    assert kills >= 5, "the run finished too early to be killed five times"
+    run = _run_folder(reports)
+    assert run is not None
+    done = subprocess.run(
+        _tool("resume", str(run)), env=_env(), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, done.stderr  # the 10 invalid rows
+    stats = _stats(url)
+    valid_names = {r["name"] for r in rows}
+    assert stats["source_count"] == 590
+    results = read_results(run)
+    assert [int(r["row"]) for r in results] == list(range(1, 601))
+    assert {r["name"] for r in results if r["status"] == "created"} == valid_names
+    assert sum(r["status"] == "invalid" for r in results) == 10
+    summary = json.loads((run / "summary.json").read_text())
+    assert sum(summary["counts"].values()) == 600
+    assert summary["counts"]["created"] == 590
+    journal = read_journal(run)
+    assert no_send_after_success(journal)
+    # The kills landed mid-run: several processes sent rows before the last one finished.
+    starts = [i for i, r in enumerate(journal) if r["event"] == "start"]
+    sends_per_process = [
+        sum(r["event"] == "send" for r in journal[a:b])
+        for a, b in zip(starts, [*starts[1:], len(journal)], strict=True)
+    ]
+    assert sum(n > 0 for n in sends_per_process[:-1]) >= 4, sends_per_process
+    assert sends_per_process[-1] < 590
+    # Across six processes the server never saw a window exceeded.
+    for window in stats["windows"]:
+        assert window["max_arrivals_in_window"] <= window["limit"], window
+    assert done.stdout.strip().splitlines()[-1] == f"run folder: {run}"
