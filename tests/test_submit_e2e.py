@@ -190,7 +190,7 @@ async def test_a_key_revoked_mid_run_stops_at_once(
     catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(80)])
 
     async def revoke_when_some_exist() -> None:
-        while len(server.state.sources) < 20:
+        while len(server.state.sources) < 20:  # noqa: ASYNC110 (polling another task's state)
             await asyncio.sleep(0.01)
         server.state.config.keys.clear()
         server.state._labels.clear()
