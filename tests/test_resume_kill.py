@@ -10,14 +10,12 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from process_helpers import server_process, server_stats, tool
 from submit_helpers import (
     names,
     no_send_after_success,
@@ -32,30 +30,10 @@ WINDOWS = ["40/500ms", "200/3s"]
 
 
 @pytest.fixture
-def server_process(tmp_path: Path) -> Iterator[str]:
-    command = [sys.executable, "-m", "bulk_sources", "fake-server", "--port", "0", "--key", KEY]
-    for window in WINDOWS:
-        command += ["--rate-limit", window]
-    command += ["--error-rate", "0.05", "--reset-rate", "0.02", "--create-then-drop-rate", "0.02"]
-    command += ["--seed", "3"]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    with proc.stdout:
-        url = proc.stdout.readline().strip().removeprefix("url: ")
-        assert url.startswith("http://127.0.0.1:"), url
+def server() -> Iterator[str]:
+    faults = ["--error-rate", "0.05", "--reset-rate", "0.02", "--create-then-drop-rate", "0.02"]
+    with server_process(KEY, WINDOWS, *faults, "--seed", "3") as url:
         yield url
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
-
-
-def _stats(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url + "/__stats", timeout=5) as response:
-        data: dict[str, Any] = json.load(response)
-        return data
-
-
-def _tool(*args: str) -> list[str]:
-    return [sys.executable, "-m", "bulk_sources", *args]
 
 
 def _submit_args(url: str, reports: Path) -> list[str]:
@@ -76,9 +54,9 @@ def _run_folder(reports: Path) -> Path | None:
 
 
 def test_sigkill_at_random_moments_then_resume_creates_every_row_exactly_once(
-    server_process: str, tmp_path: Path
+    server: str, tmp_path: Path
 ) -> None:
-    url = server_process
+    url = server
     rows = [row(n) for n in names(590)]
     bad = [row(f"bad_{i}", groupIDColumn="") for i in range(10)]
     catalog = write_catalog(tmp_path / "catalog.csv", rows[:300] + bad + rows[300:])
@@ -88,9 +66,9 @@ def test_sigkill_at_random_moments_then_resume_creates_every_row_exactly_once(
     while kills < 6:
         run = _run_folder(reports)
         command = (
-            _tool("submit", str(catalog), *_submit_args(url, reports))
+            tool("submit", str(catalog), *_submit_args(url, reports))
             if run is None
-            else _tool("resume", str(run))
+            else tool("resume", str(run))
         )
         proc = subprocess.Popen(
             command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -105,10 +83,10 @@ def test_sigkill_at_random_moments_then_resume_creates_every_row_exactly_once(
     run = _run_folder(reports)
     assert run is not None
     done = subprocess.run(
-        _tool("resume", str(run)), env=_env(), capture_output=True, text=True, timeout=120
+        tool("resume", str(run)), env=_env(), capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 1, done.stderr  # the 10 invalid rows
-    stats = _stats(url)
+    stats = server_stats(url)
     valid_names = {r["name"] for r in rows}
     assert stats["source_count"] == 590
     results = read_results(run)

@@ -2,6 +2,6 @@
 
 from types import ModuleType
 
-from . import fake_server_cmd, submit_cmd, validate_cmd
+from . import demo_cmd, fake_server_cmd, submit_cmd, validate_cmd
 
-COMMANDS: list[ModuleType] = [validate_cmd, submit_cmd, fake_server_cmd]
+COMMANDS: list[ModuleType] = [demo_cmd, submit_cmd, validate_cmd, fake_server_cmd]

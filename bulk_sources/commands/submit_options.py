@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..apikey import ApiKey, load_api_key
+from ..errors import UsageError
 from ..results import RETRYABLE, Status
 from ..settings import SubmitSettings
 from ..submit import RunSummary
@@ -15,7 +16,10 @@ from ..windows import DEFAULT_WINDOWS, Window, parse_window
 
 
 def _window(text: str) -> Window:
-    return parse_window(text)
+    try:
+        return parse_window(text)
+    except UsageError as exc:  # argparse reports ArgumentTypeError as a usage error, exit 2
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_key_options(parser: argparse.ArgumentParser) -> None:

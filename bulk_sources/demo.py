@@ -1,0 +1,49 @@
+"""The demo: the embedded stand-in on a free loopback port, with the real windows and a few
+faults, and a submit of the example catalog against it. Nothing leaves the machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .apikey import ApiKey
+from .fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
+from .settings import SubmitSettings
+from .submit import RunSummary, submit_catalog_async
+from .windows import DEFAULT_WINDOWS
+
+DEMO_FAULTS = FaultConfig(
+    error_rate=0.03, reset_rate=0.02, create_then_drop_rate=0.01, latency=(0.005, 0.03), seed=7
+)
+
+
+def default_demo_catalog() -> Path:
+    """inputs/demo.csv of the working directory, else of the source tree."""
+    here = Path("inputs/demo.csv")
+    if here.exists():
+        return here
+    return Path(__file__).resolve().parent.parent / "inputs" / "demo.csv"
+
+
+@dataclass
+class DemoOutcome:
+    summary: RunSummary
+    server_stats: dict[str, Any]
+
+
+async def run_demo(catalog: Path, report_dir: Path, *, quiet: bool = False) -> DemoOutcome:
+    config = FakeApiConfig(windows=list(DEFAULT_WINDOWS), faults=DEMO_FAULTS)
+    async with FakeApiServer(config) as server:
+        settings = SubmitSettings(
+            base_url=server.url,
+            windows=DEFAULT_WINDOWS,
+            report_dir=report_dir,
+            quiet=quiet,
+            # The demo's faults are frequent; keep its retries quick.
+            retry_base=0.2,
+            retry_cap=2.0,
+            timeout=10.0,
+        )
+        summary = await submit_catalog_async(catalog, settings, ApiKey(server.key))
+        return DemoOutcome(summary, server.state.stats())
