@@ -1,0 +1,155 @@
+"""Property: valid rows written as CSV (any documented encoding) or Parquet read back the same."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bulk_sources.catalog import open_catalog
+from bulk_sources.models import AssignmentSourceCreate
+from bulk_sources.validation import validate_catalog
+
+# Cells are trimmed on the way in, so generated text is already trimmed. NUL is left out:
+# a NUL byte marks a file as binary, not CSV.
+TEXT = (
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+    .map(str.strip)
+    .filter(bool)
+)
+OPTIONAL_TEXT = st.none() | TEXT
+
+MAPPING = st.lists(
+    st.fixed_dictionaries({"statsigUnitID": TEXT, "column": TEXT}),
+    min_size=1,
+    max_size=3,
+    unique_by=lambda m: m["statsigUnitID"],
+)
+OWNER = st.none() | st.dictionaries(
+    st.sampled_from(["ownerID", "ownerType", "ownerName", "ownerEmail"]), TEXT, min_size=1
+)
+BODY = st.fixed_dictionaries(
+    {
+        "name": TEXT,
+        "sql": TEXT,
+        "timestampColumn": TEXT,
+        "experimentIDColumn": TEXT,
+        "groupIDColumn": TEXT,
+        "idTypeMapping": MAPPING,
+        "description": OPTIONAL_TEXT,
+        "tags": st.none() | st.lists(TEXT, max_size=3),
+        "isVerified": st.none() | st.booleans(),
+        "isReadOnly": st.none() | st.booleans(),
+        "owner": OWNER,
+        "teamID": OPTIONAL_TEXT,
+    }
+)
+CATALOG = st.lists(BODY, min_size=1, max_size=6, unique_by=lambda b: b["name"])
+COLUMNS = list(BODY.wrapped_strategy.mapping)  # type: ignore[attr-defined]
+
+_TRUE = ["true", "TRUE", "yes", "Yes", "1"]
+_FALSE = ["false", "False", "no", "NO", "0"]
+
+
+def _compact_ok(texts: list[str], forbidden: str) -> bool:
+    return (
+        bool(texts)
+        and not texts[0].startswith(("[", "{"))
+        and not any(set(t) & set(forbidden) for t in texts)
+    )
+
+
+def _csv_cell(column: str, value: Any, draw: st.DrawFn) -> str:
+    if value is None:
+        return ""
+    if column == "idTypeMapping":
+        parts = [p for m in value for p in (m["statsigUnitID"], m["column"])]
+        if _compact_ok(parts, ";=") and draw(st.booleans()):
+            return ";".join(f"{m['statsigUnitID']}={m['column']}" for m in value)
+        return json.dumps(value)
+    if column == "tags":
+        if _compact_ok(value, ";") and draw(st.booleans()):
+            return ";".join(value)
+        return json.dumps(value)
+    if column == "owner":
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return draw(st.sampled_from(_TRUE if value else _FALSE))
+    return str(value)
+
+
+def _expected(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    given_fields = [{k: v for k, v in b.items() if v is not None} for b in bodies]
+    return [AssignmentSourceCreate.model_validate(b).to_body() for b in given_fields]
+
+
+def _read_back(path: Path) -> list[dict[str, Any]]:
+    report = validate_catalog(open_catalog(path), keep_valid=True)
+    assert report.invalid == {}, report.invalid
+    return [v.body for v in report.valid]
+
+
+@settings(max_examples=40, deadline=None)
+@given(bodies=CATALOG, data=st.data())
+def test_csv_round_trip(bodies: list[dict[str, Any]], data: st.DataObject) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "c.csv"
+        with path.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(COLUMNS)
+            for body in bodies:
+                writer.writerow([_csv_cell(c, body[c], data.draw) for c in COLUMNS])
+        assert _read_back(path) == _expected(bodies)
+
+
+PARQUET_SCHEMA = pa.schema(
+    [
+        ("name", pa.string()),
+        ("sql", pa.string()),
+        ("timestampColumn", pa.string()),
+        ("experimentIDColumn", pa.string()),
+        ("groupIDColumn", pa.string()),
+        (
+            "idTypeMapping",
+            pa.list_(pa.struct([("statsigUnitID", pa.string()), ("column", pa.string())])),
+        ),
+        ("description", pa.string()),
+        ("tags", pa.list_(pa.string())),
+        ("isVerified", pa.bool_()),
+        ("isReadOnly", pa.bool_()),
+        (
+            "owner",
+            pa.struct(
+                [(k, pa.string()) for k in ("ownerID", "ownerType", "ownerName", "ownerEmail")]
+            ),
+        ),
+        ("teamID", pa.string()),
+    ]
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(bodies=CATALOG)
+def test_parquet_native_round_trip(bodies: list[dict[str, Any]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "c.parquet"
+        pq.write_table(pa.Table.from_pylist(bodies, schema=PARQUET_SCHEMA), path)
+        assert _read_back(path) == _expected(bodies)
+
+
+@settings(max_examples=25, deadline=None)
+@given(bodies=CATALOG, data=st.data())
+def test_parquet_string_round_trip(bodies: list[dict[str, Any]], data: st.DataObject) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "c.parquet"
+        rows = [{c: _csv_cell(c, b[c], data.draw) for c in COLUMNS} for b in bodies]
+        schema = pa.schema([(c, pa.string()) for c in COLUMNS])
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+        assert _read_back(path) == _expected(bodies)
