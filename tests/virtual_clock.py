@@ -15,6 +15,10 @@ built on loop.time() then run exactly and instantly.
             await asyncio.sleep(3600)
             assert clock.time() == 3600.0
 
+A timer that keeps re-arming itself for the current instant (aiolimiter does, when float
+rounding leaves its bucket a hair short) would spin forever on a frozen clock; after
+SPIN_LIMIT such turns the clock moves by one ulp, as a real one would have.
+
 Limits: only timers advance time, so work in other threads (run_in_executor, DNS lookups)
 or other processes is not waited for while a timer is pending (pass `io_grace` to poll
 real I/O a little before each jump). If nothing is scheduled and nothing arrives within
@@ -25,9 +29,10 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import math
 import selectors
 import weakref
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -35,6 +40,8 @@ __all__ = [
     "VirtualClock",
     "VirtualClockStalled",
     "current_clock",
+    "most_in_window",
+    "most_overlapping",
     "new_loop",
     "run",
     "sleep_until",
@@ -42,6 +49,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+SPIN_LIMIT = 100
 _installed: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, VirtualClock] = (
     weakref.WeakKeyDictionary()
 )
@@ -59,6 +67,7 @@ class VirtualClock:
         self._now = start
         self._loop: asyncio.BaseEventLoop | None = None
         self._selector: selectors.BaseSelector | None = None
+        self._spins = 0
 
     def time(self) -> float:
         return self._now
@@ -95,6 +104,16 @@ class VirtualClock:
         # jumping to it exactly (not now + timeout) keeps float times exact.
         target = scheduled[0].when() if scheduled else self._now + timeout
         self._now = max(self._now, target)
+        self._spins = 0
+
+    def _spin(self) -> None:
+        """A timer re-armed at the current instant again and again (aiolimiter does this when
+        float rounding leaves it a hair short): a real clock would have moved, so move one ulp.
+        """
+        self._spins += 1
+        if self._spins > SPIN_LIMIT:
+            self._now = math.nextafter(self._now, math.inf)
+            self._spins = 0
 
 
 class _JumpingSelector:
@@ -107,6 +126,8 @@ class _JumpingSelector:
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is not None and timeout <= 0:
+            if not self._loop._ready and not self._loop._stopping:  # type: ignore[attr-defined]
+                self._clock._spin()  # woken only by a timer that is already due
             return self._inner.select(0)
         events = self._inner.select(self._clock.io_grace)
         if events:
@@ -180,3 +201,27 @@ async def sleep_until(when: float) -> None:
 def _resolve(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
+
+
+def most_in_window(times: Iterable[float], period: float) -> int:
+    """Most of `times` inside any sliding window (t - period, t]."""
+    ordered = sorted(times)
+    best = first = 0
+    for last, t in enumerate(ordered):
+        while ordered[first] + period <= t:  # same float expression as the limiter's expiry
+            first += 1
+        best = max(best, last - first + 1)
+    return best
+
+
+def most_overlapping(spans: Iterable[tuple[float, float]], period: float) -> int:
+    """Most requests that could have arrived in one window (t - period, t], arrivals unknown.
+
+    Each (admitted, released) request may arrive anywhere in between, so it can fall in the
+    window iff admitted <= t and released + period > t; the maximum is at some admitted t.
+    """
+    items = list(spans)
+    return max(
+        (sum(a <= t and r + period > t for a, r in items) for t, _ in items),
+        default=0,
+    )
