@@ -13,6 +13,7 @@ import csv
 import hashlib
 from collections.abc import Collection, Generator, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Literal
 
@@ -60,9 +61,14 @@ class Catalog:
 
     def records(self) -> Iterator[tuple[int, Sequence[object]]]:
         """(row number, cells in header order); a CSV row may have more or fewer cells."""
+        for first, rows in self.batches():
+            yield from enumerate(rows, first)
+
+    def batches(self) -> Iterator[tuple[int, list[Sequence[object]]]]:
+        """(number of the first row, consecutive rows): the fast way through a big catalog."""
         if self.format == "parquet":
-            return _parquet_records(self.path)
-        return _csv_records(self.path, self.encoding)
+            return _parquet_batches(self.path)
+        return _csv_batches(self.path, self.encoding)
 
 
 def unknown_columns_warning(catalog: Catalog) -> str | None:
@@ -202,16 +208,16 @@ def _csv_header(path: Path, codec: str) -> list[str]:
     return header
 
 
-def _csv_records(path: Path, codec: str) -> Iterator[tuple[int, Sequence[object]]]:
+def _csv_batches(path: Path, codec: str) -> Iterator[tuple[int, list[Sequence[object]]]]:
     rows = _open_csv(path, codec)
     next(rows, None)
-    number = 0
-    for cells in rows:
+    number = 1
+    while chunk := list(islice(rows, _BATCH_ROWS)):
         # Blank lines and all-empty lines (",,,," from spreadsheets) are not rows.
-        if not any(cells) or not any(c.strip() for c in cells):
-            continue
-        number += 1
-        yield number, cells
+        kept: list[Sequence[object]] = [cells for cells in chunk if any(map(str.strip, cells))]
+        if kept:
+            yield number, kept
+            number += len(kept)
 
 
 def _parquet_file(path: Path) -> pq.ParquetFile:
@@ -234,18 +240,18 @@ def _parquet_columns(path: Path, head: bytes) -> list[str]:
         return list(source.schema_arrow.names)
 
 
-def _parquet_records(path: Path) -> Iterator[tuple[int, Sequence[object]]]:
-    number = 0
+def _parquet_batches(path: Path) -> Iterator[tuple[int, list[Sequence[object]]]]:
+    number = 1
     try:
         with _parquet_file(path) as source:
             for batch in source.iter_batches(batch_size=_BATCH_ROWS):
                 columns = [column.to_pylist() for column in batch.columns]
-                for values in zip(*columns, strict=True):
-                    number += 1
-                    yield number, values
+                rows: list[Sequence[object]] = list(zip(*columns, strict=True))
+                yield number, rows
+                number += len(rows)
     except (pa.ArrowException, OSError) as exc:
         raise CatalogError(
-            f"{path} is corrupt after row {number} ({exc}); write the Parquet file again"
+            f"{path} is corrupt after row {number - 1} ({exc}); write the Parquet file again"
         ) from None
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import count
 from typing import Any
 
 from pydantic import ValidationError
 
 from .catalog import Catalog
-from .cells import REQUIRED_FIELDS, RowDecoder
+from .cells import REQUIRED_FIELDS, Errors, RowDecoder
 from .models import AssignmentSourceCreate, row_key
 
 _MAX_LISTED_ROWS = 10
@@ -85,31 +86,44 @@ def _model_errors(exc: ValidationError, skip: set[str]) -> list[tuple[str, str]]
 
 def check_row(
     decoder: RowDecoder, values: Sequence[object]
-) -> tuple[str | None, AssignmentSourceCreate | None, list[tuple[str, str]]]:
+) -> tuple[str | None, AssignmentSourceCreate | None, Errors]:
     """One row's name (if readable), its model (if valid) and every (field, reason) against it."""
-    cells = len(values)
-    if cells != decoder.width:
-        values = [*values[: decoder.width], *[""] * (decoder.width - cells)]
-    body, errors = decoder.decode(values)
-    if cells != decoder.width:
-        problem = f"has {cells} cells but the header has {decoder.width} columns"
-        errors.insert(0, ("row", f"{problem}; quote cells that contain commas"))
-    name = body.get("name")
-    if not errors:
-        try:
-            return name, AssignmentSourceCreate.model_validate(body), errors
-        except ValidationError as exc:
-            errors.extend(_model_errors(exc, set()))
-    else:
-        # Stand-ins for the cells already found wrong let the model check all the rest too
-        # (its own rules only run once every field has a value).
-        failed = {f for f, _ in errors}
-        probe = {**body, **{f: v for f, v in _STAND_INS.items() if f in failed}}
-        try:
-            AssignmentSourceCreate.model_validate(probe)
-        except ValidationError as exc:
-            errors.extend(_model_errors(exc, failed))
-    return name, None, decoder.sort_errors(errors)
+    return next(check_rows(decoder, [values]))
+
+
+def check_rows(
+    decoder: RowDecoder, rows: Sequence[Sequence[object]]
+) -> Iterator[tuple[str | None, AssignmentSourceCreate | None, Errors]]:
+    width = decoder.width
+    ragged = {i: len(r) for i, r in enumerate(rows) if len(r) != width}
+    if ragged:
+        rows = [
+            [*r[:width], *[""] * (width - len(r))] if i in ragged else r for i, r in enumerate(rows)
+        ]
+    bodies, decode_errors = decoder.decode_many(rows)
+    validate = AssignmentSourceCreate.model_validate
+    for i, body in enumerate(bodies):
+        errors = decode_errors.get(i)
+        if i in ragged:
+            problem = f"has {ragged[i]} cells but the header has {width} columns"
+            errors = [("row", f"{problem}; quote cells that contain commas"), *(errors or [])]
+        name = body.get("name")
+        if errors is None:
+            try:
+                yield name, validate(body), []
+                continue
+            except ValidationError as exc:
+                errors = _model_errors(exc, set())
+        else:
+            # Stand-ins for the cells already found wrong let the model check all the rest
+            # too (its own rules only run once every field has a value).
+            failed = {f for f, _ in errors}
+            probe = {**body, **{f: v for f, v in _STAND_INS.items() if f in failed}}
+            try:
+                validate(probe)
+            except ValidationError as exc:
+                errors.extend(_model_errors(exc, failed))
+        yield name, None, decoder.sort_errors(errors)
 
 
 def _raw_hash(values: Sequence[object]) -> int:
@@ -136,26 +150,28 @@ def validate_catalog(catalog: Catalog, *, keep_valid: bool = False) -> Validatio
     first: dict[str, tuple[int, int]] = {}
     later: dict[str, list[_Later]] = {}
     total = 0
-    for number, values in catalog.records():
-        total += 1
-        name, model, errors = check_row(decoder, values)
-        if name is not None:
-            raw = _raw_hash(values)
-            seen = first.setdefault(name, (number, raw))
-            if seen[0] != number:
-                later.setdefault(name, []).append(
-                    _Later(number, raw, errors if model is None else None)
-                )
-                continue
-        if model is None:
-            report.invalid[number] = [RowError(number, name, f, r) for f, r in errors]
+    for start, rows in catalog.batches():
+        for number, values, (name, model, errors) in zip(
+            count(start), rows, check_rows(decoder, rows), strict=False
+        ):
+            total += 1
             if name is not None:
-                report._names[number] = name
-        else:
-            report.valid_count += 1
-            if keep_valid:
-                body = model.to_body()
-                report.valid.append(ValidRow(number, model.name, body, row_key(body)))
+                raw = _raw_hash(values)
+                seen = first.setdefault(name, (number, raw))
+                if seen[0] != number:
+                    later.setdefault(name, []).append(
+                        _Later(number, raw, errors if model is None else None)
+                    )
+                    continue
+            if model is None:
+                report.invalid[number] = [RowError(number, name, f, r) for f, r in errors]
+                if name is not None:
+                    report._names[number] = name
+            else:
+                report.valid_count += 1
+                if keep_valid:
+                    body = model.to_body()
+                    report.valid.append(ValidRow(number, model.name, body, row_key(body)))
     report.total = total
     if later:
         _settle_repeated_names(report, catalog, decoder, first, later)
