@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_validate.py [--sizes 100000 1000000]
 
-Each measurement runs in its own subprocess so its peak RSS (ru_maxrss) is its own.
+Each measurement runs in its own subprocess so its peak RSS (VmHWM) is its own, and times
+CPU seconds of that process, which other work on a shared machine disturbs less than wall time.
 "raw pydantic" is `AssignmentSourceCreate.model_validate` on ready dicts, timed alone
 (the dicts are built in chunks outside the timer): the ceiling for any catalog reader.
 """

@@ -126,11 +126,21 @@ def check_rows(
         yield name, None, decoder.sort_errors(errors)
 
 
+_ROW_BITS = 40
+_ROW_MASK = (1 << _ROW_BITS) - 1
+_HASH_MASK = (1 << 64) - 1
+
+
+def _pack(number: int, raw: int) -> int:
+    return raw << _ROW_BITS | number
+
+
 def _raw_hash(values: Sequence[object]) -> int:
+    """64 bits, never negative, so it packs with a row number into one int."""
     try:
-        return hash(tuple(values))
+        return hash(tuple(values)) & _HASH_MASK
     except TypeError:  # Parquet lists and structs
-        return hash(repr(values))
+        return hash(repr(values)) & _HASH_MASK
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,9 +155,10 @@ class _Later:
 def validate_catalog(catalog: Catalog, *, keep_valid: bool = False) -> ValidationReport:
     report = ValidationReport(unknown_columns=list(catalog.unknown_columns))
     decoder = RowDecoder(catalog.column_map)
-    # Per name only (first row, hash of its raw cells): cheap enough for millions of rows.
+    # Per name only (first row, hash of its raw cells), packed in one int: a million tuples
+    # would be a million objects for the garbage collector to walk, a quarter of the time.
     # Identical cells are a duplicate; different cells are compared by content afterwards.
-    first: dict[str, tuple[int, int]] = {}
+    first: dict[str, int] = {}
     later: dict[str, list[_Later]] = {}
     total = 0
     for start, rows in catalog.batches():
@@ -157,8 +168,7 @@ def validate_catalog(catalog: Catalog, *, keep_valid: bool = False) -> Validatio
             total += 1
             if name is not None:
                 raw = _raw_hash(values)
-                seen = first.setdefault(name, (number, raw))
-                if seen[0] != number:
+                if first.setdefault(name, _pack(number, raw)) & _ROW_MASK != number:
                     later.setdefault(name, []).append(
                         _Later(number, raw, errors if model is None else None)
                     )
@@ -196,15 +206,15 @@ def _settle_repeated_names(
     report: ValidationReport,
     catalog: Catalog,
     decoder: RowDecoder,
-    first: dict[str, tuple[int, int]],
+    first: dict[str, int],
     later: dict[str, list[_Later]],
 ) -> None:
-    differ = {n for n, rows in later.items() if any(r.raw != first[n][1] for r in rows)}
-    needed = {first[n][0] for n in differ} | {r.number for n in differ for r in later[n]}
+    differ = {n for n, rows in later.items() if any(r.raw != first[n] >> _ROW_BITS for r in rows)}
+    needed = {first[n] & _ROW_MASK for n in differ} | {r.number for n in differ for r in later[n]}
     keys = _content_keys(catalog, decoder, needed) if needed else {}
     dropped: set[int] = set()
     for name, rows in later.items():
-        first_row = first[name][0]
+        first_row = first[name] & _ROW_MASK
         report._names.update({r.number: name for r in rows})
         if name not in differ or all(keys[r.number] == keys[first_row] for r in rows):
             for r in rows:
