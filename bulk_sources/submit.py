@@ -116,9 +116,10 @@ async def resume_run_async(
         state = read_journal(run_dir / JOURNAL_FILE)
         catalog = open_catalog(record.catalog, record.settings.encoding)
         validation = validate_catalog(catalog, keep_valid=True)
-        if all(row.key in state.finals for row in validation.valid) and (
-            run_dir / SUMMARY_FILE
-        ).exists():
+        if (
+            all(row.key in state.finals for row in validation.valid)
+            and (run_dir / SUMMARY_FILE).exists()
+        ):
             summary = await _execute(
                 run_dir, record, catalog, validation, api_key, session, state, (), list_api=False
             )

@@ -5,6 +5,7 @@
 example.csv      240 valid rows (more than one 100-per-10 s window), string encodings
 example.parquet  the same rows with native Parquet types (list, list<struct>, bool)
 bad_rows.csv     a dozen deliberately broken rows, one per kind of error
+demo.csv         example.csv with the bad rows spread among it: what `bulk-sources demo` sends
 """
 
 from __future__ import annotations
@@ -228,12 +229,30 @@ def write_bad_rows(path: Path) -> None:
         writer.writerows(BAD_ROWS)
 
 
+def write_demo(rows: list[dict[str, Any]], path: Path) -> None:
+    """The demo's catalog: the example rows with the bad ones spread among them (all but
+    the row with a spilled cell, which `validate` shows on its own)."""
+    bad = [list(r) + [""] * (len(COLUMNS) - len(r)) for r in BAD_ROWS if len(r) <= len(COLUMNS)]
+    bad = [r for r in bad if len(r) == len(COLUMNS) and r[0] != "exposures_extra_cell"]
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        for i, row in enumerate(rows):
+            writer.writerow([_csv_cell(c, row[c], i) for c in COLUMNS])
+            if i % 17 == 16 and bad:
+                writer.writerow(bad.pop(0))
+        writer.writerows(bad)
+
+
 def main() -> None:
     rows = example_rows()
     write_csv(rows, HERE / "example.csv")
     write_parquet(rows, HERE / "example.parquet")
     write_bad_rows(HERE / "bad_rows.csv")
-    print(f"wrote {len(rows)} rows to example.csv and example.parquet, and bad_rows.csv")
+    write_demo(rows, HERE / "demo.csv")
+    print(
+        f"wrote {len(rows)} rows to example.csv and example.parquet, bad_rows.csv and demo.csv"
+    )
 
 
 if __name__ == "__main__":

@@ -325,7 +325,8 @@ def test_examples_are_reproducible(tmp_path: Path) -> None:
     module.write_csv(rows, tmp_path / "example.csv")
     module.write_bad_rows(tmp_path / "bad_rows.csv")
     module.write_parquet(rows, tmp_path / "example.parquet")
-    for name in ("example.csv", "bad_rows.csv"):
+    module.write_demo(rows, tmp_path / "demo.csv")
+    for name in ("example.csv", "bad_rows.csv", "demo.csv"):
         assert (tmp_path / name).read_bytes() == (INPUTS / name).read_bytes(), name
     assert pq.read_table(tmp_path / "example.parquet").equals(
         pq.read_table(INPUTS / "example.parquet")
@@ -333,7 +334,7 @@ def test_examples_are_reproducible(tmp_path: Path) -> None:
 
 
 def test_examples_open(tmp_path: Path) -> None:
-    for name in ("example.csv", "example.parquet", "bad_rows.csv"):
+    for name in ("example.csv", "example.parquet", "bad_rows.csv", "demo.csv"):
         copy = tmp_path / name
         shutil.copy(INPUTS / name, copy)
         assert open_catalog(copy).unknown_columns == []

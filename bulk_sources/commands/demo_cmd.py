@@ -49,5 +49,9 @@ def run(args: argparse.Namespace) -> int:
         f"stand-in saw {stats['mutations']} mutations, {stats['rate_limited']} answered 429, "
         f"{stats['sources_created']} sources created; {windows}"
     )
+    code = outcome.summary.exit_code
+    if code == 1:
+        # The demo catalog holds bad rows on purpose; the demo itself went as it should.
+        print("(submit exits 1 for this catalog: its bad rows are invalid on purpose)")
     print_summary(outcome.summary)
-    return outcome.summary.exit_code
+    return 0 if code == 1 else code
