@@ -6,7 +6,9 @@ window it would promise the rest at burst speed. Our ETA comes from the limiter 
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 
@@ -29,6 +31,8 @@ class Progress:
         self._estimate = estimate
         self._counts: Counter[str] = Counter()
         self._left = total
+        self._eta = ""
+        self._eta_at = float("-inf")
         disable = quiet or not sys.stderr.isatty()
         self._bar = tqdm(
             total=total,
@@ -49,9 +53,22 @@ class Progress:
         if self._bar.disable:
             return
         parts = [f"{name}={count}" for name, count in sorted(self._counts.items())]
-        if self._estimate is not None and self._left > 0:
-            parts.append(f"eta {_format_seconds(self._estimate(self._left))}")
+        now = time.monotonic()
+        if self._estimate is not None and self._left > 0 and now - self._eta_at >= 1.0:
+            # The schedule costs O(rows left); once a second is plenty for a human.
+            self._eta = f"eta {_format_seconds(self._estimate(self._left))}"
+            self._eta_at = now
+        if self._left > 0 and self._eta:
+            parts.append(self._eta)
         self._bar.set_postfix_str(" ".join(parts), refresh=True)
+
+    async def keep_fresh(self, every: float = 1.0) -> None:
+        """Redraw while the windows hold requests back, so elapsed time and ETA move on."""
+        if self._bar.disable:
+            return
+        while True:
+            await asyncio.sleep(every)
+            self.refresh()
 
     def close(self) -> None:
         self._bar.close()

@@ -285,9 +285,13 @@ async def _execute(
                 len(plan.tasks), quiet=settings.quiet, estimate=limiter.estimate_finish
             )
             executor = _make_executor(client, settings, limiter, pause, journal, memory, progress)
-            with _stop_on_signals(executor):
-                sent = await executor.run(plan.tasks)
-            progress.close()
+            ticker = asyncio.create_task(progress.keep_fresh())
+            try:
+                with _stop_on_signals(executor):
+                    sent = await executor.run(plan.tasks)
+            finally:
+                ticker.cancel()
+                progress.close()
             stop_reason = executor.stop_reason
     except AuthRefused as exc:
         # The pre-flight listing was refused: nothing was sent, every open row is not_attempted.

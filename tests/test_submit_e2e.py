@@ -192,8 +192,7 @@ async def test_a_key_revoked_mid_run_stops_at_once(
     async def revoke_when_some_exist() -> None:
         while len(server.state.sources) < 20:  # noqa: ASYNC110 (polling another task's state)
             await asyncio.sleep(0.01)
-        server.state.config.keys.clear()
-        server.state._labels.clear()
+        server.state.revoke_key(server.key)
 
     summary, _ = await asyncio.gather(
         submit_catalog_async(

@@ -56,6 +56,7 @@ class FakeApiState:
         self.faults = FaultInjector(config.faults)
         self.limiter = RateLimiter(config.windows, config.count_rejected)
         self._labels = {key: key_label(key) for key in config.keys}
+        self._revoked: set[str] = set()
         self.dirty = False
         self._reset_counters()
         if config.state_file is not None:
@@ -90,7 +91,11 @@ class FakeApiState:
         self.dirty = True
 
     def is_known_key(self, key: str) -> bool:
-        return key in self._labels
+        return key in self._labels and key not in self._revoked
+
+    def revoke_key(self, key: str) -> None:
+        """From now on the key gets 401, as when someone deletes it in the console."""
+        self._revoked.add(key)
 
     def admit(self, key: str, now: float) -> float | None:
         """Count a mutation's arrival; None if it may proceed, else seconds until a slot frees."""
