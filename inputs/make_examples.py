@@ -250,9 +250,7 @@ def main() -> None:
     write_parquet(rows, HERE / "example.parquet")
     write_bad_rows(HERE / "bad_rows.csv")
     write_demo(rows, HERE / "demo.csv")
-    print(
-        f"wrote {len(rows)} rows to example.csv and example.parquet, bad_rows.csv and demo.csv"
-    )
+    print(f"wrote {len(rows)} rows to example.csv and example.parquet, bad_rows.csv and demo.csv")
 
 
 if __name__ == "__main__":
