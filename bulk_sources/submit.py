@@ -83,6 +83,8 @@ async def submit_catalog_async(
     maybe_sent: Collection[str] = (),
 ) -> RunSummary:
     catalog = open_catalog(Path(path), settings.encoding)
+    # Recorded absolute, so `resume` from another directory finds the same rate-limit memory.
+    settings = settings.with_changes(report_dir=settings.report_dir.resolve())
     validation = validate_catalog(catalog, keep_valid=True)
     if settings.dry_run:
         async with _client(settings, api_key, session) as client:
