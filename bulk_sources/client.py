@@ -20,7 +20,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import aiohttp
 
 from .apikey import ApiKey
-from .errors import AuthRefused, BulkSourcesError, UsageError
+from .errors import AuthRefused, ListingFailed, UsageError
 from .version import __version__
 
 CREATE_PATH = "/console/v1/experiments/assignment_sources"
@@ -169,6 +169,8 @@ class ConsoleClient:
         page_limit: int = 100,
         pace: Callable[[], Awaitable[None]] | None = None,
         max_attempts: int = 5,
+        retry_base: float = 0.5,
+        retry_cap: float = 30.0,
     ) -> list[dict[str, Any]]:
         """Every existing assignment source, following `nextPage` until it is null."""
         items: list[dict[str, Any]] = []
@@ -176,9 +178,9 @@ class ConsoleClient:
         seen_pages: set[str] = set()
         while next_path is not None:
             if next_path in seen_pages:  # a server that loops must not hang the run
-                raise BulkSourcesError(f"the list endpoint returned page {next_path} twice")
+                raise ListingFailed(f"the list endpoint returned page {next_path} twice")
             seen_pages.add(next_path)
-            body = await self._get_page(next_path, pace, max_attempts)
+            body = await self._get_page(next_path, pace, max_attempts, (retry_base, retry_cap))
             page_items = body.get("data") or []
             items.extend(item for item in page_items if isinstance(item, dict))
             pagination = body.get("pagination") or {}
@@ -187,8 +189,13 @@ class ConsoleClient:
         return items
 
     async def _get_page(
-        self, path: str, pace: Callable[[], Awaitable[None]] | None, max_attempts: int
+        self,
+        path: str,
+        pace: Callable[[], Awaitable[None]] | None,
+        max_attempts: int,
+        backoff: tuple[float, float],
     ) -> dict[str, Any]:
+        base, cap = backoff
         last = ""
         for attempt in range(max_attempts):
             if pace is not None:
@@ -202,7 +209,7 @@ class ConsoleClient:
                     retry_after = response.headers.get("Retry-After")
             except (aiohttp.ClientError, TimeoutError) as exc:
                 last = f"{type(exc).__name__} {exc}".strip()
-                await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
+                await asyncio.sleep(min(cap, base * 2**attempt))
                 continue
             try:
                 parsed: Any = json.loads(text)
@@ -219,8 +226,11 @@ class ConsoleClient:
             last = f"HTTP {status}: {answer.message}"
             if answer.kind is AnswerKind.REJECTED:
                 break
-            await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
-        raise BulkSourcesError(f"could not list existing assignment sources: {last}")
+            await asyncio.sleep(min(cap, base * 2**attempt))
+        raise ListingFailed(
+            f"could not list the existing assignment sources ({last}); check --base-url "
+            "and the network, then run `bulk-sources resume` on the run folder"
+        )
 
 
 def _relative(next_page: str, base_url: str) -> str:

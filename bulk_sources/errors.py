@@ -5,8 +5,9 @@
     ├── CatalogError            the catalog file itself can't be used (missing, empty, corrupt, ...)
     ├── ApiKeyError             no key, or the key file can't be read
     ├── RunLockedError          another process holds the run folder
-    └── RunStopped              exit_code 3: auth refused, or interrupted (Ctrl-C)
-        └── AuthRefused         the API answered 401/403
+    └── RunStopped              exit_code 3: auth refused, API unreachable, or interrupted
+        ├── AuthRefused         the API answered 401/403
+        └── ListingFailed       the pre-flight list of existing sources could not be read
 
 The CLI prints `str(error)` (one sentence that says how to fix it) and exits with
 `error.exit_code`; it never shows a traceback for these.
@@ -40,4 +41,8 @@ class RunStopped(BulkSourcesError):
 
 
 class AuthRefused(RunStopped):
+    pass
+
+
+class ListingFailed(RunStopped):
     pass

@@ -23,7 +23,7 @@ from .apikey import ApiKey
 from .backoff import SharedPause
 from .catalog import Catalog, file_sha256, open_catalog, write_rows_subset
 from .client import ConsoleClient
-from .errors import AuthRefused, UsageError
+from .errors import RunStopped, UsageError
 from .journal import Journal, JournalState, read_journal
 from .limitmemory import LimitMemory
 from .plan import Plan, estimate_seconds, make_plan
@@ -88,7 +88,7 @@ async def submit_catalog_async(
     validation = validate_catalog(catalog, keep_valid=True)
     if settings.dry_run:
         async with _client(settings, api_key, session) as client:
-            existing = await _list_names(client, validation)
+            existing = await _list_names(client, validation, settings)
         plan = make_plan(validation.valid, existing, settings.on_exists)
         return _dry_run_summary(catalog, validation, plan, settings, api_key)
     run_dir = new_run_dir(settings.report_dir, catalog.path)
@@ -192,12 +192,19 @@ async def _client(
             await session.close()
 
 
-async def _list_names(client: ConsoleClient, validation: ValidationReport) -> set[str]:
+async def _list_names(
+    client: ConsoleClient, validation: ValidationReport, settings: SubmitSettings
+) -> set[str]:
     if not validation.valid:
         return set()
     # GET is not said to count against the mutation windows, but be gentle: 5 pages/s.
     pacer = AsyncLimiter(5, 1)
-    items = await client.list_all(pace=pacer.acquire)
+    items = await client.list_all(
+        pace=pacer.acquire,
+        max_attempts=settings.max_attempts,
+        retry_base=settings.retry_base,
+        retry_cap=settings.retry_cap,
+    )
     return {str(item.get("name")) for item in items if item.get("name") is not None}
 
 
@@ -273,7 +280,9 @@ async def _execute(
     try:
         async with _client(settings, api_key, session) as client:
             pending = [row for row in validation.valid if row.key not in state.finals]
-            existing = await _list_names(client, validation) if pending and list_api else set()
+            existing = (
+                await _list_names(client, validation, settings) if pending and list_api else set()
+            )
             plan = make_plan(
                 validation.valid,
                 existing,
@@ -295,8 +304,8 @@ async def _execute(
                 ticker.cancel()
                 progress.close()
             stop_reason = executor.stop_reason
-    except AuthRefused as exc:
-        # The pre-flight listing was refused: nothing was sent, every open row is not_attempted.
+    except RunStopped as exc:
+        # The pre-flight listing failed: nothing was sent, every open row is not_attempted.
         stop_reason = str(exc)
         plan = make_plan(validation.valid, set(), settings.on_exists, finals=state.finals)
         sent = [

@@ -49,7 +49,9 @@ def parse_window(text: str) -> Window:
     amount = float(match.group(2)) if match.group(2) else 1.0
     period = amount * _UNITS[match.group(3)]
     if count < 1 or period <= 0:
-        raise UsageError(f"rate limit {text!r} needs a count of at least 1 and a period above 0")
+        raise UsageError(
+            f"rate limit {text!r} needs a count of at least 1 and a period above 0, like 100/10s"
+        )
     return Window(count, period)
 
 

@@ -23,6 +23,7 @@ from submit_helpers import (
 
 from bulk_sources.apikey import ApiKey
 from bulk_sources.catalog import open_catalog
+from bulk_sources.cli import main
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
 from bulk_sources.submit import submit_catalog_async
 
@@ -274,3 +275,63 @@ async def test_dry_run_sends_nothing_and_estimates_the_windows(
     assert not (tmp_path / "reports").exists() or not any(
         p for p in (tmp_path / "reports").iterdir() if not p.name.startswith(".")
     )
+
+
+async def test_stalls_longer_than_the_timeout_still_create_each_row_once(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    """A stalled create goes through after the client gave up: the retry must not make a
+    second one, and the row must read `created`, not `exists`."""
+    faults = FaultConfig(stall_rate=0.2, stall_seconds=0.6, seed=5)
+    server = await fake_server_factory(FakeApiConfig(windows=list(TEST_WINDOWS), faults=faults))
+    catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(30)])
+    summary = await submit_catalog_async(
+        catalog,
+        settings(server.url, tmp_path / "reports", timeout=0.3, max_attempts=8),
+        ApiKey(server.key),
+    )
+    stats = server.state.stats()
+    assert stats["faults"]["stall"] > 0
+    assert summary.counts["created"] == 30, [r.error for r in summary.results]
+    assert sorted(server.state.sources) == names(30)
+    assert any("answer was lost" in r.error for r in summary.results)
+    _assert_windows_kept(stats)
+
+
+async def test_an_unreachable_api_stops_the_run_and_keeps_every_row(tmp_path: Path) -> None:
+    catalog = write_catalog(tmp_path / "c.csv", [row("a"), row("b")])
+    summary = await submit_catalog_async(
+        catalog, settings("http://127.0.0.1:9", tmp_path / "reports"), ApiKey("console-x")
+    )
+    assert summary.exit_code == 3
+    assert [r.status.value for r in summary.results] == ["not_attempted", "not_attempted"]
+    assert "could not list the existing assignment sources" in (summary.data["stopped"] or "")
+    assert summary.run_dir is not None
+    assert (summary.run_dir / "failed.csv").read_text().count("\n") == 3  # header + 2 rows
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty (0 bytes)"),
+        (b"name,sql\nx,\xff\xfe\n", "--encoding"),
+        (b"name,description\nx,y\n", "lacks the required column(s) sql"),
+        (b"\x00\x01\x02PK\x03\x04junk", "CSV"),
+    ],
+)
+def test_a_catalog_that_cannot_be_used_exits_2_without_a_traceback(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    content: bytes,
+    message: str,
+) -> None:
+    monkeypatch.setenv("STATSIG_API_KEY", "console-x")
+    path = tmp_path / "c.csv"
+    path.write_bytes(content)
+    code = main(["submit", str(path), "--base-url", "http://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1

@@ -1,0 +1,135 @@
+"""The small pure parts: windows, the API key, rate-limit memory, the plan."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bulk_sources.apikey import ApiKey, load_api_key
+from bulk_sources.errors import ApiKeyError, UsageError
+from bulk_sources.limitmemory import LimitMemory
+from bulk_sources.models import row_key
+from bulk_sources.plan import estimate_seconds, make_plan
+from bulk_sources.results import RowResult, Status
+from bulk_sources.validation import ValidRow
+from bulk_sources.windows import DEFAULT_WINDOWS, Window, exact_schedule, parse_window
+
+
+@pytest.mark.parametrize(
+    ("text", "window"),
+    [
+        ("100/10s", Window(100, 10.0)),
+        ("900/15m", Window(900, 900.0)),
+        ("20/500ms", Window(20, 0.5)),
+        ("5/1h", Window(5, 3600.0)),
+        ("10/s", Window(10, 1.0)),
+        (" 3 / 2.5s ", Window(3, 2.5)),
+    ],
+)
+def test_parse_window(text: str, window: Window) -> None:
+    assert parse_window(text) == window
+    assert parse_window(str(window)) == window
+
+
+@pytest.mark.parametrize("text", ["100", "100/10", "0/10s", "100/0s", "ten/10s", "100/10d"])
+def test_parse_window_refuses_with_an_example(text: str) -> None:
+    with pytest.raises(UsageError, match=r"100/10s"):
+        parse_window(text)
+
+
+def test_exact_schedule_matches_the_guide_table() -> None:
+    times = exact_schedule(10_000, DEFAULT_WINDOWS)
+    assert [times[n - 1] for n in (50, 100, 500, 900, 1000, 5000, 10_000)] == [
+        0,
+        0,
+        40,
+        80,
+        900,
+        4540,
+        9900,
+    ]
+
+
+def test_the_key_never_shows(tmp_path: Path) -> None:
+    key = ApiKey("  console-secret-value-123\n")
+    assert key.reveal() == "console-secret-value-123"
+    for shown in (repr(key), str(key), f"{key}", repr([key])):
+        assert "secret" not in shown
+    assert key.fingerprint == ApiKey("console-secret-value-123").fingerprint
+    assert len(key.fingerprint) == 16
+
+
+def test_key_sources_and_their_messages(tmp_path: Path) -> None:
+    assert load_api_key(environ={"STATSIG_API_KEY": "console-a"}).reveal() == "console-a"
+    with pytest.raises(ApiKeyError, match="set STATSIG_API_KEY"):
+        load_api_key(environ={})
+    with pytest.raises(ApiKeyError, match="can't read the API key file"):
+        load_api_key(tmp_path / "missing")
+    (tmp_path / "blank").write_text("\n")
+    with pytest.raises(ApiKeyError, match="empty"):
+        load_api_key(tmp_path / "blank")
+    (tmp_path / "bin").write_bytes(b"\xff\xfe")
+    with pytest.raises(ApiKeyError, match="not UTF-8"):
+        load_api_key(tmp_path / "bin")
+
+
+def test_limit_memory_restores_what_an_earlier_process_sent(tmp_path: Path) -> None:
+    path = tmp_path / "key.jsonl"
+    now = [1000.0]
+    first = LimitMemory(path, horizon=60.0, clock=lambda: now[0])
+    first.record_sent("a", 990.0)
+    first.record_done("a", 991.0)
+    first.record_sent("b", 995.0)  # killed before its answer
+    first.record_sent("old", 900.0)
+    first.record_done("old", 901.0)
+    first.close()
+    with path.open("a") as handle:
+        handle.write('{"rid": "c", "se')  # torn by the kill
+    later = LimitMemory(path, horizon=60.0, clock=lambda: now[0])
+    # "old" left the horizon; "b" has no answer: stamped now, never earlier than its arrival.
+    assert later.stamps() == [991.0, 1000.0]
+    assert later.known("a") and not later.known("old")
+    # With a timeout, an answerless send is done at the latest by sent + timeout.
+    now[0] = 1010.0
+    assert later.stamps(timeout=5.0) == [991.0, 1000.0]
+    later.close()
+    # Compaction rewrote the file with only what still counts.
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert {line["rid"] for line in lines} == {"a", "b"}
+
+
+def _valid(row: int, name: str) -> ValidRow:
+    body = {"name": name, "sql": f"select {row}"}
+    return ValidRow(row, name, body, row_key(body))
+
+
+def test_plan_keeps_finals_reconciles_lost_sends_and_applies_on_exists() -> None:
+    rows = [_valid(1, "done"), _valid(2, "lost"), _valid(3, "theirs"), _valid(4, "new")]
+    finals = {rows[0].key: RowResult(9, "done", Status.CREATED, 201, 1, "", key=rows[0].key)}
+    existing = {"done", "lost", "theirs"}
+    plan = make_plan(rows, existing, "skip", finals=finals, maybe_sent={rows[1].key})
+    assert [(r.row, r.status) for r in plan.kept] == [(1, Status.CREATED)]  # today's row number
+    assert [(r.name, r.status) for r in plan.decided] == [
+        ("lost", Status.CREATED),
+        ("theirs", Status.EXISTS),
+    ]
+    assert [(t.row.name, t.action) for t in plan.tasks] == [("new", "create")]
+    update = make_plan(rows, existing, "update", finals=finals)
+    assert [(t.row.name, t.action) for t in update.tasks] == [
+        ("lost", "update"),
+        ("theirs", "update"),
+        ("new", "create"),
+    ]
+    fail = make_plan(rows[2:3], existing, "fail")
+    assert fail.decided[0].status is Status.FAILED
+
+
+def test_estimate_counts_the_budget_already_spent() -> None:
+    windows = [Window(3, 1.0), Window(5, 10.0)]
+    assert estimate_seconds(0, windows) == 0.0
+    assert estimate_seconds(3, windows) == 0.0
+    assert estimate_seconds(6, windows) == 10.0
+    # Five sent at t=0 and it is t=2: the next one waits for the long window, until t=10.
+    assert estimate_seconds(1, windows, [0.0] * 5, now=2.0) == 8.0
