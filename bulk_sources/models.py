@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -51,10 +51,9 @@ def _check_id_type_mapping(mappings: list[IdTypeMapping]) -> None:
         seen.add(mapping.statsigUnitID)
 
 
-class AssignmentSourceCreate(_Model):
-    """Body of `POST /console/v1/experiments/assignment_sources` (AssignmentSourceCreationDto)."""
+class _SourceBody(_Model):
+    """The fields the creation and the full-update bodies share; they differ only in `name`."""
 
-    name: RequiredText
     description: str | None = None
     isVerified: bool | None = None
     tags: list[str] | None = None
@@ -70,43 +69,24 @@ class AssignmentSourceCreate(_Model):
     dryRun: bool | None = None
 
     @model_validator(mode="after")
-    def _mapping_rules(self) -> AssignmentSourceCreate:
+    def _mapping_rules(self) -> Self:
         _check_id_type_mapping(self.idTypeMapping)
         return self
 
 
-class AssignmentSourceUpdate(_Model):
+class AssignmentSourceCreate(_SourceBody):
+    """Body of `POST /console/v1/experiments/assignment_sources` (AssignmentSourceCreationDto)."""
+
+    name: RequiredText
+
+
+class AssignmentSourceUpdate(_SourceBody):
     """Body of the full update `POST .../assignment_source/{name}` (AssignmentSourceQueryUpdateDto).
 
     `name` here renames the source.
     """
 
     name: RequiredText | None = None
-    description: str | None = None
-    isVerified: bool | None = None
-    tags: list[str] | None = None
-    sql: RequiredText
-    timestampColumn: RequiredText
-    experimentIDColumn: RequiredText
-    groupIDColumn: RequiredText
-    idTypeMapping: list[IdTypeMapping]
-    isReadOnly: bool | None = None
-    owner: Owner | None = None
-    team: str | None = None
-    teamID: str | None = None
-    dryRun: bool | None = None
-
-    @model_validator(mode="after")
-    def _mapping_rules(self) -> AssignmentSourceUpdate:
-        _check_id_type_mapping(self.idTypeMapping)
-        return self
-
-    @classmethod
-    def from_create(cls, create: AssignmentSourceCreate) -> AssignmentSourceUpdate:
-        """The full update that makes an existing source equal to a creation body."""
-        body = create.to_body()
-        body.pop("name", None)  # the path names the source; a body name would rename it
-        return cls.model_validate(body)
 
 
 class AssignmentSourcePartialUpdate(_Model):
@@ -164,6 +144,12 @@ class ListPage(BaseModel):
     message: str
     data: list[AssignmentSourceContract] = Field(default_factory=list)
     pagination: Pagination
+
+
+def full_update_body(create_body: dict[str, Any]) -> dict[str, Any]:
+    """The full update that makes an existing source equal to a creation body. The path
+    names the source; a `name` in the body would rename it."""
+    return {key: value for key, value in create_body.items() if key != "name"}
 
 
 def canonical_json(body: dict[str, Any]) -> str:

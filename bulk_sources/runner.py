@@ -29,6 +29,7 @@ from .backoff import SharedPause, full_jitter, parse_retry_after
 from .client import Answer, AnswerKind, ConsoleClient
 from .journal import Journal
 from .limitmemory import LimitMemory
+from .models import full_update_body
 from .progress import Progress
 from .ratelimit import MultiWindowLimiter, Slot
 from .results import RowResult, Status
@@ -48,10 +49,6 @@ class Task:
     # an "already in use" answer then means that attempt created it.
     maybe_sent: bool = False
     last: Answer | None = None
-
-    def update_body(self) -> dict[str, Any]:
-        # The path names the source; a `name` in the full-update body would rename it.
-        return {k: v for k, v in self.row.body.items() if k != "name"}
 
 
 @dataclass
@@ -287,7 +284,7 @@ class Executor:
             if task.action == "create":
                 answer = await self.client.create(task.row.body)
             else:
-                answer = await self.client.update(task.row.name, task.update_body())
+                answer = await self.client.update(task.row.name, full_update_body(task.row.body))
             return answer
         finally:
             if answer is not None and answer.kind is AnswerKind.NOT_SENT:

@@ -8,18 +8,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bulk_sources.cells import REQUIRED_FIELDS
 from bulk_sources.settings import SubmitSettings
 from bulk_sources.windows import Window
 
-HEADER = [
-    "name",
-    "sql",
-    "timestampColumn",
-    "experimentIDColumn",
-    "groupIDColumn",
-    "idTypeMapping",
-    "tags",
-]
+HEADER = [*REQUIRED_FIELDS, "tags"]
 # Short windows so a test crosses both in seconds (20/0.5 s and 60/3 s).
 TEST_WINDOWS = (Window(20, 0.5), Window(60, 3.0))
 
