@@ -7,6 +7,7 @@ mark of a crash mid-write, is skipped on read.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -46,6 +47,12 @@ class Journal:
             os.fsync(self._file.fileno())
             self._dirty = False
         self._last_sync = self._clock()
+
+    async def keep_synced(self) -> None:
+        """fsync at least once a second even when no record comes to trigger it."""
+        while True:
+            await asyncio.sleep(self._fsync_interval)
+            self.sync()
 
     def event(self, kind: str, **fields: Any) -> None:
         self._write({"event": kind, "t": self._clock(), **fields})

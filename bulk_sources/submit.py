@@ -296,12 +296,16 @@ async def _execute(
                 len(plan.tasks), quiet=settings.quiet, estimate=limiter.estimate_finish
             )
             executor = _make_executor(client, settings, limiter, pause, journal, memory, progress)
-            ticker = asyncio.create_task(progress.keep_fresh())
+            tickers = [
+                asyncio.create_task(progress.keep_fresh()),
+                asyncio.create_task(journal.keep_synced()),
+            ]
             try:
                 with _stop_on_signals(executor):
                     sent = await executor.run(plan.tasks)
             finally:
-                ticker.cancel()
+                for ticker in tickers:
+                    ticker.cancel()
                 progress.close()
             stop_reason = executor.stop_reason
     except RunStopped as exc:

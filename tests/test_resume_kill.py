@@ -106,7 +106,35 @@ def test_sigkill_at_random_moments_then_resume_creates_every_row_exactly_once(
     ]
     assert sum(n > 0 for n in sends_per_process[:-1]) >= 4, sends_per_process
     assert sends_per_process[-1] < 590
-    # Across six processes the server never saw a window exceeded.
+    # Across seven processes the server never saw a window exceeded, and the rate-limit
+    # memory meant no restart opened with a burst into a 429.
+    assert stats["rate_limited"] == 0
     for window in stats["windows"]:
         assert window["max_arrivals_in_window"] <= window["limit"], window
     assert done.stdout.strip().splitlines()[-1] == f"run folder: {run}"
+
+
+def test_a_new_process_right_after_another_starts_with_the_budget_really_left(
+    tmp_path: Path,
+) -> None:
+    windows = ["20/500ms", "60/6s"]
+    reports = tmp_path / "reports"
+    with server_process(KEY, windows) as url:
+        for part in ("one", "two"):
+            catalog = write_catalog(tmp_path / f"{part}.csv", [row(n) for n in names(50, part)])
+            args = ["--base-url", url, "--report-dir", str(reports), "--quiet", "--margin", "0.02"]
+            for window in windows:
+                args += ["--rate-limit", window]
+            done = subprocess.run(
+                tool("submit", str(catalog), *args),
+                env=_env(),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+        stats = server_stats(url)
+    assert stats["source_count"] == 100
+    assert stats["rate_limited"] == 0
+    for window in stats["windows"]:
+        assert window["max_arrivals_in_window"] <= window["limit"], window
