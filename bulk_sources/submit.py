@@ -362,7 +362,8 @@ async def _execute(
         "key_fingerprint": api_key.fingerprint,
     }
     write_summary(run_dir / SUMMARY_FILE, data)
-    return RunSummary(run_dir, exit_code, counts, results, data)
+    message = "the catalog has a header and no rows: nothing to send" if not results else ""
+    return RunSummary(run_dir, exit_code, counts, results, data, message)
 
 
 def _make_executor(

@@ -161,3 +161,13 @@ def test_every_command_and_option_has_help() -> None:
         for action in sub._actions:
             if action.dest != "help":
                 assert action.help, f"{name} {action.option_strings or action.dest} lacks help"
+
+
+def test_a_catalog_with_only_a_header_is_valid_and_empty(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STATSIG_API_KEY", KEY)
+    catalog = write_catalog(tmp_path / "c.csv", [])
+    assert main(["submit", str(catalog), *_args(server, tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("the catalog has a header and no rows: nothing to send\n0 rows from ")
