@@ -72,6 +72,7 @@ class Journal:
             http_status=result.http_status,
             message=result.error,
             attempts=result.attempts,
+            data=result.data,
         )
 
     def close(self) -> None:
@@ -122,5 +123,6 @@ def read_journal(path: Path) -> JournalState:
                     attempts=int(record.get("attempts", 0)),
                     error=str(record.get("message") or ""),
                     key=key,
+                    data=record.get("data"),
                 )
     return state

@@ -79,6 +79,15 @@ def write_failed(run_dir: Path, catalog: Catalog, results: Iterable[RowResult]) 
     return out
 
 
+def write_created(path: Path, results: Iterable[RowResult]) -> None:
+    """What the API answered for each created or updated row, one JSON object a line."""
+    with atomic_text(path) as handle:
+        for r in results:
+            if r.data is not None:
+                record = {"row": r.row, "name": r.name, "status": r.status.value, "data": r.data}
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
     with atomic_text(path) as handle:
         json.dump(summary, handle, indent=2, sort_keys=False)

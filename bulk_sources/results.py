@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Status(StrEnum):
@@ -37,3 +38,5 @@ class RowResult:
     # Final results are journalled and kept by resume; unfinished ones (a run stopped
     # mid-retry) are reported as failed but sent again by resume.
     final: bool = True
+    # What the API answered for a created or updated row (its `data`), for follow-on work.
+    data: dict[str, Any] | None = None

@@ -5,6 +5,7 @@ reports/20261126T110501Z-example/
     journal.jsonl   every request about to go, every final outcome
     results.csv     every catalog row once, in catalog order
     failed.csv      the rows to run again, in the catalog's own columns
+    created.jsonl   what the API answered for each created or updated row
     summary.json    counts, times, requests, 429s, windows
     .lock           held (flock) while a process works on the folder
 """
@@ -26,6 +27,7 @@ from .settings import SubmitSettings
 RUN_FILE = "run.json"
 JOURNAL_FILE = "journal.jsonl"
 RESULTS_FILE = "results.csv"
+CREATED_FILE = "created.jsonl"
 SUMMARY_FILE = "summary.json"
 LOCK_FILE = ".lock"
 

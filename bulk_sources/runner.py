@@ -260,6 +260,7 @@ class Executor:
             attempts=task.attempts,
             error=error,
             key=task.row.key,
+            data=answer.data if status in (Status.CREATED, Status.UPDATED) else None,
         )
 
     async def _send(self, task: Task, slot: Slot) -> Answer:

@@ -29,9 +29,17 @@ from .limitmemory import LimitMemory
 from .plan import Plan, estimate_seconds, make_plan
 from .progress import Progress
 from .ratelimit import MultiWindowLimiter
-from .report import count_statuses, read_results, write_failed, write_results, write_summary
+from .report import (
+    count_statuses,
+    read_results,
+    write_created,
+    write_failed,
+    write_results,
+    write_summary,
+)
 from .results import RETRYABLE, RowResult, Status
 from .runfolder import (
+    CREATED_FILE,
     JOURNAL_FILE,
     RESULTS_FILE,
     SUMMARY_FILE,
@@ -331,6 +339,7 @@ async def _execute(
     counts = count_statuses(results)
     exit_code = _exit_code(counts, stop_reason)
     write_results(run_dir / RESULTS_FILE, results)
+    write_created(run_dir / CREATED_FILE, results)
     failed_file = write_failed(run_dir, catalog, results)
     counters = executor.counters if executor else None
     ended = time.time()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,11 @@ async def test_every_status_is_reported_once_in_catalog_order(
         failed = list(csv.DictReader(handle))
     assert failed == [row("broken", sql="   ")]
     assert set(server.state.sources) == {*names(12), "taken_skip", "taken_fail"}
+    # What the API answered for each created row, for follow-on work.
+    lines = (summary.run_dir / "created.jsonl").read_text().splitlines()
+    created = [json.loads(line) for line in lines]
+    assert [c["name"] for c in created] == [r["name"] for r in results if r["status"] == "created"]
+    assert created[0]["data"] == server.state.sources[created[0]["name"]]
 
 
 @pytest.mark.parametrize(("policy", "status"), [("update", "updated"), ("fail", "failed")])
