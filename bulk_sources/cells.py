@@ -8,8 +8,9 @@ a reason that says how to write the cell instead.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 REQUIRED_FIELDS = (
@@ -258,6 +259,15 @@ Decoder = Callable[[object], Any]
 _CACHE_SIZE = 4096
 
 
+def _then(decode: Decoder, finish: Decoder) -> Decoder:
+    def run(value: object) -> Any:
+        """Decode one cell, then finish what it gave (not a None)."""
+        result = decode(value)
+        return None if result is None else finish(result)
+
+    return run
+
+
 def _cached(decode: Decoder) -> Decoder:
     # Catalogs repeat the same few mappings and tag lists on thousands of rows; parsing each
     # text once keeps validation close to pydantic's own speed. The cached lists are shared
@@ -299,15 +309,19 @@ class RowDecoder:
     Works a batch at a time, column by column: most of a million-row catalog's cost would
     otherwise be Python's per-cell overhead. A body holds only the fields its row gave and
     may share lists with other rows' bodies.
+
+    `finish` maps a field to a function applied to each decoded value of it (never None),
+    once per distinct cell text like the decoding itself.
     """
 
-    def __init__(self, cmap: ColumnMap) -> None:
+    def __init__(self, cmap: ColumnMap, finish: Mapping[str, Decoder] | None = None) -> None:
+        finish = finish or {}
         self.width = len(cmap.columns)
         self._text = [
             (i, t) for i, t in enumerate(cmap.targets) if t is not None and t not in _SPECIAL
         ]
         self._special = [
-            (i, t, _cached(_SPECIAL[t]))
+            (i, t, _cached(_then(_SPECIAL[t], finish[t]) if t in finish else _SPECIAL[t]))
             for i, t in enumerate(cmap.targets)
             if t is not None and t in _SPECIAL
         ]
@@ -343,24 +357,22 @@ class RowDecoder:
                 for i, value in enumerate(column):
                     if value is None and not any(f == field for f, _ in errors.get(i, ())):
                         errors.setdefault(i, []).append((field, REQUIRED_EMPTY))
-        bodies = [
-            {f: v for f, v in zip(fields, values, strict=True) if v is not None}
-            for values in zip(*decoded, strict=True)
-        ]
-        return bodies, errors
+        return _bodies(fields, decoded, len(rows)), errors
 
     def _gather_owner(
         self, decoded: list[list[Any]], fields: list[str]
     ) -> tuple[list[list[Any]], list[str]]:
         parts = [i for i, f in enumerate(fields) if f.startswith("owner.")]
-        keys = [fields[i][6:] for i in parts]
-        nothing = (None,) * len(keys)
-        owners = [
-            None
-            if values == nothing
-            else {k: v for k, v in zip(keys, values, strict=True) if v is not None}
-            for values in zip(*(decoded[i] for i in parts), strict=True)
-        ]
+        owners: list[dict[str, Any] | None] = [None] * len(decoded[0])
+        # Owner parts are usually sparse: visit only the cells that hold something.
+        for i in parts:
+            key, column = fields[i][6:], decoded[i]
+            for row in [row for row, value in enumerate(column) if value is not None]:
+                owner = owners[row]
+                if owner is None:
+                    owners[row] = {key: column[row]}
+                else:
+                    owner[key] = column[row]
         keep = [i for i in range(len(fields)) if i not in parts]
         return [decoded[i] for i in keep] + [owners], [fields[i] for i in keep] + ["owner"]
 
@@ -368,6 +380,41 @@ class RowDecoder:
         """In the order of the columns; whole-row problems first, then unknown places last."""
         order = self._order
         return sorted(errors, key=lambda e: -1 if e[0] == "row" else order.get(e[0], len(order)))
+
+
+def _bodies(fields: list[str], decoded: list[list[Any]], size: int) -> list[dict[str, Any]]:
+    """Per row, a dict of the fields whose value is not None (the key order carries no meaning).
+
+    Columns without a None in this batch (the required ones, mostly) go in all at once through
+    `_dict_maker`; the sparse optional columns are then added only where they have a value.
+    """
+    dense = [i for i, column in enumerate(decoded) if None not in column]
+    if dense:
+        make = _dict_maker(tuple(fields[i] for i in dense))
+        bodies = list(map(make, *(decoded[i] for i in dense)))
+    else:
+        bodies = [{} for _ in range(size)]
+    for i in range(len(fields)):
+        if i in dense:
+            continue
+        field, column = fields[i], decoded[i]
+        for row in [row for row, value in enumerate(column) if value is not None]:
+            bodies[row][field] = column[row]
+    return bodies
+
+
+@cache
+def _dict_maker(fields: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
+    """`lambda *values: dict(zip(fields, values))`, written out as a dict display.
+
+    `lambda v0, v1: {'name': v0, 'sql': v1}` builds a row's dict in one bytecode: about
+    0.55 µs a row against 1.25 µs for dict(zip()) or a comprehension. The keys are body field
+    names from this module's own tables, never header text, and are quoted with repr().
+    """
+    params = ", ".join(f"v{i}" for i in range(len(fields)))
+    items = ", ".join(f"{field!r}: v{i}" for i, field in enumerate(fields))
+    make: Callable[..., dict[str, Any]] = eval(f"lambda {params}: {{{items}}}")
+    return make
 
 
 def _decode_column(
