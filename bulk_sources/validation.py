@@ -167,10 +167,6 @@ _ROW_MASK = (1 << _ROW_BITS) - 1
 _HASH_MASK = (1 << 64) - 1
 
 
-def _pack(number: int, raw: int) -> int:
-    return raw << _ROW_BITS | number
-
-
 def _raw_hash(values: Sequence[object]) -> int:
     """64 bits, never negative, so it packs with a row number into one int."""
     try:
@@ -179,11 +175,17 @@ def _raw_hash(values: Sequence[object]) -> int:
         return hash(repr(values)) & _HASH_MASK
 
 
-def _raw_hashes(rows: Sequence[Sequence[object]]) -> list[int]:
+def _packed(start: int, rows: Sequence[Sequence[object]]) -> list[int]:
+    """Per row, its raw hash and number packed in one int, for a batch starting at row `start`."""
     try:
-        return [hash(tuple(values)) & _HASH_MASK for values in rows]
+        return [
+            (hash(tuple(values)) & _HASH_MASK) << _ROW_BITS | number
+            for number, values in enumerate(rows, start)
+        ]
     except TypeError:  # some row has Parquet lists or structs: the same, row by row
-        return [_raw_hash(values) for values in rows]
+        return [
+            _raw_hash(values) << _ROW_BITS | number for number, values in enumerate(rows, start)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,16 +209,13 @@ def validate_catalog(catalog: Catalog, *, keep_valid: bool = False) -> Validatio
     for start, rows in catalog.batches():
         bodies, models, errors = _check_batch(decoder, rows, keep_models=keep_valid)
         total += len(rows)
-        hashes = _raw_hashes(rows)
-        for i, body in enumerate(bodies):
+        for i, (body, packed) in enumerate(zip(bodies, _packed(start, rows), strict=True)):
             number = start + i
             name = body.get("name")
             row_errors = errors.get(i)
-            if name is not None:
-                packed = _pack(number, hashes[i])
-                if first.setdefault(name, packed) != packed:
-                    later.setdefault(name, []).append(_Later(number, hashes[i], row_errors))
-                    continue
+            if name is not None and first.setdefault(name, packed) != packed:
+                later.setdefault(name, []).append(_Later(number, packed >> _ROW_BITS, row_errors))
+                continue
             if row_errors is not None:
                 report.invalid[number] = [RowError(number, name, f, r) for f, r in row_errors]
                 if name is not None:
