@@ -3,9 +3,13 @@
     .venv/bin/python benchmarks/bench_validate.py [--sizes 100000 1000000]
 
 Each measurement runs in its own subprocess so its peak RSS (VmHWM) is its own, and times
-CPU seconds of that process, which other work on a shared machine disturbs less than wall time.
+CPU seconds of that process (`time.process_time`: all its threads, so pyarrow's reader
+threads count too), which other work on a shared machine disturbs less than wall time.
 "raw pydantic" is `AssignmentSourceCreate.model_validate` on ready dicts, timed alone
-(the dicts are built in chunks outside the timer): the ceiling for any catalog reader.
+(the dicts are built in chunks outside the timer). The catalog runs time `open_catalog`
+(which decodes the whole CSV once to check its encoding) plus `validate_catalog`.
+Runs are interleaved raw, CSV, Parquet; the table keeps each one's best rate and also shows
+the lowest and highest ratio of a run to the raw run just before it.
 """
 
 from __future__ import annotations
@@ -138,13 +142,23 @@ def _run_child(*args: str) -> dict[str, float]:
 
 def _best(runs: list[dict[str, float]]) -> tuple[float, float]:
     """Best rate (the machine may be busy with other work) and the highest peak."""
-    return max(r["rows"] / r["seconds"] for r in runs), max(r["peak_mib"] for r in runs)
+    return max(_rate(r) for r in runs), max(r["peak_mib"] for r in runs)
+
+
+def _rate(run: dict[str, float]) -> float:
+    return run["rows"] / run["seconds"]
+
+
+def _spread(runs: list[dict[str, float]], raw: list[dict[str, float]]) -> str:
+    """Lowest and highest ratio of a run to the raw run just before it: how steady it was."""
+    ratios = [_rate(r) / _rate(b) for r, b in zip(runs, raw, strict=True)]
+    return f"{min(ratios):.2f}-{max(ratios):.2f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=2, help="runs per measurement, best kept")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement, best kept")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -152,8 +166,8 @@ def main() -> None:
         result = child_raw(int(arg)) if kind == "raw" else child_validate(Path(arg))
         print(json.dumps(result))
         return
-    print("| rows | input | rows/s | vs raw pydantic | peak RSS |")
-    print("| ---: | --- | ---: | ---: | ---: |")
+    print("| rows | input | rows/s | vs raw pydantic | run by run | peak RSS |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             paths = {"csv": Path(tmp) / f"c{n}.csv", "parquet": Path(tmp) / f"c{n}.parquet"}
@@ -166,11 +180,13 @@ def main() -> None:
                 for fmt, path in paths.items():
                     runs[fmt].append(_run_child("validate", str(path)))
             raw_rate, raw_peak = _best(runs["raw"])
-            print(f"| {n:,} | raw pydantic | {raw_rate:,.0f} | 1.00 | {raw_peak:,.0f} MiB |")
+            print(f"| {n:,} | raw pydantic | {raw_rate:,.0f} | 1.00 | | {raw_peak:,.0f} MiB |")
             for fmt in paths:
                 rate, peak = _best(runs[fmt])
+                spread = _spread(runs[fmt], runs["raw"])
                 print(
-                    f"| {n:,} | {fmt} | {rate:,.0f} | {rate / raw_rate:.2f} | {peak:,.0f} MiB |",
+                    f"| {n:,} | {fmt} | {rate:,.0f} | {rate / raw_rate:.2f} | {spread} "
+                    f"| {peak:,.0f} MiB |",
                     flush=True,
                 )
             for path in paths.values():
