@@ -7,6 +7,7 @@ A window (count, period) means: in every sliding interval of length `period`, at
 from __future__ import annotations
 
 import re
+from bisect import insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -58,18 +59,21 @@ def parse_window(text: str) -> Window:
 def exact_schedule(
     n: int, windows: Sequence[Window], history: Iterable[float] = (), start: float = 0.0
 ) -> list[float]:
-    """Earliest send times of n requests that keep every window, given earlier send times.
+    """Earliest send times of n requests, in order, that keep every window, given earlier
+    send times (which may lie after `start`, e.g. restored from another process).
 
-    Request k may go at max(start, t[k-count] + period) over all windows: the sliding-window
-    log, the fastest schedule any client can keep without a 429 (zero latency assumed).
+    Request k may go at max(start, the previous request, sorted[len - count] + period) over
+    all windows: the sliding-window log, the fastest schedule any client can keep without
+    a 429 (zero latency assumed).
     """
     times = sorted(history)
-    past = len(times)
+    out: list[float] = []
+    t = start
     for _ in range(n):
-        k = len(times)
-        t = start
+        size = len(times)
         for window in windows:
-            if k - window.count >= 0:
-                t = max(t, times[k - window.count] + window.period)
-        times.append(t)
-    return times[past:]
+            if size >= window.count:
+                t = max(t, times[size - window.count] + window.period)
+        insort(times, t)
+        out.append(t)
+    return out

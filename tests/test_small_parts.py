@@ -133,3 +133,9 @@ def test_estimate_counts_the_budget_already_spent() -> None:
     assert estimate_seconds(6, windows) == 10.0
     # Five sent at t=0 and it is t=2: the next one waits for the long window, until t=10.
     assert estimate_seconds(1, windows, [0.0] * 5, now=2.0) == 8.0
+
+
+def test_exact_schedule_with_history_after_start_stays_in_order() -> None:
+    # A restored stamp can lie after `start`; found by the limiter's property test.
+    history = [-17.0, -14.0, -11.0, -8.0, -5.0, -2.0, 1.0]
+    assert exact_schedule(4, [Window(2, 1.0)], history, start=0.0) == [0.0, 1.0, 2.0, 2.0]
