@@ -25,6 +25,15 @@ class Plan:
         return sum(1 for task in self.tasks if task.action == action)
 
 
+_LOST_ANSWER = "created by an earlier request whose answer was lost (found by listing)"
+_EXISTS_FAIL = "already exists (found by listing) and --on-exists is fail"
+_EXISTS_SKIP = "already exists (found by listing); skipped"
+
+
+def _settled(row: ValidRow, status: Status, why: str, attempts: int = 0) -> RowResult:
+    return RowResult(row.row, row.name, status, error=why, key=row.key, attempts=attempts)
+
+
 def make_plan(
     valid: Sequence[ValidRow],
     existing: Collection[str],
@@ -44,43 +53,17 @@ def make_plan(
             plan.kept.append(replace(previous, row=row.row, name=row.name))
             continue
         sent_before = row.key in maybe_sent
-        if row.name in existing:
-            if sent_before:
-                plan.decided.append(
-                    RowResult(
-                        row.row,
-                        row.name,
-                        Status.CREATED,
-                        error="created by an earlier request whose answer was lost "
-                        "(found by listing)",
-                        key=row.key,
-                        attempts=1,
-                    )
-                )
-            elif on_exists == "update":
-                plan.tasks.append(Task(row, "update"))
-            elif on_exists == "fail":
-                plan.decided.append(
-                    RowResult(
-                        row.row,
-                        row.name,
-                        Status.FAILED,
-                        error="already exists (found by listing) and --on-exists is fail",
-                        key=row.key,
-                    )
-                )
-            else:
-                plan.decided.append(
-                    RowResult(
-                        row.row,
-                        row.name,
-                        Status.EXISTS,
-                        error="already exists (found by listing); skipped",
-                        key=row.key,
-                    )
-                )
-        else:
+        if row.name not in existing:
             plan.tasks.append(Task(row, "create", maybe_sent=sent_before))
+        elif sent_before:
+            # Its create went out and the answer was lost: that create made it.
+            plan.decided.append(_settled(row, Status.CREATED, _LOST_ANSWER, attempts=1))
+        elif on_exists == "update":
+            plan.tasks.append(Task(row, "update"))
+        elif on_exists == "fail":
+            plan.decided.append(_settled(row, Status.FAILED, _EXISTS_FAIL))
+        else:
+            plan.decided.append(_settled(row, Status.EXISTS, _EXISTS_SKIP))
     return plan
 
 

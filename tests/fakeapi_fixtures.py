@@ -10,6 +10,7 @@ Register with `pytest_plugins = ["fakeapi_fixtures"]` in the root conftest.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,6 +22,19 @@ from bulk_sources.windows import Window
 SHORT_WINDOWS = [Window(100, 0.2), Window(900, 18.0)]
 
 StartFakeServer = Callable[..., Awaitable[FakeApiServer]]
+CREATE_PATH = "/console/v1/experiments/assignment_sources"
+
+
+def source_body(name: str) -> dict[str, Any]:
+    """The smallest creation body the spec accepts."""
+    return {
+        "name": name,
+        "sql": "SELECT 1",
+        "timestampColumn": "ts",
+        "experimentIDColumn": "e",
+        "groupIDColumn": "g",
+        "idTypeMapping": [{"statsigUnitID": "userID", "column": "u"}],
+    }
 
 
 @pytest.fixture

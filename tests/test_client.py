@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from fakeapi_fixtures import StartFakeServer
+from fakeapi_fixtures import StartFakeServer, source_body
 
 from bulk_sources.apikey import ApiKey
 from bulk_sources.client import (
@@ -24,14 +24,7 @@ from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
 from bulk_sources.version import __version__
 from bulk_sources.windows import Window
 
-BODY: dict[str, Any] = {
-    "name": "a",
-    "sql": "SELECT 1",
-    "timestampColumn": "ts",
-    "experimentIDColumn": "e",
-    "groupIDColumn": "g",
-    "idTypeMapping": [{"statsigUnitID": "userID", "column": "u"}],
-}
+BODY = source_body("a")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from fakeapi_fixtures import source_body as body
 
 from bulk_sources.cli import main
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
@@ -21,17 +22,6 @@ from bulk_sources.windows import Window
 
 REPO = Path(__file__).resolve().parent.parent
 LIST = "/console/v1/experiments/assignment_sources"
-
-
-def body(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "sql": "SELECT 1",
-        "timestampColumn": "ts",
-        "experimentIDColumn": "e",
-        "groupIDColumn": "g",
-        "idTypeMapping": [{"statsigUnitID": "userID", "column": "u"}],
-    }
 
 
 def read_line(stream: Any, timeout: float = 10.0) -> str:

@@ -8,23 +8,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+from fakeapi_fixtures import source_body as body
 
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
 from bulk_sources.windows import Window
 
 LIST = "/console/v1/experiments/assignment_sources"
 ROOMY = [Window(10_000, 1.0)]
-
-
-def body(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "sql": "SELECT 1",
-        "timestampColumn": "ts",
-        "experimentIDColumn": "e",
-        "groupIDColumn": "g",
-        "idTypeMapping": [{"statsigUnitID": "userID", "column": "u"}],
-    }
 
 
 async def start(factory: Any, windows: list[Window] | None = None, **faults: Any) -> FakeApiServer:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+from fakeapi_fixtures import source_body as body
 
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
 from bulk_sources.windows import Window
@@ -28,17 +29,6 @@ SCHEDULE = [
     (3.6, 10),
     (4.0, 5),
 ]
-
-
-def body(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "sql": "SELECT 1",
-        "timestampColumn": "ts",
-        "experimentIDColumn": "e",
-        "groupIDColumn": "g",
-        "idTypeMapping": [{"statsigUnitID": "userID", "column": "u"}],
-    }
 
 
 def in_window(times: Sequence[float], t: float, period: float) -> int:

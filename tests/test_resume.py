@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from fakeapi_fixtures import StartFakeServer
+from fakeapi_fixtures import CREATE_PATH, StartFakeServer, source_body
 from submit_helpers import names, read_results, row, settings, write_catalog
 
 from bulk_sources.apikey import ApiKey
@@ -141,16 +141,8 @@ async def test_retry_resends_exactly_the_failed_rows(
     other = {"STATSIG-API-KEY": "console-other"}
     async with aiohttp.ClientSession() as session:
         for name in ("taken_1", "taken_2"):
-            body = {
-                "name": name,
-                "sql": "SELECT 1",
-                "timestampColumn": "t",
-                "experimentIDColumn": "e",
-                "groupIDColumn": "g",
-                "idTypeMapping": [{"statsigUnitID": "userID", "column": "u"}],
-            }
-            url = server.url + "/console/v1/experiments/assignment_sources"
-            async with session.post(url, json=body, headers=other) as response:
+            url = server.url + CREATE_PATH
+            async with session.post(url, json=source_body(name), headers=other) as response:
                 assert response.status == 201
     rows = [row("ok_1"), row("taken_1"), row("ok_2"), row("taken_2"), row("bad", sql="")]
     catalog = write_catalog(tmp_path / "c.csv", rows)

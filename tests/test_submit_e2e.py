@@ -10,7 +10,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fakeapi_fixtures import StartFakeServer
+from fakeapi_fixtures import CREATE_PATH as CREATE
+from fakeapi_fixtures import StartFakeServer, source_body
 from submit_helpers import (
     TEST_WINDOWS,
     names,
@@ -28,22 +29,14 @@ from bulk_sources.cli import main
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
 from bulk_sources.submit import submit_catalog_async
 
-CREATE = "/console/v1/experiments/assignment_sources"
 OTHER_KEY = "console-other-tool-of-the-same-project"
 
 
 async def _precreate(server: FakeApiServer, key: str, *source_names: str) -> None:
     async with aiohttp.ClientSession() as session:
         for name in source_names:
-            body = {k: v for k, v in row(name).items() if k in ("name", "sql")}
-            body |= {
-                "timestampColumn": "ts",
-                "experimentIDColumn": "e",
-                "groupIDColumn": "g",
-                "idTypeMapping": [{"statsigUnitID": "userID", "column": "u"}],
-            }
             async with session.post(
-                server.url + CREATE, json=body, headers={"STATSIG-API-KEY": key}
+                server.url + CREATE, json=source_body(name), headers={"STATSIG-API-KEY": key}
             ) as response:
                 assert response.status == 201
 
@@ -145,16 +138,10 @@ async def test_a_second_client_on_the_same_key_forces_429s_and_every_row_is_stil
         # Another tool of the same project spending the shared budget.
         async with aiohttp.ClientSession() as session:
             for i in range(60):
-                body = {
-                    "name": f"hog_{i}",
-                    "sql": "SELECT 1",
-                    "timestampColumn": "ts",
-                    "experimentIDColumn": "e",
-                    "groupIDColumn": "g",
-                    "idTypeMapping": [{"statsigUnitID": "userID", "column": "u"}],
-                }
                 async with session.post(
-                    server.url + CREATE, json=body, headers={"STATSIG-API-KEY": server.key}
+                    server.url + CREATE,
+                    json=source_body(f"hog_{i}"),
+                    headers={"STATSIG-API-KEY": server.key},
                 ) as response:
                     hog_statuses.append(response.status)
                 await asyncio.sleep(0.02)
