@@ -143,16 +143,25 @@ class Executor:
         while not self._stopping.is_set() and self._queue:
             task = self._queue.popleft()
             self._in_progress[task.row.row] = task
-            result = await self._process(task)
+            try:
+                result = await self._process(task)
+            except Exception as exc:
+                # A bug must cost the run, never a row: this row and the rest are reported
+                # unfinished, and resume finishes them.
+                self.stop(f"internal error: {type(exc).__name__}: {exc}")
+                return
             if result is None:
                 return  # stopped: the task stays in progress and is reported unfinished
             del self._in_progress[task.row.row]
-            self._finish(result)
-
-    def _finish(self, result: RowResult) -> None:
-        self._results[result.row] = result
-        self.journal.outcome(result)
-        self.progress.advance(result.status)
+            self._results[result.row] = result
+            try:
+                self.journal.outcome(result)
+            except OSError as exc:
+                # A full disk: the outcome stands in the report; the journal still holds the
+                # send, so resume reconciles this row by listing.
+                self.stop(f"can't write the journal: {exc}")
+                return
+            self.progress.advance(result.status)
 
     async def _unless_stopped(self, awaitable: Awaitable[T]) -> tuple[bool, T | None]:
         """Await, unless a stop comes first: (True, value) or (False, None)."""

@@ -328,3 +328,34 @@ def test_a_catalog_that_cannot_be_used_exits_2_without_a_traceback(
     assert message in err
     assert "Traceback" not in err
     assert err.count("\n") == 1
+
+
+async def test_a_journal_that_cannot_be_written_stops_the_run_and_loses_no_row(
+    fake_server: FakeApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk mid-run: the report still covers every row and tells the truth."""
+    from bulk_sources.journal import Journal
+
+    real_outcome = Journal.outcome
+    written = []
+
+    def outcome_until_the_disk_fills(self: Journal, result: Any) -> None:
+        if len(written) >= 5:
+            raise OSError(28, "No space left on device")
+        written.append(result)
+        real_outcome(self, result)
+
+    monkeypatch.setattr(Journal, "outcome", outcome_until_the_disk_fills)
+    catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(40)])
+    summary = await submit_catalog_async(
+        catalog, settings(fake_server.url, tmp_path / "reports"), ApiKey(fake_server.key)
+    )
+    assert summary.exit_code == 3
+    assert "can't write the journal" in (summary.data["stopped"] or "")
+    assert len(summary.results) == 40
+    created = {r.name for r in summary.results if r.status.value == "created"}
+    assert created == set(fake_server.state.sources)
+    assert len(created) >= 6  # the five journalled and the one that hit the full disk
+    assert (
+        summary.counts["created"] + summary.counts["failed"] + summary.counts["not_attempted"] == 40
+    )
