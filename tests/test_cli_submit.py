@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from process_helpers import server_process, server_stats, tool
+from process_helpers import server_process, server_stats, tool, wait_for_sends
 from submit_helpers import names, read_results, row, write_catalog
 
 from bulk_sources.cli import build_parser, main
@@ -133,7 +133,8 @@ def test_ctrl_c_stops_reports_not_attempted_and_resume_finishes(
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.5)  # past start-up, inside the run (it needs 6 s for 150 rows)
+    wait_for_sends(tmp_path / "r", 0, proc)
+    time.sleep(0.5)  # inside the run: 150 rows need 6 s under 60/3 s
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 3, err

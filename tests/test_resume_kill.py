@@ -15,7 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from process_helpers import server_process, server_stats, tool
+from process_helpers import (
+    journal_sends,
+    run_folder,
+    server_process,
+    server_stats,
+    tool,
+    wait_for_sends,
+)
 from submit_helpers import (
     names,
     no_send_after_success,
@@ -48,11 +55,6 @@ def _env() -> dict[str, str]:
     return {**os.environ, "STATSIG_API_KEY": KEY}
 
 
-def _run_folder(reports: Path) -> Path | None:
-    runs = [p for p in reports.iterdir() if (p / "run.json").exists()] if reports.exists() else []
-    return runs[0] if runs else None
-
-
 def test_sigkill_at_random_moments_then_resume_creates_every_row_exactly_once(
     server: str, tmp_path: Path
 ) -> None:
@@ -64,23 +66,26 @@ def test_sigkill_at_random_moments_then_resume_creates_every_row_exactly_once(
     rng = random.Random(2026)
     kills = 0
     while kills < 6:
-        run = _run_folder(reports)
+        run = run_folder(reports)
         command = (
             tool("submit", str(catalog), *_submit_args(url, reports))
             if run is None
             else tool("resume", str(run))
         )
+        sends_before = journal_sends(reports)
         proc = subprocess.Popen(
             command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(rng.uniform(1.2, 2.5))
+        # A random moment after this process started sending, however slow its start-up.
+        wait_for_sends(reports, sends_before, proc)
+        time.sleep(rng.uniform(0.0, 0.8))
         if proc.poll() is not None:
             break  # finished before the kill
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
     assert kills >= 5, "the run finished too early to be killed five times"
-    run = _run_folder(reports)
+    run = run_folder(reports)
     assert run is not None
     done = subprocess.run(
         tool("resume", str(run)), env=_env(), capture_output=True, text=True, timeout=120
