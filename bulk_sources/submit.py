@@ -48,7 +48,7 @@ from .runfolder import (
     new_run_dir,
 )
 from .runner import Executor
-from .settings import SubmitSettings
+from .settings import OnExists, SubmitSettings
 from .validation import ValidationReport, validate_catalog
 from .version import __version__
 
@@ -144,9 +144,11 @@ async def retry_run_async(
     *,
     include_invalid: bool = False,
     settings: SubmitSettings | None = None,
+    on_exists: OnExists | None = None,
     session: aiohttp.ClientSession | None = None,
 ) -> RunSummary:
-    """A new run of the rows that ended failed or not_attempted (and invalid, if asked)."""
+    """A new run of the rows that ended failed or not_attempted (and invalid, if asked),
+    with the run's settings unless `settings` or `on_exists` say otherwise."""
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
     results_path = run_dir / RESULTS_FILE
@@ -156,6 +158,8 @@ async def retry_run_async(
     retry_keys = {r.key for r in previous if r.status in RETRYABLE and r.key}
     invalid_rows = {r.row for r in previous if r.status is Status.INVALID}
     settings = settings or record.settings
+    if on_exists is not None:
+        settings = settings.with_changes(on_exists=on_exists)
     catalog = open_catalog(record.catalog, settings.encoding)
     validation = validate_catalog(catalog, keep_valid=True)
     chosen = {row.row for row in validation.valid if row.key in retry_keys}

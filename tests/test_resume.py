@@ -186,6 +186,12 @@ async def test_retry_resends_exactly_the_failed_rows(
         ("taken_2", "failed"),
     }
     assert all("already exists" in r.error for r in fixed.results if r.name != "bad")
+    # ...unless the retry says how to treat names that exist now.
+    again = await retry_run_async(first.run_dir, ApiKey("console-ours"), on_exists="skip")
+    assert {(r.name, r.status.value) for r in again.results} == {
+        ("taken_1", "exists"),
+        ("taken_2", "exists"),
+    }
 
 
 def test_journal_survives_a_torn_last_line(tmp_path: Path) -> None:

@@ -58,6 +58,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also send the rows that were invalid (after you fixed them in the catalog)",
     )
+    retry.add_argument(
+        "--on-exists",
+        choices=["skip", "update", "fail"],
+        default=None,
+        help="override the run's --on-exists, e.g. update the rows that failed as existing",
+    )
     retry.set_defaults(func=run_retry)
 
 
@@ -75,6 +81,8 @@ def run_resume(args: argparse.Namespace) -> int:
 
 
 def run_retry(args: argparse.Namespace) -> int:
-    summary = retry_run(args.run, key_from(args), include_invalid=args.include_invalid)
+    summary = retry_run(
+        args.run, key_from(args), include_invalid=args.include_invalid, on_exists=args.on_exists
+    )
     print_summary(summary)
     return summary.exit_code
