@@ -35,8 +35,5 @@ class RowResult:
     attempts: int = 0
     error: str = ""
     key: str | None = None  # content hash of the request body; None for invalid rows
-    # Final results are journalled and kept by resume; unfinished ones (a run stopped
-    # mid-retry) are reported as failed but sent again by resume.
-    final: bool = True
     # What the API answered for a created or updated row (its `data`), for follow-on work.
     data: dict[str, Any] | None = None

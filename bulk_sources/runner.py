@@ -116,6 +116,7 @@ class Executor:
         return [self._results[t.row.row] for t in tasks]
 
     def _unfinished(self, task: Task) -> RowResult:
+        # Reported, never journalled as final: resume sends (or reconciles) these rows again.
         reason = self.stop_reason or "the run stopped"
         if task.attempts == 0:
             return RowResult(
@@ -124,7 +125,6 @@ class Executor:
                 Status.NOT_ATTEMPTED,
                 error=f"not sent: {reason}",
                 key=task.row.key,
-                final=False,
             )
         last = task.last.message if task.last else "no answer"
         maybe = "; it may have been created, resume checks" if task.maybe_sent else ""
@@ -136,7 +136,6 @@ class Executor:
             attempts=task.attempts,
             error=f"unfinished: {reason} (last: {last}){maybe}",
             key=task.row.key,
-            final=False,
         )
 
     async def _worker(self) -> None:

@@ -5,7 +5,7 @@ The API key is deliberately not a setting: it is read again on every run and nev
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,7 +40,6 @@ class SubmitSettings:
     # How long Ctrl-C waits for requests already in flight before giving up on them.
     stop_grace: float = 10.0
     seed: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_base_url(self.base_url)

@@ -331,7 +331,6 @@ async def _execute(
                 Status.NOT_ATTEMPTED,
                 error=f"not sent: {exc}",
                 key=t.row.key,
-                final=False,
             )
             for t in plan.tasks
         ]
@@ -347,13 +346,14 @@ async def _execute(
     failed_file = write_failed(run_dir, catalog, results)
     counters = executor.counters if executor else None
     ended = time.time()
+    catalog_sha256 = file_sha256(catalog.path)
     data: dict[str, Any] = {
         "tool": "bulk-sources",
         "version": __version__,
         "run_dir": str(run_dir),
         "catalog": str(record.catalog),
-        "catalog_sha256": file_sha256(catalog.path),
-        "catalog_changed_since_start": file_sha256(catalog.path) != record.catalog_sha256,
+        "catalog_sha256": catalog_sha256,
+        "catalog_changed_since_start": catalog_sha256 != record.catalog_sha256,
         "retry_of": record.retry_of,
         "resumed": resumed,
         "rows": validation.total,
