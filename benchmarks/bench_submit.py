@@ -38,13 +38,14 @@ from typing import IO, Any
 import aiohttp
 from aiolimiter import AsyncLimiter
 
-from bulk_sources.apikey import ApiKey
-from bulk_sources.catalog import open_catalog
-from bulk_sources.client import API_VERSION, CREATE_PATH
-from bulk_sources.settings import SubmitSettings
-from bulk_sources.submit import submit_catalog_async
-from bulk_sources.validation import validate_catalog
-from bulk_sources.windows import Window, exact_schedule
+from bulk_sources.api.apikey import ApiKey
+from bulk_sources.api.protocol import API_VERSION
+from bulk_sources.api.protocol import SOURCES_PATH as CREATE_PATH
+from bulk_sources.catalog.reader import open_catalog
+from bulk_sources.catalog.validation import validate_catalog
+from bulk_sources.limits.windows import Window, exact_schedule
+from bulk_sources.run.session import submit_catalog_async
+from bulk_sources.run.settings import SubmitSettings
 
 SCALE = 0.02
 WINDOWS = (Window(100, 10.0 * SCALE), Window(900, 900.0 * SCALE))

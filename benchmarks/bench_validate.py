@@ -104,8 +104,8 @@ def _peak_mib() -> float:
 
 
 def child_validate(path: Path) -> dict[str, float]:
-    from bulk_sources.catalog import open_catalog
-    from bulk_sources.validation import validate_catalog
+    from bulk_sources.catalog.reader import open_catalog
+    from bulk_sources.catalog.validation import validate_catalog
 
     start = time.process_time()
     report = validate_catalog(open_catalog(path))

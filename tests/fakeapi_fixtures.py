@@ -15,14 +15,15 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bulk_sources.api.protocol import SOURCES_PATH
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
-from bulk_sources.windows import Window
+from bulk_sources.limits.windows import Window
 
 # The real windows (100/10 s, 900/15 min) scaled by 0.02: same shape, test-sized waits.
 SHORT_WINDOWS = [Window(100, 0.2), Window(900, 18.0)]
 
 StartFakeServer = Callable[..., Awaitable[FakeApiServer]]
-CREATE_PATH = "/console/v1/experiments/assignment_sources"
+CREATE_PATH = SOURCES_PATH
 
 
 def source_body(name: str) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bulk_sources.cells import REQUIRED_FIELDS
-from bulk_sources.settings import SubmitSettings
-from bulk_sources.windows import Window
+from bulk_sources.catalog.cells import REQUIRED_FIELDS
+from bulk_sources.limits.windows import Window
+from bulk_sources.run.settings import SubmitSettings
 
 HEADER = [*REQUIRED_FIELDS, "tags"]
 # Short windows so a test crosses both in seconds (20/0.5 s and 60/3 s).

@@ -10,7 +10,7 @@ from email.utils import format_datetime
 import pytest
 from virtual_clock import run, sleep_until
 
-from bulk_sources.backoff import SharedPause, full_jitter, parse_retry_after
+from bulk_sources.limits.backoff import SharedPause, full_jitter, parse_retry_after
 
 
 class Fixed(random.Random):

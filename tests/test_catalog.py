@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from catalog_helpers import HEADER, good, write_csv, write_parquet
 
-from bulk_sources.catalog import (
+from bulk_sources.catalog.reader import (
     RawRow,
     file_sha256,
     open_catalog,

@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulk_sources.catalog import open_catalog
+from bulk_sources.catalog.reader import open_catalog
+from bulk_sources.catalog.validation import validate_catalog
 from bulk_sources.models import AssignmentSourceCreate
-from bulk_sources.validation import validate_catalog
 
 # Cells are trimmed on the way in, so generated text is already trimmed. NUL is left out:
 # a NUL byte marks a file as binary, not CSV.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bulk_sources.cells import (
+from bulk_sources.catalog.cells import (
     REQUIRED_FIELDS,
     CellError,
     ColumnProblem,

@@ -14,7 +14,7 @@ import pytest
 from process_helpers import server_process, server_stats, tool, wait_for_sends
 from submit_helpers import names, read_results, row, write_catalog
 
-from bulk_sources.cli import build_parser, main
+from bulk_sources.cli.main import build_parser, main
 
 KEY = "console-cli-test-secret-0123456789"
 WINDOWS = ["20/500ms", "60/3s"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from catalog_helpers import good, write_csv
 
-from bulk_sources.cli import main
-from bulk_sources.csvsafe import neutralise
+from bulk_sources.cli.main import main
+from bulk_sources.run.csvsafe import neutralise
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,19 +10,19 @@ import pytest
 from aiohttp import web
 from fakeapi_fixtures import StartFakeServer, source_body
 
-from bulk_sources.apikey import ApiKey
-from bulk_sources.client import (
+from bulk_sources.api.apikey import ApiKey
+from bulk_sources.api.client import (
     API_VERSION,
     AnswerKind,
     ConsoleClient,
-    check_base_url,
     classify,
     mask_key,
 )
+from bulk_sources.api.protocol import check_base_url
 from bulk_sources.errors import AuthRefused, ListingFailed, UsageError
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
+from bulk_sources.limits.windows import Window
 from bulk_sources.version import __version__
-from bulk_sources.windows import Window
 
 BODY = source_body("a")
 

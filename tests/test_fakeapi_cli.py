@@ -16,9 +16,9 @@ import aiohttp
 import pytest
 from fakeapi_fixtures import source_body as body
 
-from bulk_sources.cli import main
+from bulk_sources.cli.main import main
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
-from bulk_sources.windows import Window
+from bulk_sources.limits.windows import Window
 
 REPO = Path(__file__).resolve().parent.parent
 LIST = "/console/v1/experiments/assignment_sources"

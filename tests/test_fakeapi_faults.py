@@ -11,7 +11,7 @@ import pytest
 from fakeapi_fixtures import source_body as body
 
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
-from bulk_sources.windows import Window
+from bulk_sources.limits.windows import Window
 
 LIST = "/console/v1/experiments/assignment_sources"
 ROOMY = [Window(10_000, 1.0)]

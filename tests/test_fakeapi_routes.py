@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
-from bulk_sources.windows import Window
+from bulk_sources.limits.windows import Window
 
 SPEC = json.loads(
     (

@@ -10,7 +10,7 @@ import aiohttp
 from fakeapi_fixtures import source_body as body
 
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
-from bulk_sources.windows import Window
+from bulk_sources.limits.windows import Window
 
 LIST = "/console/v1/experiments/assignment_sources"
 SHORT, LONG = Window(10, 0.5), Window(30, 3.0)

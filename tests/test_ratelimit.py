@@ -18,8 +18,8 @@ from virtual_clock import (
     virtual_clock,
 )
 
-from bulk_sources.ratelimit import MultiWindowLimiter, Slot
-from bulk_sources.windows import DEFAULT_WINDOWS, Window, exact_schedule
+from bulk_sources.limits.limiter import MultiWindowLimiter, Slot
+from bulk_sources.limits.windows import DEFAULT_WINDOWS, Window, exact_schedule
 
 EPS = 1e-9
 

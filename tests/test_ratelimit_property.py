@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from virtual_clock import most_in_window, most_overlapping, run, sleep_until
 
-from bulk_sources.ratelimit import MultiWindowLimiter
-from bulk_sources.windows import Window, exact_schedule
+from bulk_sources.limits.limiter import MultiWindowLimiter
+from bulk_sources.limits.windows import Window, exact_schedule
 
 EPS = 1e-9
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

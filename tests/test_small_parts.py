@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bulk_sources.apikey import ApiKey, load_api_key
+from bulk_sources.api.apikey import ApiKey, load_api_key
+from bulk_sources.catalog.validation import ValidRow
 from bulk_sources.errors import ApiKeyError, UsageError
-from bulk_sources.limitmemory import LimitMemory
+from bulk_sources.limits.memory import LimitMemory
+from bulk_sources.limits.windows import DEFAULT_WINDOWS, Window, exact_schedule, parse_window
 from bulk_sources.models import row_key
-from bulk_sources.plan import estimate_seconds, make_plan
-from bulk_sources.results import RowResult, Status
-from bulk_sources.validation import ValidRow
-from bulk_sources.windows import DEFAULT_WINDOWS, Window, exact_schedule, parse_window
+from bulk_sources.run.plan import estimate_seconds, make_plan
+from bulk_sources.run.results import RowResult, Status
 
 
 @pytest.mark.parametrize(

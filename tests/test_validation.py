@@ -8,9 +8,8 @@ from typing import Any
 import pyarrow as pa
 from catalog_helpers import good, write_csv, write_parquet
 
-from bulk_sources.catalog import open_catalog
-from bulk_sources.models import AssignmentSourceCreate, row_key
-from bulk_sources.validation import (
+from bulk_sources.catalog.reader import open_catalog
+from bulk_sources.catalog.validation import (
     Finding,
     RowError,
     ValidationReport,
@@ -18,6 +17,7 @@ from bulk_sources.validation import (
     findings,
     validate_catalog,
 )
+from bulk_sources.models import AssignmentSourceCreate, row_key
 
 
 def _validate(tmp_path: Path, rows: list[dict[str, Any]], **kw: bool) -> ValidationReport:

@@ -8,7 +8,7 @@ from .app import STATE_KEY, create_app
 from .config import FakeApiConfig, FaultConfig, generate_key
 from .limits import RateLimiter
 from .server import FakeApiServer
-from .state import Arrival, FakeApiState, mask_key
+from .state import Arrival, FakeApiState
 
 __all__ = [
     "STATE_KEY",
@@ -20,5 +20,4 @@ __all__ = [
     "RateLimiter",
     "create_app",
     "generate_key",
-    "mask_key",
 ]

@@ -17,17 +17,13 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from ..api.protocol import ITEM_PATH, KEY_HEADER, MUTATIONS, SOURCES_PATH, masked
 from ..models import AssignmentSourceCreate, AssignmentSourcePartialUpdate, AssignmentSourceUpdate
 from .config import FakeApiConfig
 from .limits import retry_after_header
-from .state import FakeApiState, mask_key
+from .state import FakeApiState
 from .store import NOT_FOUND, ApiError, DuplicateName
 
-API_PREFIX = "/console/v1/experiments"
-LIST_PATH = f"{API_PREFIX}/assignment_sources"
-ITEM_PATH = f"{API_PREFIX}/assignment_source/{{name}}"
-KEY_HEADER = "STATSIG-API-KEY"
-MUTATIONS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 INVALID = "Invalid request"
 FLUSH_INTERVAL = 0.2  # seconds between state-file writes while mutations keep coming
 
@@ -116,7 +112,7 @@ def _refuse_key(request: web.Request, state: FakeApiState) -> web.Response | Non
     key = request.headers.get(KEY_HEADER, "")
     if key and state.is_known_key(key):
         return None
-    shown = mask_key(key) if key else "(none)"
+    shown = masked(key) if key else "(none)"
     return error_response(
         401,
         "This endpoint only accepts an active CONSOLE key, but an invalid key was sent. "
@@ -174,7 +170,7 @@ def _positive_int(request: web.Request, name: str, default: int) -> int:
 
 
 def _page_path(page: int, limit: int) -> str:
-    return f"{LIST_PATH}?page={page}&limit={limit}"
+    return f"{SOURCES_PATH}?page={page}&limit={limit}"
 
 
 async def list_sources(request: web.Request) -> web.Response:
@@ -193,7 +189,7 @@ async def list_sources(request: web.Request) -> web.Response:
                 "totalItems": total,
                 "nextPage": _page_path(page + 1, limit) if page * limit < total else None,
                 "previousPage": _page_path(page - 1, limit) if page > 1 else None,
-                "all": LIST_PATH,
+                "all": SOURCES_PATH,
             },
         }
     )
@@ -276,8 +272,8 @@ def create_app(config: FakeApiConfig, state: FakeApiState | None = None) -> web.
     gives up)."""
     app = web.Application(middlewares=[_count_requests, _api_rules])
     app[STATE_KEY] = state if state is not None else FakeApiState(config)
-    app.router.add_get(LIST_PATH, list_sources)
-    app.router.add_post(LIST_PATH, create_source)
+    app.router.add_get(SOURCES_PATH, list_sources)
+    app.router.add_post(SOURCES_PATH, create_source)
     app.router.add_post(ITEM_PATH, update_source)
     app.router.add_patch(ITEM_PATH, update_source)
     app.router.add_delete(ITEM_PATH, delete_source)

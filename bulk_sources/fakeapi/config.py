@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..windows import DEFAULT_WINDOWS, Window
+from ..limits.windows import DEFAULT_WINDOWS, Window
 
 
 def generate_key() -> str:

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..windows import Window
+from ..limits.windows import Window
 
 
 class SlidingLog:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..api.protocol import key_fingerprint, masked
 from .config import FakeApiConfig
 from .faults import FAULT_KINDS, FaultInjector
 from .limits import RateLimiter, WindowStats
@@ -22,19 +22,9 @@ from .store import SourceStore
 STATE_VERSION = 1
 
 
-def mask_key(key: str) -> str:
-    """The first few characters only: enough to tell keys apart, never enough to use one."""
-    return key[: min(12, len(key) // 2)] + "…"
-
-
 def key_label(key: str) -> str:
     """A masked but distinct name for a key in the stats (generated keys share their prefix)."""
-    return f"{key[:8]}…{key[-4:]}" if len(key) >= 16 else mask_key(key)
-
-
-def key_fingerprint(key: str) -> str:
-    # Same one-way name as ApiKey.fingerprint, so the state file never holds a key.
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return f"{key[:8]}…{key[-4:]}" if len(key) >= 16 else masked(key)
 
 
 @dataclass(frozen=True)

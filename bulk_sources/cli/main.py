@@ -1,6 +1,6 @@
 """`bulk-sources` command line: parse arguments, call the library, map errors to exit codes.
 
-Each subcommand lives in `bulk_sources/commands/<name>.py` with `register(subparsers)`; the
+Each subcommand lives in `bulk_sources/cli/<name>.py` with `register(subparsers)`; the
 logic itself lives in the library modules they call.
 
 Exit codes: 0 every row done; 1 some row invalid or failed; 2 usage or file problem;
@@ -13,9 +13,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .commands import COMMANDS
-from .errors import BulkSourcesError
-from .version import __version__
+from ..errors import BulkSourcesError
+from ..version import __version__
+from . import demo, fake_server, submit, validate
 
 EXIT_OK = 0
 EXIT_ROWS_FAILED = 1
@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bulk-sources {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for module in COMMANDS:
+    # Each command module imports its machinery only when it runs, so --help stays fast.
+    for module in (demo, submit, validate, fake_server):
         module.register(subparsers)
     return parser
 

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..submit import resume_run, retry_run, submit_catalog
-from .submit_options import (
+from ..run.session import resume_run, retry_run, submit_catalog
+from .options import (
     add_key_options,
     add_submit_options,
     key_from,

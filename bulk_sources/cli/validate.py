@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..catalog import open_catalog, unknown_columns_warning
-from ..csvsafe import neutralise
+from ..catalog.reader import open_catalog, unknown_columns_warning
+from ..catalog.validation import ValidationReport, findings, validate_catalog
 from ..errors import CatalogError
-from ..validation import ValidationReport, findings, validate_catalog
+from ..run.csvsafe import neutralise
 
 TEMPLATE_HEADER = (
     "name",

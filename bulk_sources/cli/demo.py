@@ -7,8 +7,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from ..demo import default_demo_catalog, run_demo
-from .submit_options import print_summary
+from ..run.demo import default_demo_catalog, run_demo
+from .options import print_summary
 
 
 def register(subparsers: Any) -> None:

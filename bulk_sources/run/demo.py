@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .apikey import ApiKey
-from .fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
+from ..api.apikey import ApiKey
+from ..fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
+from ..limits.windows import DEFAULT_WINDOWS
+from .session import RunSummary, submit_catalog_async
 from .settings import SubmitSettings
-from .submit import RunSummary, submit_catalog_async
-from .windows import DEFAULT_WINDOWS
 
 DEMO_FAULTS = FaultConfig(
     error_rate=0.03, reset_rate=0.02, create_then_drop_rate=0.01, latency=(0.005, 0.03), seed=7

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from .catalog import Catalog, write_rows_subset
+from ..catalog.reader import Catalog, write_rows_subset
 from .csvsafe import neutralise
 from .results import RETRYABLE, RowResult, Status
 

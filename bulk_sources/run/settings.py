@@ -9,9 +9,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from .client import DEFAULT_BASE_URL, check_base_url
-from .errors import UsageError
-from .windows import DEFAULT_WINDOWS, Window, parse_window
+from ..api.protocol import DEFAULT_BASE_URL, check_base_url
+from ..errors import UsageError
+from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
 
 OnExists = Literal["skip", "update", "fail"]
 

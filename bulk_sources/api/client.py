@@ -8,8 +8,6 @@ pre-flight listing that fails leaves nothing sensible to do.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ipaddress
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,14 +17,19 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
 
+from ..errors import AuthRefused, ListingFailed
+from ..version import __version__
 from .apikey import ApiKey
-from .errors import AuthRefused, ListingFailed, UsageError
-from .version import __version__
+from .protocol import (
+    API_VERSION,
+    ITEM_PATH,
+    KEY_HEADER,
+    REVIEW_HEADER,
+    SOURCES_PATH,
+    VERSION_HEADER,
+    check_base_url,
+)
 
-CREATE_PATH = "/console/v1/experiments/assignment_sources"
-ITEM_PATH = "/console/v1/experiments/assignment_source/{name}"
-API_VERSION = "20240601"
-DEFAULT_BASE_URL = "https://statsigapi.net"
 USER_AGENT = f"bulk-sources/{__version__} (+aiohttp/{aiohttp.__version__})"
 
 
@@ -84,24 +87,6 @@ def classify(status: int, body: Any, text: str, retry_after: str | None) -> Answ
     return Answer(AnswerKind.REJECTED, status, message)
 
 
-def check_base_url(base_url: str) -> str:
-    """Refuse plain http except to loopback: the key travels in a header."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--base-url {base_url!r} must look like https://statsigapi.net")
-    if parts.scheme == "http":
-        host = parts.hostname
-        loopback = host == "localhost"
-        with contextlib.suppress(ValueError):
-            loopback = loopback or ipaddress.ip_address(host).is_loopback
-        if not loopback:
-            raise UsageError(
-                f"refusing plain http to {host}: the API key would travel unencrypted; "
-                "use https (http is allowed only for loopback hosts)"
-            )
-    return base_url.rstrip("/")
-
-
 class ConsoleClient:
     def __init__(
         self,
@@ -116,22 +101,22 @@ class ConsoleClient:
         self._base_url = check_base_url(base_url)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._headers = {
-            "STATSIG-API-KEY": api_key.reveal(),
-            "STATSIG-API-VERSION": API_VERSION,
+            KEY_HEADER: api_key.reveal(),
+            VERSION_HEADER: API_VERSION,
             "Content-Type": "application/json",
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
         }
         self._mutation_headers = dict(self._headers)
         if respect_review_settings:
-            self._mutation_headers["x-respect-review-settings"] = "true"
+            self._mutation_headers[REVIEW_HEADER] = "true"
 
     @property
     def base_url(self) -> str:
         return self._base_url
 
     async def create(self, body: dict[str, Any]) -> Answer:
-        return await self._request("POST", CREATE_PATH, body)
+        return await self._request("POST", SOURCES_PATH, body)
 
     async def update(self, name: str, body: dict[str, Any]) -> Answer:
         """Full update (`POST .../assignment_source/{name}`)."""
@@ -174,7 +159,7 @@ class ConsoleClient:
     ) -> list[dict[str, Any]]:
         """Every existing assignment source, following `nextPage` until it is null."""
         items: list[dict[str, Any]] = []
-        next_path: str | None = f"{CREATE_PATH}?page=1&limit={page_limit}"
+        next_path: str | None = f"{SOURCES_PATH}?page=1&limit={page_limit}"
         seen_pages: set[str] = set()
         while next_path is not None:
             if next_path in seen_pages:  # a server that loops must not hang the run

@@ -9,15 +9,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
+from ..api.protocol import is_loopback
 from ..errors import UsageError
 from ..fakeapi import FakeApiConfig, FakeApiServer, FaultConfig, generate_key
-from ..windows import DEFAULT_WINDOWS, Window, parse_window
+from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
 
 
 def _window(text: str) -> Window:
@@ -151,15 +151,6 @@ def build_config(args: argparse.Namespace) -> FakeApiConfig:
     )
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 async def serve(config: FakeApiConfig, host: str, port: int) -> None:
     try:
         server = FakeApiServer(config, host=host, port=port)
@@ -184,7 +175,7 @@ async def serve(config: FakeApiConfig, host: str, port: int) -> None:
             file=sys.stderr,
             flush=True,
         )
-        if not _is_loopback(host):
+        if not is_loopback(host):
             print(
                 f"warning: listening on {host}, not loopback: anyone who reaches it can use it",
                 file=sys.stderr,

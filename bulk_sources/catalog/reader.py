@@ -21,8 +21,8 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import CatalogError, UsageError
 from .cells import ColumnMap, ColumnProblem, map_columns
-from .errors import CatalogError, UsageError
 
 _PARQUET_MAGIC = b"PAR1"
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}

@@ -25,16 +25,16 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from .backoff import SharedPause, full_jitter, parse_retry_after
-from .client import Answer, AnswerKind, ConsoleClient
+from ..api.client import Answer, AnswerKind, ConsoleClient
+from ..catalog.validation import ValidRow
+from ..limits.backoff import SharedPause, full_jitter, parse_retry_after
+from ..limits.limiter import MultiWindowLimiter, Slot
+from ..limits.memory import LimitMemory
+from ..models import full_update_body
 from .journal import Journal
-from .limitmemory import LimitMemory
-from .models import full_update_body
 from .progress import Progress
-from .ratelimit import MultiWindowLimiter, Slot
 from .results import RowResult, Status
 from .settings import SubmitSettings
-from .validation import ValidRow
 
 T = TypeVar("T")
 Action = Literal["create", "update"]

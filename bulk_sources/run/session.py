@@ -19,16 +19,28 @@ from typing import Any
 import aiohttp
 from aiolimiter import AsyncLimiter
 
-from .apikey import ApiKey
-from .backoff import SharedPause
-from .catalog import Catalog, file_sha256, open_catalog, write_rows_subset
-from .client import ConsoleClient
-from .errors import RunStopped, UsageError
+from ..api.apikey import ApiKey
+from ..api.client import ConsoleClient
+from ..catalog.reader import Catalog, file_sha256, open_catalog, write_rows_subset
+from ..catalog.validation import ValidationReport, validate_catalog
+from ..errors import RunStopped, UsageError
+from ..limits.backoff import SharedPause
+from ..limits.limiter import MultiWindowLimiter
+from ..limits.memory import LimitMemory
+from ..version import __version__
+from .executor import Executor
+from .folder import (
+    CREATED_FILE,
+    JOURNAL_FILE,
+    RESULTS_FILE,
+    SUMMARY_FILE,
+    RunLock,
+    RunRecord,
+    new_run_dir,
+)
 from .journal import Journal, JournalState, read_journal
-from .limitmemory import LimitMemory
 from .plan import Plan, estimate_seconds, make_plan
 from .progress import Progress
-from .ratelimit import MultiWindowLimiter
 from .report import (
     count_statuses,
     read_results,
@@ -38,19 +50,7 @@ from .report import (
     write_summary,
 )
 from .results import RETRYABLE, RowResult, Status
-from .runfolder import (
-    CREATED_FILE,
-    JOURNAL_FILE,
-    RESULTS_FILE,
-    SUMMARY_FILE,
-    RunLock,
-    RunRecord,
-    new_run_dir,
-)
-from .runner import Executor
 from .settings import OnExists, SubmitSettings
-from .validation import ValidationReport, validate_catalog
-from .version import __version__
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
 LIMITS_DIR = ".rate-limits"

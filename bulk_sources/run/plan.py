@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from ..catalog.validation import ValidRow
+from ..limits.windows import Window, exact_schedule
+from .executor import Task
 from .results import RowResult, Status
-from .runner import Task
 from .settings import OnExists
-from .validation import ValidRow
-from .windows import Window, exact_schedule
 
 
 @dataclass

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
-from .errors import ApiKeyError
+from ..errors import ApiKeyError
+from .protocol import key_fingerprint
 
 ENV_VAR = "STATSIG_API_KEY"
 
@@ -29,7 +29,7 @@ class ApiKey:
     @property
     def fingerprint(self) -> str:
         """A stable, one-way name for the key (rate-limit memory is kept per key)."""
-        return hashlib.sha256(self._value.encode("utf-8")).hexdigest()[:16]
+        return key_fingerprint(self._value)
 
     def __repr__(self) -> str:
         return f"ApiKey(fingerprint={self.fingerprint})"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import RunLockedError, UsageError
+from ..errors import RunLockedError, UsageError
 from .settings import SubmitSettings
 
 RUN_FILE = "run.json"

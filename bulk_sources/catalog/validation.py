@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .catalog import Catalog
+from ..models import AssignmentSourceCreate, IdTypeMapping, row_key
 from .cells import REQUIRED_FIELDS, Errors, RowDecoder
-from .models import AssignmentSourceCreate, IdTypeMapping, row_key
+from .reader import Catalog
 
 _MAX_LISTED_ROWS = 10
 _STAND_INS: dict[str, Any] = {

@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..apikey import ApiKey, load_api_key
+from ..api.apikey import ApiKey, load_api_key
 from ..errors import UsageError
-from ..results import RETRYABLE, Status
-from ..settings import SubmitSettings
-from ..submit import RunSummary
-from ..windows import DEFAULT_WINDOWS, Window, parse_window
+from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
+from ..run.results import RETRYABLE, Status
+from ..run.session import RunSummary
+from ..run.settings import SubmitSettings
 
 
 def _window(text: str) -> Window:

@@ -1,0 +1,1 @@
+"""Catalogs: reading (CSV, Parquet) -> column mapping -> cell decoding -> validation."""
