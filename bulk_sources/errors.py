@@ -1,23 +1,23 @@
 """The one exception tree of bulk-sources. Every error a user can cause is a BulkSourcesError.
 
-    BulkSourcesError            exit_code 2 unless a subclass says otherwise
+    BulkSourcesError            the message is one sentence that says how to fix it
     ├── UsageError              a bad option or argument
     ├── CatalogError            the catalog file itself can't be used (missing, empty, corrupt, ...)
     ├── ApiKeyError             no key, or the key file can't be read
     ├── RunLockedError          another process holds the run folder
-    └── RunStopped              exit_code 3: auth refused, API unreachable, or interrupted
+    ├── NothingToRetry          a retry found no row to send (not a failure in itself)
+    └── RunStopped              the run could not go on: auth refused, API unreachable, interrupted
         ├── AuthRefused         the API answered 401/403
-        └── ListingFailed       the pre-flight list of existing sources could not be read
+        └── ListingFailed       the list of existing sources could not be read
 
-The CLI prints `str(error)` (one sentence that says how to fix it) and exits with
-`error.exit_code`; it never shows a traceback for these.
+No exit codes or flag names here: the CLI (`bulk_sources.cli.exits`) maps these to both.
 """
 
 from __future__ import annotations
 
 
 class BulkSourcesError(Exception):
-    exit_code = 2
+    pass
 
 
 class UsageError(BulkSourcesError):
@@ -36,8 +36,15 @@ class RunLockedError(BulkSourcesError):
     pass
 
 
+class NothingToRetry(BulkSourcesError):
+    def __init__(self, message: str, *, rows_left: bool) -> None:
+        super().__init__(message)
+        # True when the run still has rows that need the user (invalid, not included).
+        self.rows_left = rows_left
+
+
 class RunStopped(BulkSourcesError):
-    exit_code = 3
+    pass
 
 
 class AuthRefused(RunStopped):

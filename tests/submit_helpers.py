@@ -48,7 +48,6 @@ def settings(base_url: str, report_dir: Path, **changes: Any) -> SubmitSettings:
         "base_url": base_url,
         "windows": TEST_WINDOWS,
         "report_dir": report_dir,
-        "quiet": True,
         "margin": 0.02,
         "timeout": 2.0,
         "retry_base": 0.02,

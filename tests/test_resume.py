@@ -56,7 +56,7 @@ async def test_resuming_a_complete_run_does_nothing_and_says_so(
     assert first.run_dir is not None
     requests_before = fake_server.state.stats()["requests"]["total"]
     again = await resume_run_async(first.run_dir, ApiKey(fake_server.key))
-    assert again.message == "nothing to resume: every row already has a final outcome"
+    assert again.note == "nothing to resume: every row already has a final outcome"
     assert again.counts["created"] == 2
     assert fake_server.state.stats()["requests"]["total"] == requests_before
 
@@ -127,9 +127,9 @@ async def test_a_new_run_right_after_another_starts_with_the_budget_really_left(
     assert stats["rate_limited"] == 0
     for window in stats["windows"]:
         assert window["max_arrivals_in_window"] <= window["limit"], window
-    assert second.data["restored_rate_limit_history"] >= 50
+    assert second.restored_rate_limit_history >= 50
     # Only 10 of the 6 s window were left: the second run had to wait for it to slide.
-    assert second.data["duration_s"] >= 5.0
+    assert second.duration_s >= 5.0
 
 
 async def test_retry_resends_exactly_the_failed_rows(
@@ -172,8 +172,8 @@ async def test_retry_resends_exactly_the_failed_rows(
         ("taken_1", "created"),
         ("taken_2", "created"),
     ]
-    assert retried.data["retry_of"] == str(first.run_dir)
-    assert retried.exit_code == 0
+    assert retried.retry_of == str(first.run_dir)
+    assert retried.outcome == "ok"
 
     # With --include-invalid, a row fixed in the catalog goes too. The retry keeps the
     # run's settings, so the rows the first retry created now meet --on-exists fail.

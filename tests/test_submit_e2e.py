@@ -27,7 +27,7 @@ from bulk_sources.api.apikey import ApiKey
 from bulk_sources.catalog.reader import open_catalog
 from bulk_sources.cli.main import main
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
-from bulk_sources.run.session import submit_catalog_async
+from bulk_sources.run.session import dry_run_async, submit_catalog_async
 
 OTHER_KEY = "console-other-tool-of-the-same-project"
 
@@ -75,7 +75,7 @@ async def test_every_status_is_reported_once_in_catalog_order(
     assert sum(r["status"] == "created" for r in results) == 12
     assert summary.counts["created"] == 12
     assert sum(summary.counts.values()) == len(rows)
-    assert summary.exit_code == 1  # one invalid row
+    assert summary.outcome == "rows_failed"  # one invalid row
     # failed.csv holds exactly the invalid row, its cells untouched.
     with (summary.run_dir / "failed.csv").open(encoding="utf-8", newline="") as handle:
         failed = list(csv.DictReader(handle))
@@ -105,9 +105,9 @@ async def test_on_exists_policies(
     assert [r.status.value for r in summary.results] == ["created", status]
     if policy == "update":
         assert server.state.sources["taken"]["sql"] == "SELECT 2"
-        assert summary.exit_code == 0
+        assert summary.outcome == "ok"
     else:
-        assert summary.exit_code == 1
+        assert summary.outcome == "rows_failed"
 
 
 async def test_run_alone_never_exceeds_a_window_and_draws_no_429(
@@ -121,10 +121,10 @@ async def test_run_alone_never_exceeds_a_window_and_draws_no_429(
     stats = server.state.stats()
     assert summary.counts["created"] == 130
     assert stats["rate_limited"] == 0
-    assert summary.data["rate_limited_429"] == 0
+    assert summary.requests.rate_limited_429 == 0
     _assert_windows_kept(stats)
     # 130 requests need three 60/3 s windows: the run can't be faster than 6 s.
-    assert summary.data["duration_s"] >= 6.0
+    assert summary.duration_s >= 6.0
 
 
 async def test_a_second_client_on_the_same_key_forces_429s_and_every_row_is_still_created(
@@ -152,9 +152,9 @@ async def test_a_second_client_on_the_same_key_forces_429s_and_every_row_is_stil
         ),
         hog(),
     )
-    assert summary.data["rate_limited_429"] > 0
+    assert summary.requests.rate_limited_429 > 0
     assert summary.counts["created"] == 50
-    assert summary.exit_code == 0
+    assert summary.outcome == "ok"
     assert set(names(50)) <= set(server.state.sources)
     # The shared pause held every worker: the 429 does not count as an attempt.
     assert all(r.attempts == 1 for r in summary.results)
@@ -167,14 +167,14 @@ async def test_a_refused_key_stops_the_run_with_exit_3(
     summary = await submit_catalog_async(
         catalog, settings(fake_server.url, tmp_path / "reports"), ApiKey("console-wrong-key")
     )
-    assert summary.exit_code == 3
+    assert summary.outcome == "stopped"
     assert [r.status.value for r in summary.results] == [
         "not_attempted",
         "invalid",
         "not_attempted",
     ]
     assert fake_server.state.sources == {}
-    assert "refused the key" in (summary.data["stopped"] or "")
+    assert "refused the key" in (summary.stopped or "")
 
 
 async def test_a_key_revoked_mid_run_stops_at_once(
@@ -194,7 +194,7 @@ async def test_a_key_revoked_mid_run_stops_at_once(
         ),
         revoke_when_some_exist(),
     )
-    assert summary.exit_code == 3
+    assert summary.outcome == "stopped"
     created = {r.name for r in summary.results if r.status.value == "created"}
     assert created == set(server.state.sources)
     assert summary.counts["not_attempted"] > 0
@@ -219,7 +219,7 @@ async def test_faults_cost_time_never_a_row(
     assert sorted(server.state.sources) == names(70)
     assert stats["faults"]["error"] > 0 and stats["faults"]["reset"] > 0
     assert stats["faults"]["create_then_drop"] > 0
-    assert summary.data["retries"] > 0
+    assert summary.requests.retries > 0
     assert summary.run_dir is not None
     assert no_send_after_success(read_journal(summary.run_dir))
     _assert_windows_kept(stats)
@@ -255,15 +255,12 @@ async def test_dry_run_sends_nothing_and_estimates_the_windows(
     fake_server: FakeApiServer, tmp_path: Path
 ) -> None:
     catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(130)])
-    summary = await submit_catalog_async(
-        catalog,
-        settings(fake_server.url, tmp_path / "reports", dry_run=True),
-        ApiKey(fake_server.key),
+    plan = await dry_run_async(
+        catalog, settings(fake_server.url, tmp_path / "reports"), ApiKey(fake_server.key)
     )
-    assert summary.run_dir is None
-    assert summary.data["would_create"] == 130
+    assert plan.would_create == 130
     # 130 requests under 20/0.5 s and 60/3 s: the 121st goes at 6 s, the 130th at 6.0 s.
-    assert summary.data["estimated_seconds"] == 6.0
+    assert plan.to_json()["estimated_seconds"] == 6.0
     assert fake_server.state.stats()["mutations"] == 0
     assert not (tmp_path / "reports").exists() or not any(
         p for p in (tmp_path / "reports").iterdir() if not p.name.startswith(".")
@@ -296,9 +293,9 @@ async def test_an_unreachable_api_stops_the_run_and_keeps_every_row(tmp_path: Pa
     summary = await submit_catalog_async(
         catalog, settings("http://127.0.0.1:9", tmp_path / "reports"), ApiKey("console-x")
     )
-    assert summary.exit_code == 3
+    assert summary.outcome == "stopped"
     assert [r.status.value for r in summary.results] == ["not_attempted", "not_attempted"]
-    assert "could not list the existing assignment sources" in (summary.data["stopped"] or "")
+    assert "could not list the existing assignment sources" in (summary.stopped or "")
     assert summary.run_dir is not None
     assert (summary.run_dir / "failed.csv").read_text().count("\n") == 3  # header + 2 rows
 
@@ -350,8 +347,8 @@ async def test_a_journal_that_cannot_be_written_stops_the_run_and_loses_no_row(
     summary = await submit_catalog_async(
         catalog, settings(fake_server.url, tmp_path / "reports"), ApiKey(fake_server.key)
     )
-    assert summary.exit_code == 3
-    assert "can't write the journal" in (summary.data["stopped"] or "")
+    assert summary.outcome == "stopped"
+    assert "can't write the journal" in (summary.stopped or "")
     assert len(summary.results) == 40
     created = {r.name for r in summary.results if r.status.value == "created"}
     assert created == set(fake_server.state.sources)

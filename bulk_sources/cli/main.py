@@ -3,8 +3,7 @@
 Each subcommand lives in `bulk_sources/cli/<name>.py` with `register(subparsers)`; the
 logic itself lives in the library modules they call.
 
-Exit codes: 0 every row done; 1 some row invalid or failed; 2 usage or file problem;
-3 the run was stopped (auth refused, Ctrl-C).
+Exit codes: see `exits.py`, the one map.
 """
 
 from __future__ import annotations
@@ -13,14 +12,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..errors import BulkSourcesError
+from ..errors import BulkSourcesError, NothingToRetry
 from ..version import __version__
 from . import demo, fake_server, submit, validate
-
-EXIT_OK = 0
-EXIT_ROWS_FAILED = 1
-EXIT_USAGE = 2
-EXIT_STOPPED = 3
+from .exits import EXIT_STOPPED, EXIT_USAGE, for_error
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,9 +46,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
         return code
+    except NothingToRetry as exc:
+        print(f"bulk-sources: {exc}")
+        return for_error(exc)
     except BulkSourcesError as exc:
         print(f"bulk-sources: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return for_error(exc)
     except KeyboardInterrupt:
         print("bulk-sources: interrupted", file=sys.stderr)
         return EXIT_STOPPED

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 from ..api.apikey import ApiKey, load_api_key
 from ..errors import UsageError
 from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
-from ..run.results import RETRYABLE, Status
-from ..run.session import RunSummary
 from ..run.settings import SubmitSettings
 
 
@@ -117,8 +114,6 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
         "spacing": args.spacing,
         "encoding": args.encoding,
         "report_dir": args.report_dir,
-        "quiet": args.quiet,
-        "dry_run": getattr(args, "dry_run", False),
     }
     values.update(overrides)
     return SubmitSettings(**values)
@@ -126,30 +121,3 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
 
 def key_from(args: argparse.Namespace) -> ApiKey:
     return load_api_key(args.api_key_file)
-
-
-def print_summary(summary: RunSummary, *, problems: int = 10) -> None:
-    if summary.message:
-        print(summary.message)
-    if summary.run_dir is None:
-        return
-    data = summary.data
-    print(f"{data['rows']} rows from {data['catalog']}")
-    for status in Status:
-        print(f"  {status.value:<14}{summary.counts[status.value]:>7}")
-    print(
-        f"  {data['requests_sent']} requests, {data['rate_limited_429']} answered 429, "
-        f"{data['retries']} retries, {data['duration_s']:.1f} s"
-    )
-    if data.get("stopped"):
-        print(f"  stopped: {data['stopped']}")
-    bad = [r for r in summary.results if r.status in RETRYABLE]
-    for r in bad[:problems]:
-        who = f"row {r.row}" + (f" ({r.name})" if r.name else "")
-        print(f"  {who}: {r.status.value}: {r.error}")
-    if len(bad) > problems:
-        print(f"  ... and {len(bad) - problems} more in results.csv")
-    if bad:
-        print(f"  rows to fix and run again: {data['failed_rows_file']}")
-    sys.stdout.flush()
-    print(f"run folder: {summary.run_dir}")

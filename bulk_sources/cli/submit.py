@@ -6,12 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..run.session import resume_run, retry_run, submit_catalog
 from .options import (
     add_key_options,
     add_submit_options,
     key_from,
-    print_summary,
     settings_from,
 )
 
@@ -68,21 +66,46 @@ def register(subparsers: Any) -> None:
 
 
 def run_submit(args: argparse.Namespace) -> int:
+    from ..run.session import dry_run, submit_catalog
+    from .exits import for_outcome
+    from .progress import bar_progress
+    from .render import print_dry_run, print_report
+
     settings = settings_from(args)
-    summary = submit_catalog(args.catalog, settings, key_from(args))
-    print_summary(summary)
-    return summary.exit_code
+    if args.dry_run:
+        plan = dry_run(args.catalog, settings, key_from(args))
+        print_dry_run(plan)
+        return for_outcome(plan.outcome)
+    report = submit_catalog(
+        args.catalog, settings, key_from(args), progress=bar_progress(args.quiet)
+    )
+    print_report(report)
+    return for_outcome(report.outcome)
 
 
 def run_resume(args: argparse.Namespace) -> int:
-    summary = resume_run(args.run, key_from(args))
-    print_summary(summary)
-    return summary.exit_code
+    from ..run.session import resume_run
+    from .exits import for_outcome
+    from .progress import bar_progress
+    from .render import print_report
+
+    report = resume_run(args.run, key_from(args), progress=bar_progress(False))
+    print_report(report)
+    return for_outcome(report.outcome)
 
 
 def run_retry(args: argparse.Namespace) -> int:
-    summary = retry_run(
-        args.run, key_from(args), include_invalid=args.include_invalid, on_exists=args.on_exists
+    from ..run.session import retry_run
+    from .exits import for_outcome
+    from .progress import bar_progress
+    from .render import print_report
+
+    report = retry_run(
+        args.run,
+        key_from(args),
+        include_invalid=args.include_invalid,
+        on_exists=args.on_exists,
+        progress=bar_progress(False),
     )
-    print_summary(summary)
-    return summary.exit_code
+    print_report(report)
+    return for_outcome(report.outcome)

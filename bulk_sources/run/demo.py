@@ -10,8 +10,10 @@ from typing import Any
 from ..api.apikey import ApiKey
 from ..fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
 from ..limits.windows import DEFAULT_WINDOWS
-from .session import RunSummary, submit_catalog_async
+from .progress import ProgressFactory, no_progress
+from .session import submit_catalog_async
 from .settings import SubmitSettings
+from .summary import RunReport
 
 DEMO_FAULTS = FaultConfig(
     error_rate=0.03, reset_rate=0.02, create_then_drop_rate=0.01, latency=(0.005, 0.03), seed=7
@@ -28,22 +30,25 @@ def default_demo_catalog() -> Path:
 
 @dataclass
 class DemoOutcome:
-    summary: RunSummary
+    report: RunReport
     server_stats: dict[str, Any]
 
 
-async def run_demo(catalog: Path, report_dir: Path, *, quiet: bool = False) -> DemoOutcome:
+async def run_demo(
+    catalog: Path, report_dir: Path, *, progress: ProgressFactory = no_progress
+) -> DemoOutcome:
     config = FakeApiConfig(windows=list(DEFAULT_WINDOWS), faults=DEMO_FAULTS)
     async with FakeApiServer(config) as server:
         settings = SubmitSettings(
             base_url=server.url,
             windows=DEFAULT_WINDOWS,
             report_dir=report_dir,
-            quiet=quiet,
             # The demo's faults are frequent; keep its retries quick.
             retry_base=0.2,
             retry_cap=2.0,
             timeout=10.0,
         )
-        summary = await submit_catalog_async(catalog, settings, ApiKey(server.key))
-        return DemoOutcome(summary, server.state.stats())
+        report = await submit_catalog_async(
+            catalog, settings, ApiKey(server.key), progress=progress
+        )
+        return DemoOutcome(report, server.state.stats())

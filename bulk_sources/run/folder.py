@@ -2,6 +2,7 @@
 
 reports/20261126T110501Z-example/
     run.json        catalog path and hash, settings (never the key), what it retries
+    catalog.csv     the run's own copy of the catalog (or .parquet), read instead of the original
     journal.jsonl   every request about to go, every final outcome
     results.csv     every catalog row once, in catalog order
     failed.csv      the rows to run again, in the catalog's own columns
@@ -13,6 +14,7 @@ reports/20261126T110501Z-example/
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import RunLockedError, UsageError
+from ..errors import CatalogError, RunLockedError, UsageError
 from .settings import SubmitSettings
 
 RUN_FILE = "run.json"
@@ -30,19 +32,28 @@ RESULTS_FILE = "results.csv"
 CREATED_FILE = "created.jsonl"
 SUMMARY_FILE = "summary.json"
 LOCK_FILE = ".lock"
+# The run's own copy of the catalog: catalog.csv, catalog.parquet, ...
+SNAPSHOT_STEM = "catalog"
+_COPY_CHUNK = 1 << 20
 
 
-def new_run_dir(report_dir: Path, catalog: Path) -> Path:
+def new_run_dir(report_dir: Path, label: str) -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", catalog.stem)[:60] or "catalog"
-    report_dir.mkdir(parents=True, exist_ok=True)
-    for n in range(1000):
-        candidate = report_dir / (f"{stamp}-{stem}" + (f"-{n}" if n else ""))
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)[:60] or "catalog"
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        for n in range(1000):
+            candidate = report_dir / (f"{stamp}-{stem}" + (f"-{n}" if n else ""))
+            try:
+                candidate.mkdir()
+                return candidate
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise UsageError(
+            f"can't make a run folder in {report_dir} ({exc.strerror or exc}); "
+            "choose a writable --report-dir"
+        ) from None
     raise UsageError(f"could not make a new run folder in {report_dir}")
 
 
@@ -89,6 +100,7 @@ class RunRecord:
     version: str
     retry_of: str | None = None
     key_fingerprint: str | None = None
+    label: str = ""  # what the run folder is named after
 
     def save(self, run_dir: Path) -> None:
         data: dict[str, Any] = {
@@ -99,6 +111,7 @@ class RunRecord:
             "version": self.version,
             "retry_of": self.retry_of,
             "key_fingerprint": self.key_fingerprint,
+            "label": self.label,
         }
         tmp = run_dir / f".{RUN_FILE}.tmp"
         tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -122,6 +135,33 @@ class RunRecord:
                 version=str(data.get("version", "")),
                 retry_of=data.get("retry_of"),
                 key_fingerprint=data.get("key_fingerprint"),
+                label=str(data.get("label") or Path(data["catalog"]).stem),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"{path} is damaged ({exc}); start a new run with submit") from None
+
+
+def snapshot_catalog(source: Path, run_dir: Path) -> tuple[Path, str]:
+    """Copy the catalog into the run folder, hashing it on the way: the run reads the copy,
+    so the original can change or vanish mid-run without harm. Returns (copy, sha256)."""
+    target = run_dir / (SNAPSHOT_STEM + source.suffix.lower())
+    tmp = target.with_name(f".{target.name}.tmp")
+    digest = hashlib.sha256()
+    try:
+        with source.open("rb") as src, tmp.open("wb") as dst:
+            while chunk := src.read(_COPY_CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CatalogError(
+            f"can't copy the catalog {source} into the run folder {run_dir} "
+            f"({exc.strerror or exc}); check both paths"
+        ) from None
+    return target, digest.hexdigest()
+
+
+def find_snapshot(run_dir: Path) -> Path | None:
+    copies = sorted(run_dir.glob(SNAPSHOT_STEM + ".*"))
+    return copies[0] if copies else None

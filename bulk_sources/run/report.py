@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -92,10 +92,3 @@ def write_summary(path: Path, summary: dict[str, Any]) -> None:
     with atomic_text(path) as handle:
         json.dump(summary, handle, indent=2, sort_keys=False)
         handle.write("\n")
-
-
-def count_statuses(results: Sequence[RowResult]) -> dict[str, int]:
-    counts = {status.value: 0 for status in Status}
-    for r in results:
-        counts[r.status.value] += 1
-    return counts

@@ -25,9 +25,7 @@ class SubmitSettings:
     timeout: float = 30.0
     on_exists: OnExists = "skip"
     respect_review_settings: bool = False
-    dry_run: bool = False
     report_dir: Path = Path("reports")
-    quiet: bool = False
     encoding: str | None = None
     # Seconds added to every window: clock drift between us and the server (~100 ppm).
     margin: float = 0.1

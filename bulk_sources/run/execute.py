@@ -1,0 +1,241 @@
+"""One invocation of a run folder: list, plan, send, and leave a complete report.
+
+`RunResources` owns what lives for the invocation (HTTP session, journal, rate-limit
+memory, limiter, pause); background tickers run in a TaskGroup so their errors surface.
+Whatever happens (a refused key, an unreachable API, a signal, a full disk), every catalog
+row ends up in the report once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from ..api.apikey import ApiKey
+from ..api.client import ConsoleClient
+from ..catalog.reader import Catalog
+from ..catalog.validation import ValidationReport
+from ..errors import RunStopped
+from ..limits.backoff import SharedPause
+from ..limits.limiter import MultiWindowLimiter
+from ..limits.memory import LimitMemory
+from ..version import __version__
+from .executor import Executor
+from .finish import finish_run
+from .folder import JOURNAL_FILE, RunRecord
+from .history import limit_memory, restore_history
+from .journal import Journal, JournalState
+from .listing import list_existing, names_of
+from .plan import Plan, make_plan
+from .progress import ProgressFactory
+from .results import RowResult, Status
+from .settings import SubmitSettings
+from .signals import StopRequests
+from .summary import Requests, RunReport
+
+
+@contextlib.asynccontextmanager
+async def open_client(
+    settings: SubmitSettings, api_key: ApiKey, session: aiohttp.ClientSession | None
+) -> AsyncIterator[ConsoleClient]:
+    """A client over the given session, or over one of our own that is closed after."""
+    owned = session is None
+    if session is None:
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=settings.concurrency + 2)
+        )
+    try:
+        yield ConsoleClient(
+            session,
+            settings.base_url,
+            api_key,
+            timeout=settings.timeout,
+            respect_review_settings=settings.respect_review_settings,
+        )
+    finally:
+        if owned:
+            await session.close()
+
+
+@dataclass
+class RunResources:
+    client: ConsoleClient
+    journal: Journal
+    memory: LimitMemory
+    limiter: MultiWindowLimiter
+    pause: SharedPause
+
+
+@contextlib.asynccontextmanager
+async def run_resources(
+    run_dir: Path,
+    settings: SubmitSettings,
+    api_key: ApiKey,
+    session: aiohttp.ClientSession | None,
+) -> AsyncIterator[RunResources]:
+    limiter = MultiWindowLimiter(settings.windows, margin=settings.margin, spacing=settings.spacing)
+    pause = SharedPause(
+        base=settings.pause_base, cap=settings.pause_cap, rng=random.Random(settings.seed)
+    )
+    journal = Journal(run_dir / JOURNAL_FILE)
+    try:
+        memory = limit_memory(settings, api_key)
+        try:
+            async with open_client(settings, api_key, session) as client:
+                yield RunResources(client, journal, memory, limiter, pause)
+        finally:
+            memory.close()
+    finally:
+        journal.close()
+
+
+@dataclass
+class Invocation:
+    """What one submit or resume hands to `execute`."""
+
+    run_dir: Path
+    record: RunRecord
+    catalog: Catalog
+    validation: ValidationReport
+    state: JournalState
+    catalog_sha256: str
+    maybe_sent: Collection[str] = ()
+    list_api: bool = True
+
+
+async def execute(
+    inv: Invocation,
+    api_key: ApiKey,
+    session: aiohttp.ClientSession | None,
+    progress: ProgressFactory,
+    stops: StopRequests,
+) -> RunReport:
+    settings = inv.record.settings
+    started = time.time()
+    stop_reason: str | None = None
+    plan = Plan()
+    sent: list[RowResult] = []
+    requests = Requests()
+    restored = 0
+    async with run_resources(inv.run_dir, settings, api_key, session) as res:
+        res.journal.event(
+            "start", resumed=bool(inv.state.records), version=__version__, rows=inv.validation.total
+        )
+        restored = restore_history(res.limiter, res.memory, inv.state, settings)
+        try:
+            plan = await _plan(inv, res, stops)
+            sent, requests, stop_reason = await _send(inv, res, plan, progress, stops)
+        except RunStopped as exc:
+            # Before any request (the listing failed, or a signal): every open row is
+            # not_attempted, and resume picks them up.
+            stop_reason = str(exc)
+            plan = make_plan(
+                inv.validation.valid, set(), settings.on_exists, finals=inv.state.finals
+            )
+            sent = [
+                _not_sent(task.row.row, task.row.name, task.row.key, exc) for task in plan.tasks
+            ]
+        finally:
+            with contextlib.suppress(OSError):  # a full disk: the report below still goes out
+                res.journal.event("stop", reason=stop_reason)
+    return finish_run(
+        inv.run_dir,
+        inv.record,
+        inv.catalog,
+        inv.validation,
+        plan.kept + plan.decided + sent,
+        requests=requests,
+        stop_reason=stop_reason,
+        started=started,
+        restored=restored,
+        key_fingerprint=api_key.fingerprint,
+        catalog_sha256=inv.catalog_sha256,
+        resumed=bool(inv.state.records),
+    )
+
+
+async def _plan(inv: Invocation, res: RunResources, stops: StopRequests) -> Plan:
+    settings = inv.record.settings
+    pending = any(row.key not in inv.state.finals for row in inv.validation.valid)
+    existing: set[str] = set()
+    if pending and inv.list_api:
+        listing = asyncio.ensure_future(list_existing(res.client, settings))
+        existing = names_of(await stops.unless_stopped(listing, "listing existing sources"))
+    plan = make_plan(
+        inv.validation.valid,
+        existing,
+        settings.on_exists,
+        finals=inv.state.finals,
+        maybe_sent=set(inv.state.unfinished) | set(inv.maybe_sent),
+    )
+    for result in plan.decided:
+        res.journal.outcome(result)
+    return plan
+
+
+async def _send(
+    inv: Invocation,
+    res: RunResources,
+    plan: Plan,
+    progress_factory: ProgressFactory,
+    stops: StopRequests,
+) -> tuple[list[RowResult], Requests, str | None]:
+    settings = inv.record.settings
+    progress = progress_factory(len(plan.tasks), res.limiter.estimate_finish)
+    executor = Executor(
+        client=res.client,
+        settings=settings,
+        limiter=res.limiter,
+        pause=res.pause,
+        journal=res.journal,
+        memory=res.memory,
+        progress=progress,
+        run_id=f"{int(time.time() * 1000):x}",
+        rng=random.Random(settings.seed),
+    )
+    stops.direct_to(lambda reason, _now: executor.stop(reason))
+    if stops.reason is not None:
+        executor.stop(stops.reason)
+    try:
+        async with asyncio.TaskGroup() as group:
+            tickers = [
+                group.create_task(progress.keep_fresh()),
+                group.create_task(_keep_synced(res.journal, executor)),
+            ]
+            try:
+                sent = await executor.run(plan.tasks)
+            finally:
+                for ticker in tickers:
+                    ticker.cancel()
+    finally:
+        stops.direct_to(None)
+        progress.close()
+    c = executor.counters
+    requests = Requests(
+        sent=c.requests_sent,
+        rate_limited_429=c.rate_limited,
+        retries=c.retries,
+        pauses=res.pause.total_pauses,
+        first_at=c.first_request_at,
+        last_at=c.last_request_at,
+    )
+    return sent, requests, executor.stop_reason
+
+
+async def _keep_synced(journal: Journal, executor: Executor) -> None:
+    try:
+        await journal.keep_synced()
+    except OSError as exc:
+        # The disk filled up or went away: stop taking rows; the report still covers all.
+        executor.stop(f"can't write the journal: {exc}")
+
+
+def _not_sent(row: int, name: str, key: str, why: Exception) -> RowResult:
+    return RowResult(row, name, Status.NOT_ATTEMPTED, error=f"not sent: {why}", key=key)

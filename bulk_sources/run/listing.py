@@ -1,0 +1,27 @@
+"""What the project already holds: the pre-flight listing (GETs, outside the mutation quota)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+
+from ..api.client import ConsoleClient
+from .settings import SubmitSettings
+
+# GETs are not said to count against the mutation windows; 5 pages a second is still gentle.
+PAGES_PER_SECOND = 5
+
+
+async def list_existing(client: ConsoleClient, settings: SubmitSettings) -> list[dict[str, Any]]:
+    pacer = AsyncLimiter(PAGES_PER_SECOND, 1)
+    return await client.list_all(
+        pace=pacer.acquire,
+        max_attempts=settings.max_attempts,
+        retry_base=settings.retry_base,
+        retry_cap=settings.retry_cap,
+    )
+
+
+def names_of(items: list[dict[str, Any]]) -> set[str]:
+    return {str(item["name"]) for item in items if item.get("name") is not None}
