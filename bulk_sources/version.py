@@ -1,6 +1,3 @@
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("bulk-sources")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+# The one place the version is written; pyproject.toml reads it from here (a constant, so
+# `--help` need not load importlib.metadata).
+__version__ = "0.2.0"

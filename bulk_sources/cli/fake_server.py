@@ -12,12 +12,14 @@ import contextlib
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..api.protocol import is_loopback
 from ..errors import UsageError
-from ..fakeapi import FakeApiConfig, FakeApiServer, FaultConfig, generate_key
 from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
+
+if TYPE_CHECKING:
+    from ..fakeapi import FakeApiConfig
 
 
 def _window(text: str) -> Window:
@@ -131,6 +133,8 @@ def register(subparsers: Any) -> None:
 
 
 def build_config(args: argparse.Namespace) -> FakeApiConfig:
+    from ..fakeapi import FakeApiConfig, FaultConfig, generate_key
+
     if args.stall_seconds < 0:
         raise UsageError("--stall-seconds must be 0 or more")
     return FakeApiConfig(
@@ -152,6 +156,8 @@ def build_config(args: argparse.Namespace) -> FakeApiConfig:
 
 
 async def serve(config: FakeApiConfig, host: str, port: int) -> None:
+    from ..fakeapi import FakeApiServer
+
     try:
         server = FakeApiServer(config, host=host, port=port)
     except ValueError as exc:  # an unreadable state file

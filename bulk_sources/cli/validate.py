@@ -6,12 +6,13 @@ import argparse
 import csv
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalog.reader import open_catalog, unknown_columns_warning
-from ..catalog.validation import ValidationReport, findings, validate_catalog
 from ..errors import CatalogError
 from ..run.csvsafe import neutralise
+
+if TYPE_CHECKING:
+    from ..catalog.validation import ValidationReport
 
 TEMPLATE_HEADER = (
     "name",
@@ -86,6 +87,8 @@ def summary(report: ValidationReport) -> str:
 
 
 def write_report(report: ValidationReport, path: Path) -> None:
+    from ..catalog.validation import findings
+
     try:
         with path.open("w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f)
@@ -100,6 +103,9 @@ def write_report(report: ValidationReport, path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..catalog.reader import open_catalog, unknown_columns_warning
+    from ..catalog.validation import findings, validate_catalog
+
     catalog = open_catalog(args.catalog, args.encoding)
     warning = unknown_columns_warning(catalog)
     if warning:

@@ -1,0 +1,81 @@
+"""The DataFrame door: a pandas DataFrame as the catalog, one row per assignment source.
+
+The frame is written as Parquet (its native types kept: lists, booleans, nulls) and goes the
+same way as a file: the run folder keeps that copy, so `resume` and `retry` work on a frame
+run exactly as on a file run. Row numbers are positions counted from 1 (not the index).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .api.apikey import ApiKey
+from .catalog.reader import open_catalog
+from .catalog.validation import ValidationReport, validate_catalog
+from .errors import CatalogError
+from .run.progress import ProgressFactory, no_progress
+from .run.session import submit_catalog_async
+from .run.settings import SubmitSettings
+from .run.summary import RunReport
+
+
+def submit_frame(
+    frame: pd.DataFrame,
+    settings: SubmitSettings,
+    api_key: ApiKey,
+    *,
+    name: str = "frame",
+    progress: ProgressFactory = no_progress,
+) -> RunReport:
+    """Submit a DataFrame; `name` names the run folder. `report.results_frame()` has one
+    row per input row, in order."""
+    job = submit_frame_async(frame, settings, api_key, name=name, progress=progress)
+    return asyncio.run(job)
+
+
+async def submit_frame_async(
+    frame: pd.DataFrame,
+    settings: SubmitSettings,
+    api_key: ApiKey,
+    *,
+    name: str = "frame",
+    progress: ProgressFactory = no_progress,
+) -> RunReport:
+    with _as_parquet(frame, settings.report_dir) as path:
+        return await submit_catalog_async(path, settings, api_key, progress=progress, label=name)
+
+
+def validate_frame(frame: pd.DataFrame) -> ValidationReport:
+    with _as_parquet(frame, Path(tempfile.gettempdir())) as path:
+        return validate_catalog(open_catalog(path))
+
+
+@contextlib.contextmanager
+def _as_parquet(frame: pd.DataFrame, where: Path) -> Iterator[Path]:
+    if not isinstance(frame, pd.DataFrame):
+        raise CatalogError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        raise CatalogError(
+            f"the DataFrame can't be read as a catalog ({exc}); give each column one type "
+            "(text, number, boolean or a list of text)"
+        ) from None
+    where.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=".frame-", suffix=".parquet", dir=where)
+    os.close(handle)
+    path = Path(name)
+    try:
+        pq.write_table(table, path)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
