@@ -3,22 +3,24 @@
 The client never raises for an HTTP status or a broken connection: every call returns an
 `Answer` whose `kind` tells the runner what to do with it. Only `list_all` raises, since a
 pre-flight listing that fails leaves nothing sensible to do.
+
+What a hostile or broken server can't do to it: make it follow a redirect with the key
+(redirects are never followed), make it hold more than `ANSWER_LIMIT` bytes of an answer,
+or put the key, escape sequences or a whole HTML page into a message (see redact.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
 
-from ..errors import AuthRefused, ListingFailed
 from ..version import __version__
+from .answers import Answer, AnswerKind, classify, says_already_exists
 from .apikey import ApiKey
 from .protocol import (
     API_VERSION,
@@ -29,62 +31,38 @@ from .protocol import (
     VERSION_HEADER,
     check_base_url,
 )
+from .redact import redact, server_text
+
+__all__ = [
+    "ANSWER_LIMIT",
+    "API_VERSION",
+    "Answer",
+    "AnswerKind",
+    "ConsoleClient",
+    "classify",
+    "make_session",
+    "mask_key",
+    "says_already_exists",
+]
 
 USER_AGENT = f"bulk-sources/{__version__} (+aiohttp/{aiohttp.__version__})"
+# An answer to a create or update is a few hundred bytes; anything past 1 MiB is discarded
+# unread, so 16 workers can't be made to hold 16 huge bodies.
+ANSWER_LIMIT = 1 << 20
+_CHUNK = 1 << 16
+CERT_HINT = (
+    "if a corporate proxy inspects HTTPS, set SSL_CERT_FILE to a bundle holding its CA "
+    "(and HTTPS_PROXY to the proxy)"
+)
 
 
-class AnswerKind(Enum):
-    OK = "ok"  # 2xx
-    EXISTS = "exists"  # 400 whose message says the name is taken
-    REJECTED = "rejected"  # any other 4xx but 401/403/429: permanent for this body
-    AUTH = "auth"  # 401/403: the key is wrong for every row
-    RATE_LIMITED = "rate_limited"  # 429
-    SERVER_ERROR = "server_error"  # 5xx: transient
-    NO_ANSWER = "no_answer"  # timeout or a connection lost after sending: may have happened
-    NOT_SENT = "not_sent"  # could not connect at all: certainly did not happen
-
-
-@dataclass(frozen=True)
-class Answer:
-    kind: AnswerKind
-    status: int | None
-    message: str
-    data: dict[str, Any] | None = None
-    retry_after: str | None = None
-
-    @property
-    def transient(self) -> bool:
-        return self.kind in (AnswerKind.SERVER_ERROR, AnswerKind.NO_ANSWER, AnswerKind.NOT_SENT)
-
-
-def _says_already_exists(message: str) -> bool:
-    # Statsig words this differently per entity ("Name is already in use", "... already
-    # exists with name ..."); the common part is "already".
-    lowered = message.lower()
-    return "already" in lowered and ("use" in lowered or "exist" in lowered)
-
-
-def classify(status: int, body: Any, text: str, retry_after: str | None) -> Answer:
-    message = ""
-    data = None
-    if isinstance(body, dict):
-        message = str(body.get("message", ""))
-        if isinstance(body.get("data"), dict):
-            data = body["data"]
-    if not message:
-        message = text.strip()[:300] or f"HTTP {status}"
-    message = mask_key(message)
-    if 200 <= status < 300:
-        return Answer(AnswerKind.OK, status, message, data)
-    if status in (401, 403):
-        return Answer(AnswerKind.AUTH, status, message)
-    if status == 429:
-        return Answer(AnswerKind.RATE_LIMITED, status, message, retry_after=retry_after)
-    if status >= 500:
-        return Answer(AnswerKind.SERVER_ERROR, status, message)
-    if status == 400 and _says_already_exists(message):
-        return Answer(AnswerKind.EXISTS, status, message)
-    return Answer(AnswerKind.REJECTED, status, message)
+def make_session(concurrency: int, **kwargs: Any) -> aiohttp.ClientSession:
+    """The session a run uses: one connection per worker plus two, HTTPS_PROXY / NO_PROXY
+    honoured (trust_env), and certificates checked against the CA store as it is now, so
+    SSL_CERT_FILE / SSL_CERT_DIR set in the environment take effect."""
+    context = ssl.create_default_context()
+    connector = aiohttp.TCPConnector(limit=concurrency + 2, ssl=context)
+    return aiohttp.ClientSession(connector=connector, trust_env=True, **kwargs)
 
 
 class ConsoleClient:
@@ -99,9 +77,10 @@ class ConsoleClient:
     ) -> None:
         self._session = session
         self._base_url = check_base_url(base_url)
+        self._secret = api_key.reveal()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._headers = {
-            KEY_HEADER: api_key.reveal(),
+            KEY_HEADER: self._secret,
             VERSION_HEADER: API_VERSION,
             "Content-Type": "application/json",
             "Accept": "application/json",
@@ -115,14 +94,29 @@ class ConsoleClient:
     def base_url(self) -> str:
         return self._base_url
 
+    def clean(self, text: str) -> str:
+        """Server text (or an exception's text) made safe to print: see redact.server_text."""
+        return server_text(text, self._secret)
+
     async def create(self, body: dict[str, Any]) -> Answer:
-        return await self._request("POST", SOURCES_PATH, body)
+        return await self.request("POST", SOURCES_PATH, body)
 
     async def update(self, name: str, body: dict[str, Any]) -> Answer:
         """Full update (`POST .../assignment_source/{name}`)."""
-        return await self._request("POST", ITEM_PATH.format(name=quote(name, safe="")), body)
+        return await self.request("POST", ITEM_PATH.format(name=quote(name, safe="")), body)
 
-    async def _request(self, method: str, path: str, body: dict[str, Any] | None) -> Answer:
+    async def get(self, path: str, *, body_limit: int = ANSWER_LIMIT) -> Answer:
+        """A GET of `path` (relative to the base URL); the whole JSON body is `answer.body`."""
+        return await self.request("GET", path, None, body_limit=body_limit)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        *,
+        body_limit: int = ANSWER_LIMIT,
+    ) -> Answer:
         payload = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         headers = self._headers if method == "GET" else self._mutation_headers
         try:
@@ -132,21 +126,60 @@ class ConsoleClient:
                 data=payload,
                 headers=headers,
                 timeout=self._timeout,
-                allow_redirects=False,
+                allow_redirects=False,  # aiohttp would carry STATSIG-API-KEY to the new host
             ) as response:
-                text = await response.text(errors="replace")
-                try:
-                    parsed: Any = json.loads(text) if text else None
-                except ValueError:
-                    parsed = None
-                return classify(response.status, parsed, text, response.headers.get("Retry-After"))
+                raw, truncated = await _read_capped(response, body_limit)
+                return self._classify(response, raw, truncated)
+        except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
+            return Answer(AnswerKind.CERTIFICATE, None, self._tls_message(exc))
         except aiohttp.ClientConnectorError as exc:
-            return Answer(AnswerKind.NOT_SENT, None, f"could not connect: {exc.os_error}")
+            reason = self.clean(str(exc.os_error or exc))
+            return Answer(AnswerKind.NOT_SENT, None, f"could not connect: {reason}")
         except TimeoutError:
             return Answer(AnswerKind.NO_ANSWER, None, f"no answer within {self._timeout.total} s")
         except aiohttp.ClientError as exc:
-            reason = type(exc).__name__ + (f": {exc}" if str(exc) else "")
+            reason = type(exc).__name__ + (f": {self.clean(str(exc))}" if str(exc) else "")
             return Answer(AnswerKind.NO_ANSWER, None, f"connection lost ({reason})")
+
+    def _classify(self, response: aiohttp.ClientResponse, raw: bytes, truncated: bool) -> Answer:
+        text = _decode(raw, response.charset)
+        try:
+            parsed: Any = None if truncated or not text else json.loads(text)
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested 100k deep
+            parsed = None
+        location = response.headers.get("Location")
+        answer = classify(
+            response.status,
+            parsed,
+            text,
+            response.headers.get("Retry-After"),
+            secret=self._secret,
+            content_type=response.headers.get("Content-Type"),
+            redirect_to=self._redirect_target(location) if location is not None else None,
+        )
+        if truncated:
+            message = f"{answer.message} (answer over {_size(len(raw))}, the rest discarded)"
+            return Answer(
+                answer.kind, answer.status, message, retry_after=answer.retry_after, truncated=True
+            )
+        return answer
+
+    def _redirect_target(self, location: str) -> str:
+        """Where a 3xx pointed, as scheme://host:port only (its path may carry anything)."""
+        target = urlsplit(urljoin(self._base_url + "/", location.strip()))
+        try:
+            port = target.port
+        except ValueError:
+            port = None
+        where = f"{target.scheme}://{target.hostname or ''}" + (f":{port}" if port else "")
+        return self.clean(where)
+
+    def _tls_message(self, exc: BaseException) -> str:
+        host = urlsplit(self._base_url).hostname
+        reason = self.clean(str(getattr(exc, "certificate_error", None) or exc))
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+            return f"the certificate of {host} could not be verified ({reason}); {CERT_HINT}"
+        return f"the TLS handshake with {host} failed ({reason}); check --base-url, or {CERT_HINT}"
 
     async def list_all(
         self,
@@ -156,80 +189,60 @@ class ConsoleClient:
         max_attempts: int = 5,
         retry_base: float = 0.5,
         retry_cap: float = 30.0,
+        **caps: Any,
     ) -> list[dict[str, Any]]:
-        """Every existing assignment source, following `nextPage` until it is null."""
-        items: list[dict[str, Any]] = []
-        next_path: str | None = f"{SOURCES_PATH}?page=1&limit={page_limit}"
-        seen_pages: set[str] = set()
-        while next_path is not None:
-            if next_path in seen_pages:  # a server that loops must not hang the run
-                raise ListingFailed(f"the list endpoint returned page {next_path} twice")
-            seen_pages.add(next_path)
-            body = await self._get_page(next_path, pace, max_attempts, (retry_base, retry_cap))
-            page_items = body.get("data") or []
-            items.extend(item for item in page_items if isinstance(item, dict))
-            pagination = body.get("pagination") or {}
-            raw_next = pagination.get("nextPage")
-            next_path = _relative(raw_next, self._base_url) if raw_next else None
-        return items
+        """Every existing assignment source (name and content), following `nextPage`; raises
+        ListingFailed (a plain sentence, no advice about run folders) or AuthRefused.
+        `caps` go to listing.Listing (max_pages, max_seconds, max_wait, rng)."""
+        from .listing import Listing  # listing imports this module's types
 
-    async def _get_page(
-        self,
-        path: str,
-        pace: Callable[[], Awaitable[None]] | None,
-        max_attempts: int,
-        backoff: tuple[float, float],
-    ) -> dict[str, Any]:
-        base, cap = backoff
-        last = ""
-        for attempt in range(max_attempts):
-            if pace is not None:
-                await pace()
-            try:
-                async with self._session.get(
-                    self._base_url + path, headers=self._headers, timeout=self._timeout
-                ) as response:
-                    text = await response.text(errors="replace")
-                    status = response.status
-                    retry_after = response.headers.get("Retry-After")
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                last = f"{type(exc).__name__} {exc}".strip()
-                await asyncio.sleep(min(cap, base * 2**attempt))
-                continue
-            try:
-                parsed: Any = json.loads(text)
-            except ValueError:
-                parsed = None
-            answer = classify(status, parsed, text, retry_after)
-            if answer.kind is AnswerKind.OK and isinstance(parsed, dict):
-                return parsed
-            if answer.kind is AnswerKind.AUTH:
-                raise AuthRefused(
-                    f"the API refused the key (HTTP {status}): {answer.message}; "
-                    "check STATSIG_API_KEY or --api-key-file holds an active Console API key"
-                )
-            last = f"HTTP {status}: {answer.message}"
-            if answer.kind is AnswerKind.REJECTED:
-                break
-            await asyncio.sleep(min(cap, base * 2**attempt))
-        raise ListingFailed(
-            f"could not list the existing assignment sources ({last}); check --base-url "
-            "and the network, then run `bulk-sources resume` on the run folder"
+        listing = Listing(
+            self,
+            page_limit=page_limit,
+            pace=pace,
+            max_attempts=max_attempts,
+            retry=(retry_base, retry_cap),
+            **caps,
         )
+        return await listing.run()
+
+    def page_path(self, next_page: str) -> str | None:
+        """`nextPage` is documented as a relative path; an absolute URL is accepted only on
+        the base URL's own scheme, host and port (None otherwise: the key stays home)."""
+        base = urlsplit(self._base_url)
+        target = urlsplit(urljoin(self._base_url + "/", next_page))
+        if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+            return None
+        path = target.path
+        if base.path and path.startswith(base.path + "/"):  # the server knows our prefix
+            path = path[len(base.path) :]
+        return path + (f"?{target.query}" if target.query else "")
 
 
-def _relative(next_page: str, base_url: str) -> str:
-    """`nextPage` is documented as a relative path; accept an absolute URL on our host too."""
-    absolute = urljoin(base_url + "/", next_page)
-    parts = urlsplit(absolute)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of the body, and whether there was more (then the connection
+    is closed rather than drained: a hostile body may never end)."""
+    buffer = bytearray()
+    while len(buffer) <= limit:
+        chunk = await response.content.read(min(_CHUNK, limit + 1 - len(buffer)))
+        if not chunk:
+            return bytes(buffer), False
+        buffer += chunk
+    response.close()
+    return bytes(buffer[:limit]), True
+
+
+def _decode(raw: bytes, charset: str | None) -> str:
+    try:
+        return raw.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # a charset Python doesn't know
+        return raw.decode("utf-8", errors="replace")
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):g} MiB" if n >= 1 << 20 else f"{n} bytes"
 
 
 def mask_key(message: str) -> str:
-    """The 401 body quotes the key it got; keep only its prefix."""
-    out = []
-    for word in message.split():
-        if word.startswith("console-") and len(word) > 12:
-            word = word[:12] + "…"
-        out.append(word)
-    return " ".join(out)
+    """Any Console key quoted in `message` cut to its prefix (the key itself unknown here)."""
+    return redact(message, None)

@@ -1,0 +1,113 @@
+"""What an answer from the API means for the run: `Answer`, its `AnswerKind`, and `classify`.
+
+Every bit of server text in an `Answer` has gone through `redact.server_text` (messages) or
+`redact.redact_value` (JSON kept as data), so the key can't leak from here to a report.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from .redact import looks_like_html, redact_value, server_text, summarise_html
+
+
+class AnswerKind(Enum):
+    OK = "ok"  # 2xx
+    EXISTS = "exists"  # 409, or a 4xx whose wording says the name is taken (a hint only)
+    REJECTED = "rejected"  # any other 4xx but 401/403/429: permanent for this body
+    AUTH = "auth"  # 401/403: the key is wrong for every row
+    RATE_LIMITED = "rate_limited"  # 429
+    SERVER_ERROR = "server_error"  # 5xx: transient
+    NO_ANSWER = "no_answer"  # timeout or a connection lost after sending: may have happened
+    NOT_SENT = "not_sent"  # could not connect at all: certainly did not happen
+    REDIRECTED = "redirected"  # 3xx: not followed (the key stays home); --base-url is wrong
+    CERTIFICATE = "certificate"  # TLS refused: no retry can fix it; stop with the SSL hint
+
+
+# Answers that are the same for every row: the run stops at the first one.
+STOPS_RUN = frozenset({AnswerKind.AUTH, AnswerKind.REDIRECTED, AnswerKind.CERTIFICATE})
+TRANSIENT = frozenset({AnswerKind.SERVER_ERROR, AnswerKind.NO_ANSWER, AnswerKind.NOT_SENT})
+
+
+@dataclass(frozen=True)
+class Answer:
+    kind: AnswerKind
+    status: int | None
+    message: str
+    data: dict[str, Any] | None = None
+    retry_after: str | None = None
+    body: Any = None  # the whole JSON body (key redacted), for the listing
+    truncated: bool = False  # the body was longer than the client reads
+
+    @property
+    def transient(self) -> bool:
+        return self.kind in TRANSIENT
+
+    @property
+    def stops_run(self) -> bool:
+        return self.kind in STOPS_RUN
+
+
+# Statsig words a taken name differently per entity ("Name is already in use", "... already
+# exists with name ...", "Name already taken"); the wording is undocumented for assignment
+# sources, so this is a hint: the plan settles a lost answer by listing, not by wording.
+_TAKEN = re.compile(r"\balready\b.*\b(?:in use|exists?|taken|used|registered)\b", re.I | re.S)
+
+
+def says_already_exists(message: str) -> bool:
+    return bool(_TAKEN.search(message))
+
+
+def classify(
+    status: int,
+    body: Any,
+    text: str,
+    retry_after: str | None,
+    *,
+    secret: str | None = None,
+    content_type: str | None = None,
+    redirect_to: str | None = None,
+) -> Answer:
+    """The answer's meaning. `secret` is the key sent, masked wherever the server echoes it;
+    `redirect_to` the (already cleaned) host a 3xx pointed at."""
+    message = _message(status, body, text, secret, content_type)
+    if 200 <= status < 300:
+        data = body.get("data") if isinstance(body, dict) else None
+        return Answer(
+            AnswerKind.OK,
+            status,
+            message,
+            redact_value(data, secret) if isinstance(data, dict) else None,
+            body=redact_value(body, secret),
+        )
+    if 300 <= status < 400:
+        where = f" to {redirect_to}" if redirect_to else ""
+        return Answer(
+            AnswerKind.REDIRECTED,
+            status,
+            f"HTTP {status}: the API redirected{where}; not followed, so the key went nowhere "
+            "else (check --base-url)",
+        )
+    if status in (401, 403):
+        return Answer(AnswerKind.AUTH, status, message)
+    if status == 429:
+        return Answer(AnswerKind.RATE_LIMITED, status, message, retry_after=retry_after)
+    if status >= 500:
+        return Answer(AnswerKind.SERVER_ERROR, status, message)
+    if status == 409 or says_already_exists(message):
+        return Answer(AnswerKind.EXISTS, status, message)
+    return Answer(AnswerKind.REJECTED, status, message)
+
+
+def _message(
+    status: int, body: Any, text: str, secret: str | None, content_type: str | None
+) -> str:
+    raw = body.get("message") if isinstance(body, dict) else None
+    if raw is not None and raw != "":
+        return server_text(raw if isinstance(raw, str) else str(raw), secret) or f"HTTP {status}"
+    if looks_like_html(text, content_type):
+        return summarise_html(status, text, secret)
+    return server_text(text, secret) or f"HTTP {status}"
