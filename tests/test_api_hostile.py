@@ -42,11 +42,13 @@ async def test_a_redirected_create_is_reported_with_its_host_and_not_followed(st
 async def test_a_redirected_listing_never_carries_the_key_elsewhere(where: str) -> None:
     async with serve(answer(200, {"data": [], "pagination": {}})) as elsewhere:
         location = where.format(other=elsewhere.url.removeprefix("http://"))
-        async with serve(answer(302, "", Location=location)) as api:
-            async with aiohttp.ClientSession() as session:
-                client = ConsoleClient(session, api.url, ApiKey(KEY), timeout=5)
-                with pytest.raises(ListingFailed, match="redirected to http://") as info:
-                    await client.list_all()
+        async with (
+            serve(answer(302, "", Location=location)) as api,
+            aiohttp.ClientSession() as session,
+        ):
+            client = ConsoleClient(session, api.url, ApiKey(KEY), timeout=5)
+            with pytest.raises(ListingFailed, match="redirected to http://") as info:
+                await client.list_all()
     assert elsewhere.keys_received == []
     assert len(api.seen) == 1  # not retried either: a redirect won't change by itself
     assert "resume" not in str(info.value)
