@@ -9,6 +9,7 @@ from ..errors import ApiKeyError
 from .protocol import key_fingerprint
 
 ENV_VAR = "STATSIG_API_KEY"
+MAX_KEY_FILE = 4096
 
 
 class ApiKey:
@@ -16,10 +17,14 @@ class ApiKey:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, *, source: str = "the API key") -> None:
         value = value.strip()
         if not value:
-            raise ApiKeyError("the API key is empty; put a Console API key (console-...) in it")
+            raise ApiKeyError(f"{source} is empty; put a Console API key (console-...) in it")
+        problem = _problem(value)
+        if problem:
+            # A header can't carry these; aiohttp would raise a ValueError mid-run instead.
+            raise ApiKeyError(f"{source} {problem}; it should hold only the key, console-...")
         self._value = value
 
     def reveal(self) -> str:
@@ -43,17 +48,34 @@ class ApiKey:
         return hash(self._value)
 
 
+def _problem(value: str) -> str:
+    if "\n" in value or "\r" in value:
+        return "has more than one line"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "holds control characters"
+    if any(ch.isspace() for ch in value):
+        return "holds spaces"
+    if not value.isascii():
+        return "holds characters that are not plain ASCII"
+    return ""
+
+
 def load_api_key(key_file: Path | None = None, environ: dict[str, str] | None = None) -> ApiKey:
     """The key from `key_file` if given, else from $STATSIG_API_KEY."""
     if key_file is not None:
         try:
-            return ApiKey(key_file.read_text(encoding="utf-8"))
+            # Bounded: a key is ~50 characters, and /dev/zero must not eat the memory.
+            with key_file.open(encoding="utf-8") as handle:
+                text = handle.read(MAX_KEY_FILE + 1)
         except OSError as exc:
             raise ApiKeyError(
                 f"can't read the API key file {key_file}: {exc.strerror or exc}"
             ) from None
         except UnicodeDecodeError:
             raise ApiKeyError(f"the API key file {key_file} is not UTF-8 text") from None
+        if len(text) > MAX_KEY_FILE:
+            raise ApiKeyError(f"the API key file {key_file} is too large to hold only a key")
+        return ApiKey(text, source=f"the API key file {key_file}")
     env = os.environ if environ is None else environ
     value = env.get(ENV_VAR, "")
     if not value.strip():
@@ -61,4 +83,4 @@ def load_api_key(key_file: Path | None = None, environ: dict[str, str] | None = 
             f"no API key: set {ENV_VAR}=console-... or pass --api-key-file FILE "
             "(a Console API key from console.statsig.com/api_keys)"
         )
-    return ApiKey(value)
+    return ApiKey(value, source=f"${ENV_VAR}")

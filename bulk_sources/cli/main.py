@@ -9,8 +9,10 @@ Exit codes: see `exits.py`, the one map.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 from ..errors import BulkSourcesError, NothingToRetry
 from ..version import __version__
@@ -40,7 +42,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _QuietPipe:
+    """stdout that goes quiet when its reader leaves (`... | head -1`): the command carries
+    on and exits with its own code, instead of a BrokenPipeError traceback."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._broken = False
+
+    def write(self, text: str) -> int:
+        if not self._broken:
+            try:
+                self._stream.write(text)
+            except BrokenPipeError:
+                self._went_away()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._went_away()
+
+    def _went_away(self) -> None:
+        self._broken = True
+        # What is still buffered would fail again at exit ("Exception ignored ... Broken
+        # pipe"); send it, and anything written to fd 1 later, to /dev/null instead.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):  # no real file descriptor (captured output)
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    stdout = sys.stdout
+    quiet = _QuietPipe(stdout)
+    sys.stdout = quiet
+    try:
+        return _run(argv)
+    finally:
+        quiet.flush()  # what is still buffered, while a broken pipe can still be quiet
+        sys.stdout = stdout
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..api.apikey import ApiKey, load_api_key
 from ..errors import UsageError
 from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
-from ..run.settings import SubmitSettings
+from ..run.settings import (
+    SubmitSettings,
+    count_at_least_one,
+    seconds_above_zero,
+    seconds_at_least_zero,
+)
 
 
 def _window(text: str) -> Window:
@@ -17,6 +23,26 @@ def _window(text: str) -> Window:
         return parse_window(text)
     except UsageError as exc:  # argparse reports ArgumentTypeError as a usage error, exit 2
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _checked(
+    convert: Callable[[str], Any], rule: Callable[[object], str | None]
+) -> Callable[[str], Any]:
+    """An argparse `type=`: the value converted, then held to the same rule SubmitSettings
+    applies, so a bad value is exit 2 before any run folder exists."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            kind = "a whole number" if convert is int else "a number"
+            raise argparse.ArgumentTypeError(f"must be {kind}, got {text!r}") from None
+        problem = rule(value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return parse
 
 
 def add_key_options(parser: argparse.ArgumentParser) -> None:
@@ -47,20 +73,20 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--concurrency",
-        type=int,
+        type=_checked(int, count_at_least_one),
         default=d.concurrency,
         help=f"rows in progress at once (default {d.concurrency}); the rate limit is separate",
     )
     parser.add_argument(
         "--max-attempts",
-        type=int,
+        type=_checked(int, count_at_least_one),
         default=d.max_attempts,
         help=f"tries per row for 5xx, timeouts and resets (default {d.max_attempts}; "
         "429s don't count)",
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_checked(float, seconds_above_zero),
         default=d.timeout,
         help=f"seconds to wait for one answer (default {d.timeout:g})",
     )
@@ -78,13 +104,13 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--margin",
-        type=float,
+        type=_checked(float, seconds_at_least_zero),
         default=d.margin,
         help=f"seconds added to every window for clock drift (default {d.margin:g})",
     )
     parser.add_argument(
         "--spacing",
-        type=float,
+        type=_checked(float, seconds_above_zero),
         default=None,
         metavar="SECONDS",
         help="at least this gap between requests (default: none; a window's budget goes at once)",

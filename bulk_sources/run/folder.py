@@ -125,20 +125,38 @@ class RunRecord:
                 f"{run_dir} is not a run folder (no {RUN_FILE}); give the folder that "
                 "`bulk-sources submit` printed last"
             )
+        damaged = f"{path} is damaged"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise UsageError("not a JSON object")
             return cls(
-                catalog=Path(data["catalog"]),
-                catalog_sha256=data["catalog_sha256"],
+                catalog=Path(_text(data, "catalog")),
+                catalog_sha256=_text(data, "catalog_sha256"),
                 settings=SubmitSettings.from_json(data["settings"]),
                 created_at=float(data["created_at"]),
                 version=str(data.get("version", "")),
-                retry_of=data.get("retry_of"),
-                key_fingerprint=data.get("key_fingerprint"),
-                label=str(data.get("label") or Path(data["catalog"]).stem),
+                retry_of=_text(data, "retry_of", optional=True),
+                key_fingerprint=_text(data, "key_fingerprint", optional=True),
+                label=_text(data, "label", optional=True) or Path(_text(data, "catalog")).stem,
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"{path} is damaged ({exc}); start a new run with submit") from None
+        except UsageError as exc:
+            raise UsageError(f"{damaged} ({exc}); start a new run with submit") from None
+        except KeyError as exc:
+            raise UsageError(f"{damaged} (no {exc}); start a new run with submit") from None
+        except (ValueError, TypeError, RecursionError, OSError) as exc:
+            # OSError: unreadable; ValueError: not JSON, not UTF-8, created_at not a number.
+            reason = type(exc).__name__ if isinstance(exc, RecursionError) else str(exc)
+            raise UsageError(f"{damaged} ({reason}); start a new run with submit") from None
+
+
+def _text(data: dict[str, Any], name: str, *, optional: bool = False) -> Any:
+    value = data.get(name) if optional else data[name]
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise UsageError(f"{name} is not a text")
+    return value
 
 
 def snapshot_catalog(source: Path, run_dir: Path) -> tuple[Path, str]:

@@ -5,15 +5,57 @@ The API key is deliberately not a setting: it is read again on every run and nev
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from ..api.protocol import DEFAULT_BASE_URL, check_base_url
 from ..errors import UsageError
 from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
 
 OnExists = Literal["skip", "update", "fail"]
+
+
+# The rules for option values, shared by the parser (exit 2 before any run folder exists)
+# and by SubmitSettings (a library caller, or a damaged run.json). None means fine.
+def seconds_above_zero(value: object) -> str | None:
+    if not _number(value) or not math.isfinite(value) or value <= 0:
+        return f"must be a number of seconds above 0, got {value!r}"
+    return None
+
+
+def seconds_at_least_zero(value: object) -> str | None:
+    if not _number(value) or not math.isfinite(value) or value < 0:
+        return f"must be a number of seconds, 0 or more, got {value!r}"
+    return None
+
+
+def count_at_least_one(value: object) -> str | None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        return f"must be a whole number, 1 or more, got {value!r}"
+    return None
+
+
+def _number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# Setting name -> (option shown in the message, rule); spacing may also be None.
+_RULES: dict[str, tuple[str, Callable[[object], str | None]]] = {
+    "concurrency": ("--concurrency", count_at_least_one),
+    "max_attempts": ("--max-attempts", count_at_least_one),
+    "timeout": ("--timeout", seconds_above_zero),
+    "margin": ("--margin", seconds_at_least_zero),
+    "spacing": ("--spacing", seconds_above_zero),
+    "retry_base": ("retry_base", seconds_above_zero),
+    "retry_cap": ("retry_cap", seconds_above_zero),
+    "pause_base": ("pause_base", seconds_above_zero),
+    "pause_cap": ("pause_cap", seconds_above_zero),
+    "stop_grace": ("stop_grace", seconds_at_least_zero),
+}
+_FLAGS = ("respect_review_settings",)
 
 
 @dataclass(frozen=True)
@@ -40,17 +82,29 @@ class SubmitSettings:
     seed: int | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.base_url, str):
+            raise UsageError(f"--base-url must be a URL, got {self.base_url!r}")
         check_base_url(self.base_url)
         if not self.windows:
             raise UsageError("at least one --rate-limit is needed")
-        if self.concurrency < 1:
-            raise UsageError("--concurrency must be at least 1")
-        if self.max_attempts < 1:
-            raise UsageError("--max-attempts must be at least 1")
-        if self.timeout <= 0:
-            raise UsageError("--timeout must be above 0 seconds")
+        for name, (option, rule) in _RULES.items():
+            value = getattr(self, name)
+            problem = None if name == "spacing" and value is None else rule(value)
+            if problem:
+                raise UsageError(f"{option} {problem}")
+        if self.pause_base > self.pause_cap:
+            raise UsageError("pause_base must not be above pause_cap")
         if self.on_exists not in ("skip", "update", "fail"):
             raise UsageError("--on-exists must be skip, update or fail")
+        for name in _FLAGS:
+            if not isinstance(getattr(self, name), bool):
+                raise UsageError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.encoding is not None and not isinstance(self.encoding, str):
+            raise UsageError(f"--encoding must be a name, got {self.encoding!r}")
+        if self.seed is not None and not (
+            isinstance(self.seed, int) and not isinstance(self.seed, bool)
+        ):
+            raise UsageError(f"seed must be a whole number, got {self.seed!r}")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -59,11 +113,20 @@ class SubmitSettings:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SubmitSettings:
+    def from_json(cls, data: Any) -> SubmitSettings:
+        """Settings as `to_json` wrote them; anything else is a UsageError sentence."""
+        if not isinstance(data, dict):
+            raise UsageError("the settings are not a JSON object")
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        values["windows"] = tuple(parse_window(w) for w in values.get("windows", []))
-        values["report_dir"] = Path(values.get("report_dir", "reports"))
+        windows = values.get("windows", [])
+        if not isinstance(windows, list) or not all(isinstance(w, str) for w in windows):
+            raise UsageError("the windows are not a list of COUNT/PERIOD texts")
+        values["windows"] = tuple(parse_window(w) for w in windows)
+        report_dir = values.get("report_dir", "reports")
+        if not isinstance(report_dir, str):
+            raise UsageError("report_dir is not a path")
+        values["report_dir"] = Path(report_dir)
         return cls(**values)
 
     def with_changes(self, **changes: Any) -> SubmitSettings:
