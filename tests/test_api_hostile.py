@@ -153,3 +153,11 @@ async def test_a_server_that_hangs_up_mid_answer_is_no_answer() -> None:
         result = await _create(api.url)
     assert result.kind is AnswerKind.NO_ANSWER
     assert KEY not in result.message
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, '{"message": ' * 50_000, "\xff\xfe not json"])
+async def test_a_body_json_cannot_parse_is_text(body: str) -> None:
+    async with serve(answer(400, body)) as api:
+        result = await _create(api.url)
+    assert result.kind is AnswerKind.REJECTED
+    assert len(result.message) <= 300

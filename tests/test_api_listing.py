@@ -167,3 +167,13 @@ async def test_a_listing_slower_than_its_time_cap_stops() -> None:
         ):
             await _list(api.url, max_attempts=1000, retry_base=10.0, retry_cap=30.0, max_seconds=60)
     assert len(api.seen) < 20
+
+
+async def test_the_same_next_page_twice_is_caught() -> None:
+    def make(n: int, _: web.Request) -> object:
+        return {"data": [_item(f"s{n}")], "pagination": {"nextPage": _next(1)}}
+
+    async with serve(pages(make)) as api:
+        with pytest.raises(ListingFailed, match=r"returned page .* twice"):
+            await _list(api.url)
+    assert len(api.seen) == 2
