@@ -56,13 +56,19 @@ CERT_HINT = (
 )
 
 
-def make_session(concurrency: int, **kwargs: Any) -> aiohttp.ClientSession:
+def make_session(
+    concurrency: int, *, base_url: str = "https://", **kwargs: Any
+) -> aiohttp.ClientSession:
     """The session a run uses: one connection per worker plus two, HTTPS_PROXY / NO_PROXY
     honoured (trust_env), and certificates checked against the CA store as it is now, so
-    SSL_CERT_FILE / SSL_CERT_DIR set in the environment take effect."""
+    SSL_CERT_FILE / SSL_CERT_DIR set in the environment take effect.
+
+    Proxies only for https: a plain-http base URL (loopback only) would hand the key in
+    clear to an HTTP_PROXY, which is another host."""
     context = ssl.create_default_context()
     connector = aiohttp.TCPConnector(limit=concurrency + 2, ssl=context)
-    return aiohttp.ClientSession(connector=connector, trust_env=True, **kwargs)
+    trust_env = base_url.lower().startswith("https://")
+    return aiohttp.ClientSession(connector=connector, trust_env=trust_env, **kwargs)
 
 
 class ConsoleClient:

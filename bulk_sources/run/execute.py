@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 
 from ..api.apikey import ApiKey
-from ..api.client import ConsoleClient
+from ..api.client import ConsoleClient, make_session
 from ..catalog.reader import Catalog
 from ..catalog.validation import ValidationReport
 from ..errors import RunStopped
@@ -48,9 +48,7 @@ async def open_client(
     """A client over the given session, or over one of our own that is closed after."""
     owned = session is None
     if session is None:
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=settings.concurrency + 2)
-        )
+        session = make_session(settings.concurrency, base_url=settings.base_url)
     try:
         yield ConsoleClient(
             session,
@@ -135,7 +133,7 @@ async def execute(
         except RunStopped as exc:
             # Before any request (the listing failed, or a signal): every open row is
             # not_attempted, and resume picks them up.
-            stop_reason = str(exc)
+            stop_reason = f"{exc}; `bulk-sources resume {inv.run_dir}` continues once fixed"
             plan = make_plan(
                 inv.validation.valid, set(), settings.on_exists, finals=inv.state.finals
             )
