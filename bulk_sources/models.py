@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 # Required text is trimmed and must be non-empty: Statsig would store a blank name or SQL
 # and the user would only find out in the console.
 RequiredText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# An hour of the day; strict, so `true` or `"11"` are refused rather than read as a number.
+ReloadHour = Annotated[int, Field(ge=0, le=23)]
 
 
 class _Model(BaseModel):
@@ -61,11 +63,13 @@ class _SourceBody(_Model):
     timestampColumn: RequiredText
     experimentIDColumn: RequiredText
     groupIDColumn: RequiredText
+    groupNameColumn: str | None = None
     idTypeMapping: list[IdTypeMapping]
     isReadOnly: bool | None = None
     owner: Owner | None = None
     team: str | None = None
     teamID: str | None = None
+    scheduledReloadHour: ReloadHour | None = None
     dryRun: bool | None = None
 
     @model_validator(mode="after")

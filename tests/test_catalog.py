@@ -135,17 +135,23 @@ def test_binary_junk(tmp_path: Path) -> None:
     path.write_bytes(bytes(range(256)) * 4)
     assert _error(path) == (
         f"{path} is not a CSV or Parquet file (it contains binary data); "
-        "give a UTF-8 CSV file or a Parquet file"
+        "give a UTF-8 CSV file, a Parquet file or an .xlsx workbook"
     )
 
 
-def test_excel_workbook(tmp_path: Path) -> None:
-    path = tmp_path / "c.xlsx"
+def test_zip_named_csv(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
     path.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
     assert _error(path) == (
-        f"{path} is not a CSV or Parquet file, it looks like a zip archive or an Excel "
-        "workbook; export the sheet as CSV (UTF-8)"
+        f"{path} is not a CSV or Parquet file, it looks like a zip archive; an Excel "
+        "workbook must be named .xlsx"
     )
+
+
+def test_broken_workbook(tmp_path: Path) -> None:
+    path = tmp_path / "c.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    assert _error(path).startswith(f"{path} is not a readable Excel workbook (")
 
 
 def test_truncated_parquet(tmp_path: Path) -> None:

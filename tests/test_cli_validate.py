@@ -77,7 +77,7 @@ def test_unknown_columns_warn_once_on_stderr(
         (
             b"\x00\x01\x02\xff" * 50,
             "{path} is not a CSV or Parquet file (it contains binary data); "
-            "give a UTF-8 CSV file or a Parquet file",
+            "give a UTF-8 CSV file, a Parquet file or an .xlsx workbook",
         ),
         (
             b"name,sql\nx,caf\xe9\n",

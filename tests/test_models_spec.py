@@ -72,7 +72,7 @@ def _model_shape(prop: dict[str, Any], defs: dict[str, Any]) -> Any:
             for name, sub in prop.get("properties", {}).items()
         }
         return ("object", fields)
-    return {"number": "number", "integer": "number"}.get(kind, kind)
+    return kind
 
 
 def _model_object(model: type[BaseModel]) -> Any:

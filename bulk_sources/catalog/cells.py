@@ -8,64 +8,33 @@ a reason that says how to write the cell instead.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-REQUIRED_FIELDS = (
-    "name",
-    "sql",
-    "timestampColumn",
-    "experimentIDColumn",
-    "groupIDColumn",
-    "idTypeMapping",
+from .columns import (
+    BOOL_FIELDS,
+    COLUMN_NAME_FIELDS,
+    OPTIONAL_FIELDS,
+    OWNER_FIELDS,
+    REQUIRED_FIELDS,
+    ColumnMap,
+    ColumnProblem,
+    map_columns,
+    target_of,
 )
-OPTIONAL_FIELDS = (
-    "description",
-    "isVerified",
-    "tags",
-    "isReadOnly",
-    "owner",
-    "team",
-    "teamID",
-    "dryRun",
-)
-OWNER_FIELDS = ("ownerID", "ownerType", "ownerName", "ownerEmail")
-BOOL_FIELDS = frozenset({"isVerified", "isReadOnly", "dryRun"})
 
-_SNAKE = {
-    "timestampColumn": "timestamp_column",
-    "experimentIDColumn": "experiment_id_column",
-    "groupIDColumn": "group_id_column",
-    "idTypeMapping": "id_type_mapping",
-    "isVerified": "is_verified",
-    "isReadOnly": "is_read_only",
-    "teamID": "team_id",
-    "dryRun": "dry_run",
-}
-_OWNER_SNAKE = {
-    "ownerID": "owner_id",
-    "ownerType": "owner_type",
-    "ownerName": "owner_name",
-    "ownerEmail": "owner_email",
-}
-
-
-def _alias_table() -> dict[str, str]:
-    # Headers match case-insensitively: spreadsheets and people capitalise freely.
-    table: dict[str, str] = {}
-    for field in REQUIRED_FIELDS + OPTIONAL_FIELDS:
-        table[field.lower()] = field
-        table[_SNAKE.get(field, field)] = field
-    for part, snake in _OWNER_SNAKE.items():
-        target = f"owner.{part}"
-        for spelling in (f"owner.{part}", f"owner.{snake}", snake):
-            table[spelling.lower()] = target
-    return table
-
-
-_ALIASES = _alias_table()
+__all__ = [
+    "REQUIRED_FIELDS",
+    "CellError",
+    "ColumnMap",
+    "ColumnProblem",
+    "RowDecoder",
+    "map_columns",
+    "target_of",
+]
 
 
 class CellError(ValueError):
@@ -76,41 +45,18 @@ class CellError(ValueError):
         self.reason = reason
 
 
-class ColumnProblem(ValueError):
-    """The header itself can't be used; the message ends in how to fix it."""
+@dataclass(frozen=True, slots=True)
+class NulCell:
+    """A cell holding a NUL character, as the reader hands it over: never valid, never sent.
+
+    Readers wrap such cells so every decoder refuses them without any cost for the others
+    (a NUL can't be told from the end of a string by the warehouse or the console).
+    """
+
+    value: object
 
 
-def target_of(column: str) -> str | None:
-    """The body field (or `owner.<part>`) a header cell feeds, or None for an unknown column."""
-    return _ALIASES.get(column.strip().lower())
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    columns: tuple[str, ...]
-    targets: tuple[str | None, ...]
-    unknown: tuple[str, ...]
-    missing: tuple[str, ...]
-
-
-def map_columns(columns: Sequence[str]) -> ColumnMap:
-    targets = tuple(target_of(c) for c in columns)
-    seen: dict[str, str] = {}
-    for column, target in zip(columns, targets, strict=True):
-        if target is None:
-            continue
-        if target in seen:
-            raise ColumnProblem(
-                f"columns {seen[target]!r} and {column!r} both give {target}; keep only one"
-            )
-        seen[target] = column
-    if "owner" in seen and any(t.startswith("owner.") for t in seen):
-        raise ColumnProblem(
-            "it has both an owner column and owner.* columns; keep only one of the two forms"
-        )
-    unknown = tuple(c for c, t in zip(columns, targets, strict=True) if t is None)
-    missing = tuple(f for f in REQUIRED_FIELDS if f not in seen)
-    return ColumnMap(tuple(columns), targets, unknown, missing)
+NUL_REASON = "contains a NUL character (\\0); remove it, it is never part of a value"
 
 
 def _kind(value: object) -> str:
@@ -123,8 +69,50 @@ def decode_text(value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
+        if value.__class__ is NulCell:
+            raise CellError(NUL_REASON)
         raise CellError(f"must be text, not {_kind(value)}")
     return value.strip() or None
+
+
+_SEPARATOR = re.compile(r"[\s,;|]")
+_SEPARATOR_NAMES = {",": "a comma", ";": "a semicolon", "|": "a '|'"}
+
+
+def check_column_name(text: str) -> str:
+    """`text` (trimmed) if it can be a column name of the SQL's output, else CellError."""
+    found = _SEPARATOR.search(text)
+    if found is None:
+        return text
+    char = found.group()
+    what = _SEPARATOR_NAMES.get(char, "a space" if char == " " else "a tab or line break")
+    fixed = re.sub(r"\s+", "_", text)
+    raise CellError(
+        f"{text!r} contains {what}; a column name is one word as the SQL outputs it"
+        + (f" (did you mean `{fixed}`?)" if char.isspace() else "; give one column")
+    )
+
+
+def decode_column_name(value: object) -> str | None:
+    text = decode_text(value)
+    return None if text is None else check_column_name(text)
+
+
+def decode_hour(value: object) -> int | None:
+    """scheduledReloadHour: a whole hour; the model checks the 0-23 range."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # spreadsheets hand whole numbers over as floats
+    if isinstance(value, str):
+        text = value.strip().removesuffix(".0")
+        if not text:
+            return None
+        if text.lstrip("-").isdigit():
+            return int(text)
+    raise CellError(f"{value!r} is not a whole hour; write a number from 0 to 23")
 
 
 _TRUE = frozenset({"true", "yes", "1"})
@@ -183,6 +171,10 @@ def decode_tags(value: object) -> list[str] | None:
     if items is None:
         return None
     if isinstance(items, str):
+        if "," in items:
+            # A spreadsheet habit: `a, b, c` would otherwise be one tag "a, b, c".
+            fixed = ";".join(t.strip() for t in items.split(",") if t.strip())
+            raise CellError(f"separate tags with `;`, not commas (did you mean `{fixed}`?)")
         tags = [t.strip() for t in items.split(";")]
         return [t for t in tags if t] or None
     out: list[str] = []
@@ -210,7 +202,16 @@ def _mapping_entry(i: int, item: object) -> dict[str, str]:
         if not isinstance(text, str) or not text.strip():
             raise CellError(f"entry {i} needs a non-empty {key}")
         entry[key] = text.strip()
+    _entry_words(i, entry["statsigUnitID"], entry["column"])
     return entry
+
+
+def _entry_words(i: int, unit: str, column: str) -> None:
+    for key, text in (("statsigUnitID", unit), ("column", column)):
+        try:
+            check_column_name(text)
+        except CellError as exc:
+            raise CellError(f"entry {i} {key} {exc.reason}") from None
 
 
 def decode_id_type_mapping(value: object) -> list[dict[str, str]] | None:
@@ -219,6 +220,9 @@ def decode_id_type_mapping(value: object) -> list[dict[str, str]] | None:
     if items is None:
         return None
     if isinstance(items, str):
+        if "," in items:
+            fixed = ";".join(p.strip() for p in items.split(",") if p.strip())
+            raise CellError(f"separate entries with `;`, not commas (did you mean `{fixed}`?)")
         pairs: list[tuple[str, str]] = []
         for i, piece in enumerate((p for p in items.split(";") if p.strip()), 1):
             unit, sep, column = piece.partition("=")
@@ -232,6 +236,7 @@ def decode_id_type_mapping(value: object) -> list[dict[str, str]] | None:
                 raise CellError(f"entry {i} needs a non-empty statsigUnitID")
             if not column:
                 raise CellError(f"entry {i} needs a non-empty column")
+            _entry_words(i, unit, column)
         return [{"statsigUnitID": unit, "column": column} for unit, column in pairs]
     return [_mapping_entry(i, item) for i, item in enumerate(items, 1)]
 
@@ -276,6 +281,8 @@ def _cached(decode: Decoder, finish: Decoder | None = None) -> Decoder:
     def run(value: object) -> Any:
         """Decode one cell, remembering the answer for text seen before."""
         if value.__class__ is not str:
+            if value.__class__ is NulCell:
+                raise CellError(NUL_REASON)
             return decode(value)
         try:
             return cache[value]
@@ -296,7 +303,9 @@ _SPECIAL: dict[str, Decoder] = {
     "tags": decode_tags,
     "idTypeMapping": decode_id_type_mapping,
     "owner": decode_owner,
+    "scheduledReloadHour": decode_hour,
     **{f: decode_bool for f in BOOL_FIELDS},
+    **{f: decode_column_name for f in COLUMN_NAME_FIELDS},
 }
 _REQUIRED = frozenset(REQUIRED_FIELDS)
 

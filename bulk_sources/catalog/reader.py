@@ -1,9 +1,12 @@
-"""Read a catalog (CSV or Parquet) as numbered rows, streaming, with whole-file checks up front.
+"""Read a catalog (CSV, Parquet or an Excel workbook) as numbered rows, with checks up front.
 
 Every problem with the file itself is a CatalogError whose message says how to fix it.
-`open_catalog` checks what it can cheaply before any row is read (existence, size, format,
-encoding of the whole CSV, header, required columns); problems only found while streaming
-(CSV quoting, Parquet pages) are raised from `rows()` as CatalogError too.
+`open_catalog` checks what it can cheaply before any row is read (a regular file, size,
+format, encoding of the whole CSV, delimiter, header, required columns); problems only found
+while streaming (CSV quoting, Parquet pages) are raised from `batches()` as CatalogError too.
+
+Row numbers are what a user finds the row by: for CSV and Parquet the 1-based data row (the
+first row after the header is row 1); for a workbook, the row number Excel shows.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import sys
 from collections.abc import Collection, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -19,22 +23,31 @@ from pathlib import Path
 from typing import Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import CatalogError, UsageError
-from .cells import ColumnMap, ColumnProblem, map_columns
+from . import sniff
+from .cells import NulCell
+from .columns import ColumnMap, ColumnProblem, map_columns, unknown_columns_text
 
 _PARQUET_MAGIC = b"PAR1"
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
-_CHUNK = 1 << 20
+EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 # Rows per batch handed to the decoder. Small on purpose: a batch's rows, bodies and models
 # stay below the garbage collector's first threshold (700 new container objects), so they die
 # young instead of being promoted and walked again and again by older-generation collections.
 # At 8192 rows per batch, a million-row CSV spent about a sixth of its time in the collector.
-_BATCH_ROWS = 256
-# Parquet is read in larger record batches (arrow's per-batch cost) and cut into _BATCH_ROWS.
+BATCH_ROWS = 256
+# Parquet is read in larger record batches (arrow's per-batch cost) and cut into BATCH_ROWS.
 _PARQUET_BATCH_ROWS = 8192
-_TEMPLATE_HINT = "run `bulk-sources template` for a header that works"
+TEMPLATE_HINT = "run `bulk-sources template` for a header that works"
+# The csv module refuses cells over 131,072 characters by default; a 200 KB SQL is real.
+# Anything that fits in memory is read (2**31 - 1: the C long limit on every platform).
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+Format = Literal["csv", "parquet", "xlsx", "frame"]
+Batches = Iterator[tuple[int, list[Sequence[object]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,23 +56,25 @@ class RawRow:
     cells: dict[str, object]
 
 
-class Catalog:
-    """An opened catalog; `rows()` re-reads the file each time it is called."""
+class CatalogSource:
+    """Rows of a catalog, wherever they come from; `batches()` reads them again each time.
 
-    def __init__(
-        self,
-        path: Path,
-        format: Literal["csv", "parquet"],
-        encoding: str,
-        columns: list[str],
-        column_map: ColumnMap,
-    ) -> None:
-        self.path = path
-        self.format: Literal["csv", "parquet"] = format
-        self.encoding = encoding
+    `may_hold_nul` says whether a cell can contain a NUL character (validation then checks
+    each row for one: such a row is invalid, never sent).
+    """
+
+    format: Format
+    label: str
+
+    def __init__(self, columns: list[str], column_map: ColumnMap, *, may_hold_nul: bool) -> None:
         self.columns = columns
         self.column_map = column_map
         self.unknown_columns = list(column_map.unknown)
+        self.may_hold_nul = may_hold_nul
+
+    def batches(self) -> Batches:
+        """(number of the first row, consecutively numbered rows): the fast way through."""
+        raise NotImplementedError
 
     def rows(self) -> Iterator[RawRow]:
         columns = self.columns
@@ -71,21 +86,43 @@ class Catalog:
         for first, rows in self.batches():
             yield from enumerate(rows, first)
 
-    def batches(self) -> Iterator[tuple[int, list[Sequence[object]]]]:
-        """(number of the first row, consecutive rows): the fast way through a big catalog."""
+
+class Catalog(CatalogSource):
+    """A catalog file: CSV (any delimiter sniff picks), Parquet or an Excel workbook."""
+
+    def __init__(
+        self,
+        path: Path,
+        format: Format,
+        encoding: str,
+        columns: list[str],
+        column_map: ColumnMap,
+        *,
+        delimiter: str = ",",
+        may_hold_nul: bool = True,
+        sheet: str | None = None,
+    ) -> None:
+        super().__init__(columns, column_map, may_hold_nul=may_hold_nul)
+        self.path = path
+        self.label = str(path)
+        self.format = format
+        self.encoding = encoding
+        self.delimiter = delimiter
+        self.sheet = sheet
+
+    def batches(self) -> Batches:
         if self.format == "parquet":
             return _parquet_batches(self.path)
-        return _csv_batches(self.path, self.encoding)
+        if self.format == "xlsx":
+            from .excel import sheet_batches  # openpyxl only when a workbook is read
+
+            return sheet_batches(self.path, self.sheet)
+        batches = _csv_batches(self.path, self.encoding, self.delimiter)
+        return _mark_nul(batches) if self.may_hold_nul else batches
 
 
-def unknown_columns_warning(catalog: Catalog) -> str | None:
-    if not catalog.unknown_columns:
-        return None
-    names = ", ".join(catalog.unknown_columns)
-    return (
-        f"warning: ignoring columns that are not assignment-source fields: {names} "
-        "(rename them to spec field names if they were meant to be sent)"
-    )
+def unknown_columns_warning(catalog: CatalogSource) -> str | None:
+    return unknown_columns_text(catalog.column_map)
 
 
 def file_sha256(path: Path) -> str:
@@ -93,43 +130,58 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def open_catalog(path: Path, encoding: str | None = None) -> Catalog:
+def open_catalog(path: Path, encoding: str | None = None, *, sheet: str | None = None) -> Catalog:
     path = Path(path)
-    if not path.exists():
-        raise CatalogError(f"{path} does not exist; check the path to the catalog file")
-    if path.is_dir():
-        raise CatalogError(f"{path} is a folder; give the path to a CSV or Parquet file")
+    size = sniff.check_regular_file(path)
+    if size == 0:
+        raise CatalogError(
+            f"{path} is empty (0 bytes); a catalog needs at least a header line, {TEMPLATE_HINT}"
+        )
     try:
-        size = path.stat().st_size
         with path.open("rb") as f:
             head = f.read(64 * 1024)
     except OSError as exc:
         raise CatalogError(
             f"{path} can't be read ({exc.strerror}); check its permissions"
         ) from None
-    if size == 0:
-        raise CatalogError(
-            f"{path} is empty (0 bytes); a catalog needs at least a header line, {_TEMPLATE_HINT}"
-        )
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        from .excel import open_workbook
+
+        columns, real_sheet = open_workbook(path, sheet)
+        return Catalog(path, "xlsx", "utf-8", columns, map_header(path, columns), sheet=real_sheet)
+    if sheet is not None:
+        raise UsageError(f"--sheet is for .xlsx workbooks; {path} is not one")
     if head.startswith(_PARQUET_MAGIC) or path.suffix.lower() in _PARQUET_SUFFIXES:
         columns = _parquet_columns(path, head)
-        return Catalog(path, "parquet", "utf-8", columns, _map(path, columns))
-    codec = _codec(encoding)
-    _check_text(path, head, codec)
-    columns = _csv_header(path, codec)
-    return Catalog(path, "csv", codec, columns, _map(path, columns))
+        return Catalog(path, "parquet", "utf-8", columns, map_header(path, columns))
+    codec = _codec(encoding) if encoding else (sniff.bom_encoding(head) or "utf-8-sig")
+    sniff.check_binary(path, head, codec)
+    nul = sniff.check_decodes(path, codec)
+    delimiter = sniff.pick_delimiter(sniff.first_line(path, codec))
+    columns = _csv_header(path, codec, delimiter)
+    return Catalog(
+        path,
+        "csv",
+        codec,
+        columns,
+        map_header(path, columns),
+        delimiter=delimiter,
+        may_hold_nul=nul,
+    )
 
 
-def _map(path: Path, columns: list[str]) -> ColumnMap:
+def map_header(path: Path | str, columns: list[str]) -> ColumnMap:
     try:
         cmap = map_columns(columns)
     except ColumnProblem as exc:
         raise CatalogError(f"{path}: {exc}") from None
     if cmap.missing:
         found = ", ".join(repr(c) for c in columns) or "none"
+        hints = [f"`{c}` -> `{f}`" for c, f in cmap.hints.items() if f in cmap.missing]
+        meant = f"; did you mean {', '.join(hints)}?" if hints else ""
         raise CatalogError(
             f"{path} lacks the required column(s) {', '.join(cmap.missing)} "
-            f"(columns found: {found}); add or rename them, {_TEMPLATE_HINT}"
+            f"(columns found: {found}{meant}); add or rename them, {TEMPLATE_HINT}"
         )
     return cmap
 
@@ -146,85 +198,40 @@ def _codec(encoding: str | None) -> str:
     return "utf-8-sig" if name == "utf-8" else name
 
 
-_BINARY_SIGNATURES = {
-    b"PK\x03\x04": "a zip archive or an Excel workbook; export the sheet as CSV (UTF-8)",
-    b"\x1f\x8b": "gzip-compressed; decompress it first",
-    b"\xd0\xcf\x11\xe0": "an old Excel workbook; export the sheet as CSV (UTF-8)",
-}
-
-
-def _check_text(path: Path, head: bytes, codec: str) -> None:
-    for magic, what in _BINARY_SIGNATURES.items():
-        if head.startswith(magic):
-            raise CatalogError(f"{path} is not a CSV or Parquet file, it looks like {what}")
-    wide = codec.startswith(("utf-16", "utf-32"))
-    if not wide and b"\x00" in head:
-        raise CatalogError(
-            f"{path} is not a CSV or Parquet file (it contains binary data); "
-            "give a UTF-8 CSV file or a Parquet file"
-        )
-    # Decode the whole file once, chunk by chunk, so a bad byte on line 900,000 stops the
-    # run before anything was sent rather than in the middle of it.
-    decoder = codecs.getincrementaldecoder(codec)(errors="strict")
-    line = 1
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                seen = exc.object[: exc.start]
-                at = line + seen.count(b"\n")
-                bad = exc.object[exc.start : exc.start + 1]
-                raise CatalogError(
-                    f"{path} line {at} is not valid {codec.removesuffix('-sig')} "
-                    f"(byte {bad!r}); save the file as UTF-8 or "
-                    "pass its encoding, e.g. --encoding cp1252"
-                ) from None
-            line += chunk.count(b"\n")
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise CatalogError(
-                f"{path} ends in the middle of a character (line {line}); the file is "
-                "truncated or needs --encoding"
-            ) from None
-
-
-def _open_csv(path: Path, codec: str) -> Generator[list[str], None, None]:
-    for chunk in _read_csv(path, codec, 1):
-        yield from chunk
-
-
-def _read_csv(path: Path, codec: str, size: int) -> Generator[list[list[str]], None, None]:
+def _read_csv(
+    path: Path, codec: str, delimiter: str, size: int
+) -> Generator[list[list[str]], None, None]:
     """The file's lines as lists of cells, `size` lines at a time (header included)."""
     with path.open("r", encoding=codec, newline="") as f:
-        reader = csv.reader(f, strict=True)
+        reader = csv.reader(f, strict=True, delimiter=delimiter)
         try:
             # islice straight on the reader: a generator in between cost ~0.1 µs a row.
             while chunk := list(islice(reader, size)):
                 yield chunk
         except csv.Error as exc:
+            name = sniff.delimiter_name(delimiter)
             raise CatalogError(
                 f"{path} line {reader.line_num} is not valid CSV ({exc}); quote cells that "
-                'contain commas, quotes or line breaks, and double quotes inside them ("")'
+                f"contain {name}, quotes or line breaks, and double quotes inside them "
+                '("")'
             ) from None
 
 
-def _csv_header(path: Path, codec: str) -> list[str]:
-    rows = _open_csv(path, codec)
+def _csv_header(path: Path, codec: str, delimiter: str) -> list[str]:
+    chunks = _read_csv(path, codec, delimiter, 1)
     try:
-        header = next(rows, None)
+        header = next(chunks, [None])[0]
     finally:
-        rows.close()
+        chunks.close()
     if not header or not any(c.strip() for c in header):
-        raise CatalogError(f"{path} has no header line (the first line is blank); {_TEMPLATE_HINT}")
+        raise CatalogError(f"{path} has no header line (the first line is blank); {TEMPLATE_HINT}")
     # An explicit utf-8 codec still leaves a BOM behind in some tools' output.
     header[0] = header[0].lstrip("\ufeff")
     return header
 
 
-def _csv_batches(path: Path, codec: str) -> Iterator[tuple[int, list[Sequence[object]]]]:
-    chunks = _read_csv(path, codec, _BATCH_ROWS)
+def _csv_batches(path: Path, codec: str, delimiter: str) -> Batches:
+    chunks = _read_csv(path, codec, delimiter, BATCH_ROWS)
     header = next(chunks, [])
     # The header came in a chunk of its own size; the rest of that chunk are rows.
     pending: list[list[str]] = header[1:]
@@ -241,7 +248,7 @@ def _csv_batches(path: Path, codec: str) -> Iterator[tuple[int, list[Sequence[ob
             number += len(kept)
 
 
-def _parquet_file(path: Path) -> pq.ParquetFile:
+def parquet_file(path: Path) -> pq.ParquetFile:
     try:
         return pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
@@ -257,18 +264,18 @@ def _parquet_columns(path: Path, head: bytes) -> list[str]:
             f"{path} is named like a Parquet file but is not one; rename it to .csv if it is "
             "CSV, or write it again as Parquet"
         )
-    with _parquet_file(path) as source:
+    with parquet_file(path) as source:
         return list(source.schema_arrow.names)
 
 
-def _parquet_batches(path: Path) -> Iterator[tuple[int, list[Sequence[object]]]]:
+def _parquet_batches(path: Path) -> Batches:
     number = 1
     try:
-        with _parquet_file(path) as source:
+        with parquet_file(path) as source:
             for batch in source.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
-                columns = [column.to_pylist() for column in batch.columns]
-                for start in range(0, batch.num_rows, _BATCH_ROWS):
-                    end = start + _BATCH_ROWS
+                columns = [_parquet_column(column) for column in batch.columns]
+                for start in range(0, batch.num_rows, BATCH_ROWS):
+                    end = start + BATCH_ROWS
                     rows: list[Sequence[object]] = list(
                         zip(*(column[start:end] for column in columns), strict=True)
                     )
@@ -280,26 +287,48 @@ def _parquet_batches(path: Path) -> Iterator[tuple[int, list[Sequence[object]]]]
         ) from None
 
 
-def write_rows_subset(catalog: Catalog, row_numbers: Collection[int], out_path: Path) -> None:
-    """Write the given rows exactly as they are in the catalog, so the file is valid input."""
-    wanted = set(row_numbers)
-    out_path = Path(out_path)
-    if catalog.format == "parquet":
-        _write_parquet_subset(catalog.path, wanted, out_path)
-        return
-    with out_path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(catalog.columns)
-        for number, values in catalog.records():
-            if number in wanted:
-                writer.writerow(values)
+def _mark_nul(batches: Batches) -> Batches:
+    """Cells holding a NUL character wrapped as NulCell (the file has one somewhere)."""
+    for number, rows in batches:
+        yield (
+            number,
+            [
+                [NulCell(c) if "\x00" in c else c for c in row]  # type: ignore[operator]
+                if any("\x00" in c for c in row)  # type: ignore[operator]
+                else row
+                for row in rows
+            ],
+        )
 
 
-def _write_parquet_subset(path: Path, wanted: set[int], out_path: Path) -> None:
-    offset = 0
-    with _parquet_file(path) as source, pq.ParquetWriter(out_path, source.schema_arrow) as writer:
-        for batch in source.iter_batches(batch_size=_BATCH_ROWS):
-            take = [i for i in range(batch.num_rows) if offset + i + 1 in wanted]
-            offset += batch.num_rows
-            if take:
-                writer.write_batch(batch.take(pa.array(take, type=pa.int64())))
+def _parquet_column(column: pa.Array) -> list[object]:
+    """The column's values, with text holding a NUL character wrapped as NulCell.
+
+    Arrow finds the NUL (C speed, once per 8192 rows); only then are values looked at one
+    by one. Text nested in lists is checked too; text inside structs is not.
+    """
+    values: list[object] = column.to_pylist()
+    kind = column.type
+    text = column
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        if not (pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)):
+            return values
+        text = pc.list_flatten(column)
+    elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return values
+    if not pc.any(pc.match_substring(text, "\x00")).as_py():
+        return values
+    return [NulCell(v) if _holds_nul(v) else v for v in values]
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    return isinstance(value, list) and any(isinstance(v, str) and "\x00" in v for v in value)
+
+
+def write_rows_subset(catalog: CatalogSource, row_numbers: Collection[int], out_path: Path) -> None:
+    """Write the given rows exactly as they are in the catalog (see `writer`)."""
+    from .writer import write_rows_subset as write  # writer imports this module
+
+    write(catalog, row_numbers, out_path)
