@@ -18,16 +18,18 @@ from bulk_sources.catalog.validation import validate_catalog
 from bulk_sources.models import AssignmentSourceCreate
 
 # Cells are trimmed on the way in, so generated text is already trimmed. NUL is left out:
-# a NUL byte marks a file as binary, not CSV.
+# a NUL makes its row invalid (tests/test_catalog_habits.py).
 TEXT = (
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
     .map(str.strip)
     .filter(bool)
 )
+# Column names of the SQL's output: no spaces or separators (those are refused).
+WORD = TEXT.filter(lambda t: not any(c.isspace() or c in ",;|" for c in t))
 OPTIONAL_TEXT = st.none() | TEXT
 
 MAPPING = st.lists(
-    st.fixed_dictionaries({"statsigUnitID": TEXT, "column": TEXT}),
+    st.fixed_dictionaries({"statsigUnitID": WORD, "column": WORD}),
     min_size=1,
     max_size=3,
     unique_by=lambda m: m["statsigUnitID"],
@@ -39,9 +41,9 @@ BODY = st.fixed_dictionaries(
     {
         "name": TEXT,
         "sql": TEXT,
-        "timestampColumn": TEXT,
-        "experimentIDColumn": TEXT,
-        "groupIDColumn": TEXT,
+        "timestampColumn": WORD,
+        "experimentIDColumn": WORD,
+        "groupIDColumn": WORD,
         "idTypeMapping": MAPPING,
         "description": OPTIONAL_TEXT,
         "tags": st.none() | st.lists(TEXT, max_size=3),
@@ -75,7 +77,7 @@ def _csv_cell(column: str, value: Any, draw: st.DrawFn) -> str:
             return ";".join(f"{m['statsigUnitID']}={m['column']}" for m in value)
         return json.dumps(value)
     if column == "tags":
-        if _compact_ok(value, ";") and draw(st.booleans()):
+        if _compact_ok(value, ";,") and draw(st.booleans()):
             return ";".join(value)
         return json.dumps(value)
     if column == "owner":

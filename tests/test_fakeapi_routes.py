@@ -47,6 +47,7 @@ def body(name: str, **extra: Any) -> dict[str, Any]:
 WRONG_VALUES: dict[str, list[Any]] = {
     "string": [123, True, ["x"], {"x": 1}],
     "boolean": ["true", 1, [True]],
+    "integer": ["11", True, 11.5, [1]],
     "array": ["x", {"x": 1}, 3],
     "object": ["x", 3, [1]],
 }

@@ -136,7 +136,7 @@ def test_same_content_in_another_spelling_is_a_duplicate(tmp_path: Path) -> None
 def test_same_name_different_content_makes_all_of_them_invalid(tmp_path: Path) -> None:
     rows = [good("a"), good("b"), good("a"), good("c"), good("a", groupIDColumn="other")]
     report = _validate(tmp_path, rows, keep_valid=True)
-    conflict = "name a appears in rows 1, 3, 5 with different content"
+    conflict = "name a appears in rows 1, 3, 5 with different content (they differ in groupIDColumn)"
     assert _messages(report) == [
         f"row 1 (a): name: {conflict}",
         f"row 3 (a): name: {conflict}",
@@ -150,7 +150,7 @@ def test_same_name_different_content_makes_all_of_them_invalid(tmp_path: Path) -
 def test_conflict_keeps_a_rows_own_errors(tmp_path: Path) -> None:
     rows = [good("a", isVerified="maybe"), good("a")]
     report = _validate(tmp_path, rows)
-    conflict = "name a appears in rows 1, 2 with different content"
+    conflict = "name a appears in rows 1, 2 with different content (they differ in idTypeMapping)"
     assert _messages(report) == [
         "row 1 (a): isVerified: 'maybe' is not a boolean; write true/false, yes/no or 1/0",
         f"row 1 (a): name: {conflict}",
@@ -171,6 +171,7 @@ def test_long_conflicts_list_the_first_rows(tmp_path: Path) -> None:
     report = _validate(tmp_path, rows)
     assert report.invalid[1][0].reason == (
         "name a appears in rows 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ... (12 rows) with different content"
+        " (they differ in groupIDColumn)"
     )
     assert len(report.invalid) == 12
 

@@ -15,7 +15,8 @@ from pydantic import ValidationError
 
 from ..models import AssignmentSourceCreate, IdTypeMapping, row_key
 from .cells import REQUIRED_FIELDS, Errors, RowDecoder
-from .reader import Catalog
+from .columns import COLUMN_NAME_FIELDS
+from .reader import CatalogSource
 
 _MAX_LISTED_ROWS = 10
 _STAND_INS: dict[str, Any] = {
@@ -52,6 +53,10 @@ class ValidationReport:
     invalid: dict[int, list[RowError]] = field(default_factory=dict)
     duplicates: dict[int, tuple[str, int]] = field(default_factory=dict)
     unknown_columns: list[str] = field(default_factory=list)
+    # Unknown column -> the field it is probably meant to be ("did you mean").
+    column_hints: dict[str, str] = field(default_factory=dict)
+    # Rows that are valid and sent, with something that looks wrong (RowError.field, .reason).
+    warnings: list[RowError] = field(default_factory=list)
     _names: dict[int, str] = field(default_factory=dict, repr=False)
     _valid_names: dict[int, str] | None = field(default=None, repr=False)
 
@@ -197,8 +202,40 @@ class _Later:
     errors: list[tuple[str, str]] | None  # None when the row is valid on its own
 
 
-def validate_catalog(catalog: Catalog, *, keep_valid: bool = False) -> ValidationReport:
-    report = ValidationReport(unknown_columns=list(catalog.unknown_columns))
+_SQL_COLUMN_FIELDS = tuple(sorted(COLUMN_NAME_FIELDS))
+
+
+def sql_misses(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, reason) for each column a valid body names that its SQL never mentions.
+
+    Only for SQL that names its columns (no `*`): such a column is almost always a typo
+    or a column the SQL forgot, and the source would fail when Statsig loads it. A warning,
+    not an error: the test is textual and can't see through every SQL dialect's quoting.
+    """
+    sql = body["sql"]
+    if "*" in sql:
+        return []
+    low = sql.lower()
+    missing = [(f, body[f]) for f in _SQL_COLUMN_FIELDS if f in body and body[f].lower() not in low]
+    for entry in body["idTypeMapping"]:
+        column = entry.column if isinstance(entry, IdTypeMapping) else entry["column"]
+        if column.lower() not in low:
+            missing.append(("idTypeMapping", column))
+    return [
+        (
+            f,
+            f"column {c!r} appears nowhere in the SQL, which names its columns; check the "
+            "spelling (a warning: the row is still sent)",
+        )
+        for f, c in missing
+    ]
+
+
+def validate_catalog(catalog: CatalogSource, *, keep_valid: bool = False) -> ValidationReport:
+    cmap = catalog.column_map
+    report = ValidationReport(
+        unknown_columns=list(catalog.unknown_columns), column_hints=dict(cmap.hints)
+    )
     decoder = RowDecoder(catalog.column_map, finish={"idTypeMapping": _validated_mapping})
     # Per name only (first row, hash of its raw cells), packed in one int: a million tuples
     # would be a million objects for the garbage collector to walk, a quarter of the time.
@@ -222,6 +259,9 @@ def validate_catalog(catalog: Catalog, *, keep_valid: bool = False) -> Validatio
                     report._names[number] = name
             else:
                 valid_count += 1
+                misses = sql_misses(body)
+                if misses:
+                    report.warnings.extend(RowError(number, name, f, r) for f, r in misses)
                 if keep_valid:
                     model = models[i]
                     assert model is not None
@@ -234,35 +274,47 @@ def validate_catalog(catalog: Catalog, *, keep_valid: bool = False) -> Validatio
     return report
 
 
-def _content_key(decoder: RowDecoder, values: Sequence[object]) -> str:
+def _content(decoder: RowDecoder, values: Sequence[object]) -> tuple[str, dict[str, Any]]:
+    """A row's identity by content, and its decoded fields (to say which ones differ)."""
     _, model, _ = check_row(decoder, values)
-    return row_key(model.to_body()) if model is not None else f"invalid:{values!r}"
+    if model is not None:
+        body = model.to_body()
+        return row_key(body), body
+    width = decoder.width
+    full = [*values[:width], *[""] * (width - len(values))]
+    return f"invalid:{values!r}", decoder.decode(full)[0]
 
 
-def _content_keys(catalog: Catalog, decoder: RowDecoder, rows: set[int]) -> dict[int, str]:
+def _contents(
+    catalog: CatalogSource, decoder: RowDecoder, rows: set[int]
+) -> dict[int, tuple[str, dict[str, Any]]]:
     """Second pass, only when a name repeats with different cells: same body or not?"""
     return {
-        number: _content_key(decoder, values)
-        for number, values in catalog.records()
-        if number in rows
+        number: _content(decoder, values) for number, values in catalog.records() if number in rows
     }
+
+
+def _differing(bodies: Sequence[dict[str, Any]]) -> list[str]:
+    first, *others = bodies
+    fields = {f for body in bodies for f in body}
+    return sorted(f for f in fields if any(o.get(f) != first.get(f) for o in others))
 
 
 def _settle_repeated_names(
     report: ValidationReport,
-    catalog: Catalog,
+    catalog: CatalogSource,
     decoder: RowDecoder,
     first: dict[str, int],
     later: dict[str, list[_Later]],
 ) -> None:
     differ = {n for n, rows in later.items() if any(r.raw != first[n] >> _ROW_BITS for r in rows)}
     needed = {first[n] & _ROW_MASK for n in differ} | {r.number for n in differ for r in later[n]}
-    keys = _content_keys(catalog, decoder, needed) if needed else {}
+    contents = _contents(catalog, decoder, needed) if needed else {}
     dropped: set[int] = set()
     for name, rows in later.items():
         first_row = first[name] & _ROW_MASK
         report._names.update({r.number: name for r in rows})
-        if name not in differ or all(keys[r.number] == keys[first_row] for r in rows):
+        if name not in differ or all(contents[r.number][0] == contents[first_row][0] for r in rows):
             for r in rows:
                 report.duplicates[r.number] = (name, first_row)
             continue
@@ -270,7 +322,9 @@ def _settle_repeated_names(
         listed = ", ".join(str(n) for n in numbers[:_MAX_LISTED_ROWS])
         if len(numbers) > _MAX_LISTED_ROWS:
             listed += f", ... ({len(numbers)} rows)"
-        conflict = f"name {name} appears in rows {listed} with different content"
+        fields = _differing([contents[n][1] for n in numbers])
+        which = f" (they differ in {', '.join(fields)})" if fields else ""
+        conflict = f"name {name} appears in rows {listed} with different content{which}"
         if first_row not in report.invalid:
             report.valid_count -= 1
             dropped.add(first_row)
