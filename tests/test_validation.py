@@ -136,7 +136,9 @@ def test_same_content_in_another_spelling_is_a_duplicate(tmp_path: Path) -> None
 def test_same_name_different_content_makes_all_of_them_invalid(tmp_path: Path) -> None:
     rows = [good("a"), good("b"), good("a"), good("c"), good("a", groupIDColumn="other")]
     report = _validate(tmp_path, rows, keep_valid=True)
-    conflict = "name a appears in rows 1, 3, 5 with different content (they differ in groupIDColumn)"
+    conflict = (
+        "name a appears in rows 1, 3, 5 with different content (they differ in groupIDColumn)"
+    )
     assert _messages(report) == [
         f"row 1 (a): name: {conflict}",
         f"row 3 (a): name: {conflict}",
