@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,8 +13,11 @@ from ..errors import CatalogError
 from ..run.csvsafe import neutralise
 
 if TYPE_CHECKING:
-    from ..catalog.validation import ValidationReport
+    from ..catalog.validation import Finding, ValidationReport
 
+# The catalog machinery is imported when a command runs, so `--help` stays cheap.
+
+MAX_ERRORS = 20
 TEMPLATE_HEADER = (
     "name",
     "description",
@@ -65,6 +69,18 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--report", type=Path, metavar="FILE", help="also write the problems found as CSV here"
     )
+    parser.add_argument("--sheet", metavar="NAME", help="the sheet of an .xlsx workbook to read")
+    parser.add_argument(
+        "--max-errors",
+        type=_count,
+        default=MAX_ERRORS,
+        metavar="N",
+        help=f"list at most N problems one by one; past that, group them by kind with counts "
+        f"and write the full list to a file (default {MAX_ERRORS})",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document on stdout instead of text"
+    )
     parser.set_defaults(func=run)
 
     template = subparsers.add_parser(
@@ -72,7 +88,20 @@ def register(subparsers: Any) -> None:
         help="print a catalog header and two example rows to start from",
         description="Print a CSV header and two example rows, one per idTypeMapping form.",
     )
+    template.add_argument(
+        "--all", action="store_true", help="every column the API takes, not just the usual ones"
+    )
     template.set_defaults(func=run_template)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; give 0 or more")
+    return value
 
 
 def _plural(count: int, word: str) -> str:
@@ -87,13 +116,14 @@ def summary(report: ValidationReport) -> str:
 
 
 def write_report(report: ValidationReport, path: Path) -> None:
+    from ..catalog.problems import warning_findings
     from ..catalog.validation import findings
 
     try:
         with path.open("w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["row", "name", "status", "field", "reason"])
-            for item in findings(report):
+            for item in [*findings(report), *warning_findings(report)]:
                 cells = [item.name or "", item.status, item.field, item.reason]
                 writer.writerow([item.row, *(neutralise(c) for c in cells)])
     except OSError as exc:
@@ -102,26 +132,93 @@ def write_report(report: ValidationReport, path: Path) -> None:
         ) from None
 
 
+def _grouped(items: list[Finding], limit: int) -> list[str]:
+    from ..catalog.problems import EXAMPLES, group
+
+    groups = group(items, EXAMPLES)
+    shown = max(1, min(EXAMPLES, limit // max(1, len(groups))))
+    lines: list[str] = []
+    for g in groups:
+        what = {"invalid": "rows", "duplicate": "duplicates", "warning": "warnings"}[g.status]
+        field_text = "" if g.status == "duplicate" else f"{g.field}: "
+        lines.append(f"{g.count} {what}: {field_text}{g.kind}")
+        lines.extend(f"  {item}" for item in g.examples[:shown])
+        if g.count > shown:
+            lines.append(f"  ... and {g.count - shown} more")
+    return lines
+
+
+def _full_list_path(args: argparse.Namespace) -> Path:
+    if args.report is not None:
+        return Path(args.report)
+    return Path(f"{Path(args.catalog).stem}-problems.csv")
+
+
 def run(args: argparse.Namespace) -> int:
+    from ..catalog.problems import document, warning_findings
     from ..catalog.reader import open_catalog, unknown_columns_warning
     from ..catalog.validation import findings, validate_catalog
 
-    catalog = open_catalog(args.catalog, args.encoding)
+    catalog = open_catalog(args.catalog, args.encoding, sheet=args.sheet)
+    report = validate_catalog(catalog)
+    code = 1 if report.invalid else 0
+    if args.json:
+        if args.report is not None:
+            write_report(report, args.report)
+        json.dump(document(report, str(catalog.path)), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return code
     warning = unknown_columns_warning(catalog)
     if warning:
         print(warning, file=sys.stderr)
-    report = validate_catalog(catalog)
-    for item in findings(report):
-        print(item)
+    items = [*findings(report), *warning_findings(report)]
+    long = len(items) > args.max_errors
+    lines = _grouped(items, args.max_errors) if long else [str(i) for i in items]
+    for line in lines:
+        print(line)
     print(f"{catalog.path}: {summary(report)}")
-    if args.report is not None:
-        write_report(report, args.report)
-        print(f"report written to {args.report}")
-    return 1 if report.invalid else 0
+    if args.report is not None or long:
+        path = _full_list_path(args)
+        write_report(report, path)
+        print(
+            f"{'the full list of ' + str(len(items)) + ' problems' if long else 'report'} "
+            f"written to {path}"
+        )
+    return code
+
+
+TEMPLATE_ALL_ROW = {
+    "isReadOnly": "false",
+    "owner.ownerID": "",
+    "owner.ownerType": "",
+    "owner.ownerName": "",
+    "owner.ownerEmail": "analytics@example.com",
+    "team": "",
+    "teamID": "",
+    "scheduledReloadHour": "6",
+    "dryRun": "",
+}
+
+
+def template_all_header() -> list[str]:
+    """Every column the API takes, owner as its four owner.* columns."""
+    from ..catalog.columns import OPTIONAL_FIELDS, REQUIRED_FIELDS
+
+    header = [*TEMPLATE_HEADER[:6], "groupNameColumn", *TEMPLATE_HEADER[6:]]
+    owner = [f"owner.{p}" for p in ("ownerID", "ownerType", "ownerName", "ownerEmail")]
+    rest = [f for f in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS) if f not in header and f != "owner"]
+    return [*header, *rest[:1], *owner, *rest[1:]]
 
 
 def run_template(args: argparse.Namespace) -> int:
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(TEMPLATE_HEADER)
-    writer.writerows(TEMPLATE_ROWS)
+    if not args.all:
+        writer.writerow(TEMPLATE_HEADER)
+        writer.writerows(TEMPLATE_ROWS)
+        return 0
+    header = template_all_header()
+    writer.writerow(header)
+    for row in TEMPLATE_ROWS:
+        known = dict(zip(TEMPLATE_HEADER, row, strict=True))
+        writer.writerow([known.get(c, TEMPLATE_ALL_ROW.get(c, "")) for c in header])
     return 0
