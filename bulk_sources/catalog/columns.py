@@ -100,7 +100,11 @@ def suggest(column: str) -> str | None:
     if squashed in _SQUASHED:
         return _SQUASHED[squashed]
     close = difflib.get_close_matches(squashed, list(_SQUASHED), n=1, cutoff=0.8)
-    return _SQUASHED[close[0]] if close else None
+    if close:
+        return _SQUASHED[close[0]]
+    # `groupName`, `timestamp`: the start of exactly one field's name.
+    starts = {t for s, t in _SQUASHED.items() if s.startswith(squashed)}
+    return starts.pop() if len(squashed) >= 5 and len(starts) == 1 else None
 
 
 class ColumnProblem(ValueError):

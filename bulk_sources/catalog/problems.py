@@ -15,7 +15,8 @@ from typing import Any
 
 from .validation import Finding, ValidationReport, findings
 
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_MEANT = re.compile(r"(did you mean )`[^`]*`")
 _NUMBER = re.compile(r"\d+")
 _CONFLICT = re.compile(r"^name .* appears in rows .* with different content")
 EXAMPLES = 5
@@ -28,7 +29,7 @@ def kind_of(item: Finding) -> str:
     conflict = _CONFLICT.match(reason)
     if conflict is not None:
         return "name used by several rows with different content" + reason[conflict.end() :]
-    return _NUMBER.sub("N", _QUOTED.sub("…", reason))
+    return _NUMBER.sub("N", _MEANT.sub(r"\1…", _QUOTED.sub("…", reason)))
 
 
 @dataclass
