@@ -206,7 +206,7 @@ _SQL_COLUMN_FIELDS = tuple(sorted(COLUMN_NAME_FIELDS))
 
 
 def _column(entry: Any) -> str:
-    return entry.column if entry.__class__ is IdTypeMapping else entry["column"]  # type: ignore[no-any-return]
+    return entry.column if entry.__class__ is IdTypeMapping else entry["column"]
 
 
 def sql_misses(body: dict[str, Any]) -> list[tuple[str, str]]:
