@@ -18,6 +18,7 @@ from .version import __version__
 
 if TYPE_CHECKING:
     from .api.apikey import ApiKey, load_api_key
+    from .catalog.frame import validate_frame
     from .catalog.validation import ValidationReport, validate_catalog
     from .errors import (
         ApiKeyError,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
         RunStopped,
         UsageError,
     )
-    from .frames import submit_frame, submit_frame_async, validate_frame
+    from .frames import submit_frame, submit_frame_async
     from .run.results import RowResult, Status
     from .run.session import (
         dry_run,
@@ -54,7 +55,7 @@ _WHERE = {
     "validate": "validate",
     "submit_frame": "frames",
     "submit_frame_async": "frames",
-    "validate_frame": "frames",
+    "validate_frame": "catalog.frame",
     "RowResult": "run.results",
     "Status": "run.results",
     "dry_run": "run.session",

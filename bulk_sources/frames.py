@@ -1,4 +1,4 @@
-"""The DataFrame door: a pandas DataFrame as the catalog, one row per assignment source.
+"""Submitting a pandas DataFrame (validating one is `catalog.frame.validate_frame`).
 
 The frame is written as Parquet (its native types kept: lists, booleans, nulls) and goes the
 same way as a file: the run folder keeps that copy, so `resume` and `retry` work on a frame
@@ -19,8 +19,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .api.apikey import ApiKey
-from .catalog.reader import open_catalog
-from .catalog.validation import ValidationReport, validate_catalog
 from .errors import CatalogError
 from .run.progress import ProgressFactory, no_progress
 from .run.session import submit_catalog_async
@@ -52,11 +50,6 @@ async def submit_frame_async(
 ) -> RunReport:
     with _as_parquet(frame, settings.report_dir) as path:
         return await submit_catalog_async(path, settings, api_key, progress=progress, label=name)
-
-
-def validate_frame(frame: pd.DataFrame) -> ValidationReport:
-    with _as_parquet(frame, Path(tempfile.gettempdir())) as path:
-        return validate_catalog(open_catalog(path))
 
 
 @contextlib.contextmanager
