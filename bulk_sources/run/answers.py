@@ -89,8 +89,14 @@ def unfinished(task: Task, reason: str) -> RowResult:
     """A row the run stopped before it settled; never journalled as final, so resume
     sends it again (not_attempted) or first checks whether it was created (unknown)."""
     if not task.reached:
-        tried = f" after {task.attempts} refused connections" if task.attempts else ""
-        return _row(task, Status.NOT_ATTEMPTED, f"not sent{tried}: {reason}")
+        last = task.last
+        if last is None:
+            why = f"not sent: {reason}"
+        elif last.kind is AnswerKind.NOT_SENT:
+            why = f"not sent ({task.attempts} connections refused): {reason}"
+        else:  # a 429, 401/403 or "already in use" changed nothing on the server
+            why = f"not done: {reason}"
+        return _row(task, Status.NOT_ATTEMPTED, why)
     last = task.last.message if task.last is not None else "no answer"
     return _row(task, Status.UNKNOWN, f"unfinished: {reason} (last: {last}); {_settles(task)}")
 

@@ -235,8 +235,9 @@ class Executor:
             answer = await self._send(task, slot, sent_at)
             task.last = answer
             kind = answer.kind
-            if kind is not AnswerKind.NOT_SENT:
+            if answer.status is not None:  # the server answered: it is reachable
                 self._last_heard = loop.time()
+            if kind is not AnswerKind.NOT_SENT:
                 task.refused_since = None
             if kind is AnswerKind.OK:
                 self.pause.record_success(sent_at=sent_at)
@@ -248,6 +249,7 @@ class Executor:
                 self.pause.trigger(parse_retry_after(answer.retry_after), sent_at=sent_at)
                 continue
             if kind is AnswerKind.AUTH:
+                task.attempts -= 1  # the key's fault, not the row's
                 self.auth_error = f"HTTP {answer.status}: {answer.message}"
                 self.stop(f"the API refused the key ({self.auth_error})")
                 return None
