@@ -40,7 +40,7 @@ def test_2xx_is_created_or_updated_after_one_attempt(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         executor = make_executor(sender, tmp_path)
-        todo = tasks("a") + [tasks("x", "b", action="update")[1]]
+        todo = [*tasks("a"), tasks("x", "b", action="update")[1]]
         results = await execute(executor, todo)
         assert [(r.name, r.status, r.attempts, r.http_status) for r in results] == [
             ("a", Status.CREATED, 1, 201),

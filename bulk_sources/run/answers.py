@@ -97,8 +97,8 @@ def unfinished(task: Task, reason: str) -> RowResult:
         else:  # a 429, 401/403 or "already in use" changed nothing on the server
             why = f"not done: {reason}"
         return _row(task, Status.NOT_ATTEMPTED, why)
-    last = task.last.message if task.last is not None else "no answer"
-    return _row(task, Status.UNKNOWN, f"unfinished: {reason} (last: {last}); {_settles(task)}")
+    said = task.last.message if task.last is not None else "no answer"
+    return _row(task, Status.UNKNOWN, f"unfinished: {reason} (last: {said}); {_settles(task)}")
 
 
 def _settles(task: Task) -> str:

@@ -40,27 +40,18 @@ from ..limits.limiter import MultiWindowLimiter, Slot
 from ..limits.memory import LimitMemory
 from ..models import full_update_body
 from .answers import Sender, exists_outcome, gave_up, make_rngs, settled, unfinished
+from .gauges import Counters, Waiting
 from .journal import Journal
 from .progress import Progress
 from .results import UNSETTLED, RowResult, Status
 from .settings import SubmitSettings
 from .task import Action, Task
 
-__all__ = ["Action", "Counters", "Executor", "Sender", "Task", "make_rngs"]
+__all__ = ["Action", "Counters", "Executor", "Sender", "Task", "Waiting", "make_rngs"]
 
 T = TypeVar("T")
 # A 429, 401/403, "already in use" or refused connection says the request changed nothing.
 _MAY_HAVE_TAKEN_EFFECT = frozenset({AnswerKind.OK, AnswerKind.SERVER_ERROR, AnswerKind.NO_ANSWER})
-
-
-@dataclass
-class Counters:
-    requests_sent: int = 0  # requests that may have reached the server
-    refused: int = 0  # connections refused: nothing sent
-    rate_limited: int = 0
-    retries: int = 0
-    first_request_at: float | None = None  # wall clock
-    last_request_at: float | None = None
 
 
 @dataclass
@@ -109,24 +100,27 @@ class Executor:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    def waiting_for(self) -> str:
-        """What holds the run back right now, in words ("" while requests flow)."""
+    def waiting(self) -> Waiting:
+        """What holds the run back right now (after a stop: only requests in flight)."""
         now = asyncio.get_running_loop().time()
-        parts = []
-        if self._in_flight:
-            oldest = now - min(self._in_flight.values())
-            parts.append(f"{_requests(len(self._in_flight))} in flight for {oldest:.0f} s")
+        flying = self._in_flight.values()
+        oldest = now - min(flying) if flying else 0.0
         if self._stopping.is_set():
-            return "; ".join(parts)
-        if (pause := self.pause.remaining()) > 0:
-            parts.append(f"429 pause, {pause:.0f} s left")
-        elif self.limiter.waiting:
-            free = self.limiter.estimate_finish(1)
-            parts.append(f"rate window frees in {free:.0f} s")
-        if self._backing_off:
-            soonest = max(0.0, min(self._backing_off.values()) - now)
-            parts.append(f"{_rows(len(self._backing_off))} to retry, next in {soonest:.0f} s")
-        return "; ".join(parts)
+            return Waiting(len(flying), oldest)
+        window = self.limiter.estimate_finish(1) if self.limiter.waiting else None
+        retries = self._backing_off.values()
+        return Waiting(
+            len(flying),
+            oldest,
+            pause_left=self.pause.remaining(),
+            window_frees_in=window,
+            retrying=len(retries),
+            next_retry_in=max(0.0, min(retries) - now) if retries else 0.0,
+        )
+
+    def waiting_for(self) -> str:
+        """`waiting()` in words, "" while requests flow."""
+        return str(self.waiting())
 
     # -- the run ------------------------------------------------------------------------
 
@@ -312,7 +306,8 @@ class Executor:
         counters.requests_sent += 1
         counters.first_request_at = counters.first_request_at or wall
         counters.last_request_at = wall
-        reached, task.reached = task.reached, True  # cancelled in flight: it may have landed
+        # Cancelled in flight, it may have landed, with no answer to tell.
+        reached, task.reached, task.last = task.reached, True, None
         self._in_flight[row.row] = sent_at
         answer: Answer | None = None
         try:
@@ -333,11 +328,3 @@ class Executor:
                 slot.release()
             if self.memory is not None:
                 self.memory.record_done(rid, time.time())
-
-
-def _requests(n: int) -> str:
-    return f"{n} request" + ("" if n == 1 else "s")
-
-
-def _rows(n: int) -> str:
-    return f"{n} row" + ("" if n == 1 else "s")
