@@ -25,7 +25,7 @@ from scripted_sender import (
 from virtual_clock import run
 
 from bulk_sources.limits.windows import Window
-from bulk_sources.run.executor import Executor
+from bulk_sources.run.executor import Executor, Waiting
 from bulk_sources.run.results import Status
 
 HANG = Step(None)  # a request whose answer never comes
@@ -236,3 +236,28 @@ def test_waiting_for_names_the_rate_window(tmp_path: Path) -> None:
         "rate window frees in 52 s",
     ]
     assert sender.sent("b") == [62.0]
+
+
+def test_a_retry_in_flight_at_the_stop_is_unknown_with_no_answer(tmp_path: Path) -> None:
+    """The 503 before it is not the row's last word: the request cut off is."""
+    sender = ScriptedSender({"a": [UNAVAILABLE, HANG]})
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path)
+        at(1.0, lambda: executor.stop("interrupted by SIGINT", now=True))
+        [a] = await execute(executor, tasks("a"))
+        assert (a.status, a.attempts, a.http_status) == (Status.UNKNOWN, 2, None)
+        assert "(last: no answer)" in a.error
+
+    run(scenario())
+    assert sender.sent("a") == [0.0, 0.25 + retry_delays(1)[0]]
+
+
+def test_waiting_says_stalled_only_when_nothing_can_go() -> None:
+    assert not Waiting(in_flight=3, in_flight_for=2.0).stalled
+    assert str(Waiting(in_flight=3, in_flight_for=2.4)) == "3 requests in flight for 2 s"
+    assert Waiting(pause_left=4.0).stalled
+    assert Waiting(window_frees_in=30.0).stalled
+    assert Waiting(retrying=2, next_retry_in=1.0).stalled
+    assert not Waiting(retrying=2, next_retry_in=1.0, in_flight=1).stalled
+    assert str(Waiting()) == "" and not Waiting().stalled
