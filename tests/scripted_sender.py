@@ -25,7 +25,7 @@ from bulk_sources.limits.limiter import MultiWindowLimiter
 from bulk_sources.limits.windows import Window
 from bulk_sources.run.executor import Executor, Task, make_rngs
 from bulk_sources.run.journal import Journal
-from bulk_sources.run.progress import Progress
+from bulk_sources.run.progress import NoProgress
 from bulk_sources.run.settings import SubmitSettings
 from bulk_sources.run.task import Action
 
@@ -135,7 +135,6 @@ def make_settings(**changes: Any) -> SubmitSettings:
         "pause_cap": 900.0,
         "stop_grace": 10.0,
         "seed": SEED,
-        "quiet": True,
     }
     return SubmitSettings(**(base | changes))
 
@@ -151,7 +150,7 @@ def make_executor(sender: ScriptedSender, tmp_path: Path, **changes: Any) -> Exe
         pause=SharedPause(base=settings.pause_base, cap=settings.pause_cap, rng=pause_rng),
         journal=Journal(tmp_path / "journal.jsonl"),
         memory=None,
-        progress=Progress(0, quiet=True),
+        progress=NoProgress(),
         run_id="t",
         rng=jitter,
     )
