@@ -30,6 +30,7 @@ from scripted_sender import (
 )
 from virtual_clock import run
 
+from bulk_sources.api.client import Answer, AnswerKind, classify
 from bulk_sources.limits.backoff import full_jitter
 from bulk_sources.run.executor import make_rngs
 from bulk_sources.run.results import DONE, RETRYABLE, UNSETTLED, Status
@@ -151,6 +152,29 @@ def test_auth_refused_stops_the_run_and_the_rest_are_not_attempted(
     run(scenario())
     assert [c.name for c in sender.calls] == ["a", "b"]
     assert [f["name"] for f in journal_records(tmp_path, "final")] == ["b"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        classify(302, None, "", None),
+        Answer(AnswerKind.CERTIFICATE, None, "certificate verify failed; set SSL_CERT_FILE"),
+    ],
+    ids=["3xx", "certificate"],
+)
+def test_a_redirect_or_a_refused_certificate_stops_the_run(tmp_path: Path, answer: Answer) -> None:
+    sender = ScriptedSender({"a": [answer]})
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path, max_attempts=5)
+        results = await execute(executor, tasks("a", "b"))
+        assert executor.stop_reason == answer.message
+        assert statuses(results) == {"a": "not_attempted", "b": "not_attempted"}
+        assert results[0].attempts == 0
+
+    run(scenario())
+    assert len(sender.calls) == 1
+    assert journal_records(tmp_path, "final") == []
 
 
 def test_429_pauses_every_worker_once_and_is_not_an_attempt(tmp_path: Path) -> None:

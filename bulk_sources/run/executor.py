@@ -9,7 +9,8 @@ A row's answer decides its fate (the rules themselves are in `answers.py`):
 - 400 "already ...": if an earlier attempt of this row got no answer, that attempt created
   it (created); otherwise `on_exists` decides (exists / update / failed).
 - other 4xx: failed, never repeated.
-- 401/403: the whole run stops; rows not sent are not_attempted.
+- 401/403, a 3xx (not followed) or a refused certificate: the whole run stops; rows not
+  sent are not_attempted.
 - 429: one shared pause for all workers; the row tries again and the 429 is not an attempt.
 - 5xx, timeouts, lost connections: retried with full-jitter backoff up to max_attempts; a
   row whose last attempt got no answer ends unknown (resume settles it).
@@ -242,10 +243,13 @@ class Executor:
                 self.counters.rate_limited += 1
                 self.pause.trigger(parse_retry_after(answer.retry_after), sent_at=sent_at)
                 continue
-            if kind is AnswerKind.AUTH:
-                task.attempts -= 1  # the key's fault, not the row's
-                self.auth_error = f"HTTP {answer.status}: {answer.message}"
-                self.stop(f"the API refused the key ({self.auth_error})")
+            if answer.stops_run:  # the same for every row: a wrong key, URL or certificate
+                task.attempts -= 1  # not the row's fault
+                if kind is AnswerKind.AUTH:
+                    self.auth_error = f"HTTP {answer.status}: {answer.message}"
+                    self.stop(f"the API refused the key ({self.auth_error})")
+                else:
+                    self.stop(answer.message)
                 return None
             if kind is AnswerKind.EXISTS:
                 outcome = exists_outcome(task, answer, self.settings.on_exists)
