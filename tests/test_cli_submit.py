@@ -121,6 +121,7 @@ def test_dry_run_prints_the_plan(
     assert server_stats(server)["mutations"] == before
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_reports_not_attempted_and_resume_finishes(
     server: str, tmp_path: Path
 ) -> None:

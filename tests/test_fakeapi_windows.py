@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+import pytest
 from fakeapi_fixtures import source_body as body
 
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
@@ -59,6 +60,7 @@ async def start(factory: Any, **config: Any) -> tuple[FakeApiServer, aiohttp.Cli
     return server, session
 
 
+@pytest.mark.slow
 async def test_bursts_get_exactly_the_429s_an_exact_sliding_window_predicts(
     fake_server_factory: Any,
 ) -> None:
@@ -148,6 +150,7 @@ async def test_retry_after_can_be_switched_off(fake_server_factory: Any) -> None
             assert "Retry-After" not in response.headers
 
 
+@pytest.mark.slow
 async def test_rejected_attempts_occupy_the_window_when_asked(fake_server_factory: Any) -> None:
     async def pattern(count_rejected: bool) -> list[int]:
         server, session = await start(

@@ -108,6 +108,7 @@ async def test_a_second_process_on_the_same_run_folder_is_refused(
     await resume_run_async(first.run_dir, ApiKey(fake_server.key))
 
 
+@pytest.mark.slow
 async def test_a_new_run_right_after_another_starts_with_the_budget_really_left(
     fake_server_factory: StartFakeServer, tmp_path: Path
 ) -> None:

@@ -55,6 +55,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "STATSIG_API_KEY": KEY}
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_creates_every_row_exactly_once(
     server: str, tmp_path: Path
 ) -> None:
@@ -119,6 +120,7 @@ def test_sigkill_at_random_moments_then_resume_creates_every_row_exactly_once(
     assert done.stdout.strip().splitlines()[-1] == f"run folder: {run}"
 
 
+@pytest.mark.slow
 def test_a_new_process_right_after_another_starts_with_the_budget_really_left(
     tmp_path: Path,
 ) -> None:

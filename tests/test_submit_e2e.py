@@ -110,6 +110,7 @@ async def test_on_exists_policies(
         assert summary.outcome == "rows_failed"
 
 
+@pytest.mark.slow
 async def test_run_alone_never_exceeds_a_window_and_draws_no_429(
     fake_server_factory: StartFakeServer, tmp_path: Path
 ) -> None:
@@ -127,6 +128,7 @@ async def test_run_alone_never_exceeds_a_window_and_draws_no_429(
     assert summary.duration_s >= 6.0
 
 
+@pytest.mark.slow
 async def test_a_second_client_on_the_same_key_forces_429s_and_every_row_is_still_created(
     fake_server_factory: StartFakeServer, tmp_path: Path
 ) -> None:
@@ -203,6 +205,7 @@ async def test_a_key_revoked_mid_run_stops_at_once(
     )
 
 
+@pytest.mark.slow
 async def test_faults_cost_time_never_a_row(
     fake_server_factory: StartFakeServer, tmp_path: Path
 ) -> None:
@@ -267,6 +270,7 @@ async def test_dry_run_sends_nothing_and_estimates_the_windows(
     )
 
 
+@pytest.mark.slow
 async def test_stalls_longer_than_the_timeout_still_create_each_row_once(
     fake_server_factory: StartFakeServer, tmp_path: Path
 ) -> None:

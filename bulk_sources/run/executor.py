@@ -4,65 +4,60 @@ Concurrency (how many rows are in progress) and the rate limit (when a request m
 separate: `concurrency` workers each carry one row at a time through its attempts, and
 every request first passes the shared 429 pause, then the multi-window limiter.
 
-A row's answer decides its fate:
+A row's answer decides its fate (the rules themselves are in `answers.py`):
 - 2xx: created / updated.
 - 400 "already ...": if an earlier attempt of this row got no answer, that attempt created
   it (created); otherwise `on_exists` decides (exists / update / failed).
 - other 4xx: failed, never repeated.
-- 401/403: the whole run stops; rows not sent are not_attempted.
+- 401/403, a 3xx (not followed) or a refused certificate: the whole run stops; rows not
+  sent are not_attempted.
 - 429: one shared pause for all workers; the row tries again and the 429 is not an attempt.
-- 5xx, timeouts, lost connections: retried with full-jitter backoff up to max_attempts.
+- 5xx, timeouts, lost connections: retried with full-jitter backoff up to max_attempts; a
+  row whose last attempt got no answer ends unknown (resume settles it).
+- connection refused: nothing reached the server. A row refused on every attempt of its
+  backoff sequence with no answer from the server to anyone meanwhile means the API is
+  unreachable: the run stops, and the rows not settled are not_attempted (or unknown).
+
+`stop()` takes no new rows and gives requests in flight `stop_grace` seconds to answer;
+`stop(now=True)` (a second Ctrl-C: `interrupt()`) gives up on them at once. Either way the
+rows in flight are unknown and the rest not_attempted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import random
 import time
 from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from ..api.client import Answer, AnswerKind, ConsoleClient
-from ..catalog.validation import ValidRow
+from ..api.client import Answer, AnswerKind
 from ..limits.backoff import SharedPause, full_jitter, parse_retry_after
 from ..limits.limiter import MultiWindowLimiter, Slot
 from ..limits.memory import LimitMemory
 from ..models import full_update_body
+from .answers import Sender, exists_outcome, gave_up, make_rngs, settled, unfinished
+from .gauges import Counters, Waiting
 from .journal import Journal
 from .progress import Progress
-from .results import RowResult, Status
+from .results import UNSETTLED, RowResult, Status
 from .settings import SubmitSettings
+from .task import Action, Task
+
+__all__ = ["Action", "Counters", "Executor", "Sender", "Task", "Waiting", "make_rngs"]
 
 T = TypeVar("T")
-Action = Literal["create", "update"]
-
-
-@dataclass
-class Task:
-    row: ValidRow
-    action: Action
-    attempts: int = 0
-    # An earlier attempt of this row may have reached the server (no answer, or a 5xx):
-    # an "already in use" answer then means that attempt created it.
-    maybe_sent: bool = False
-    last: Answer | None = None
-
-
-@dataclass
-class Counters:
-    requests_sent: int = 0
-    rate_limited: int = 0
-    retries: int = 0
-    first_request_at: float | None = None  # wall clock
-    last_request_at: float | None = None
+# A 429, 401/403, "already in use" or refused connection says the request changed nothing.
+_MAY_HAVE_TAKEN_EFFECT = frozenset({AnswerKind.OK, AnswerKind.SERVER_ERROR, AnswerKind.NO_ANSWER})
 
 
 @dataclass
 class Executor:
-    client: ConsoleClient
+    client: Sender
     settings: SubmitSettings
     limiter: MultiWindowLimiter
     pause: SharedPause
@@ -77,16 +72,58 @@ class Executor:
 
     def __post_init__(self) -> None:
         self._stopping = asyncio.Event()
+        self._abort = asyncio.Event()
         self._queue: deque[Task] = deque()
         self._in_progress: dict[int, Task] = {}
         self._results: dict[int, RowResult] = {}
         self._rid = itertools.count(1)
+        self._in_flight: dict[int, float] = {}  # row -> loop time its request went
+        self._backing_off: dict[int, float] = {}  # row -> loop time its retry may go
+        self._last_heard = -math.inf  # loop time of the server's latest answer to anyone
 
-    def stop(self, reason: str) -> None:
-        """Take no new rows and send nothing more; requests in flight may still finish."""
+    # -- control ------------------------------------------------------------------------
+
+    def stop(self, reason: str, *, now: bool = False) -> None:
+        """Take no new rows and send nothing more; requests in flight get `stop_grace`
+        seconds to answer, or none with `now`."""
         if self.stop_reason is None:
             self.stop_reason = reason
         self._stopping.set()
+        if now:
+            self._abort.set()
+
+    def interrupt(self, reason: str) -> None:
+        """For a signal handler: the first call stops, the second gives up on requests
+        in flight."""
+        self.stop(reason, now=self._stopping.is_set())
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def waiting(self) -> Waiting:
+        """What holds the run back right now (after a stop: only requests in flight)."""
+        now = asyncio.get_running_loop().time()
+        flying = self._in_flight.values()
+        oldest = now - min(flying) if flying else 0.0
+        if self._stopping.is_set():
+            return Waiting(len(flying), oldest)
+        window = self.limiter.estimate_finish(1) if self.limiter.waiting else None
+        retries = self._backing_off.values()
+        return Waiting(
+            len(flying),
+            oldest,
+            pause_left=self.pause.remaining(),
+            window_frees_in=window,
+            retrying=len(retries),
+            next_retry_in=max(0.0, min(retries) - now) if retries else 0.0,
+        )
+
+    def waiting_for(self) -> str:
+        """`waiting()` in words, "" while requests flow."""
+        return str(self.waiting())
+
+    # -- the run ------------------------------------------------------------------------
 
     async def run(self, tasks: list[Task]) -> list[RowResult]:
         self._queue.extend(tasks)
@@ -95,48 +132,31 @@ class Executor:
             for _ in range(min(self.settings.concurrency, len(tasks)))
         ]
         if workers:
-            stop_watch: asyncio.Future[Any] = asyncio.create_task(self._stopping.wait())
-            all_done: asyncio.Future[Any] = asyncio.gather(*workers, return_exceptions=True)
-            await asyncio.wait({stop_watch, all_done}, return_when=asyncio.FIRST_COMPLETED)
-            if self._stopping.is_set() and not all_done.done():
-                # Requests in flight get a bounded time to answer; then we give up on them.
-                _done, pending = await asyncio.wait(workers, timeout=self.settings.stop_grace)
-                for worker in pending:
-                    worker.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-            stop_watch.cancel()
-            results = await all_done
-            for result in results:
-                if isinstance(result, BaseException) and not isinstance(
-                    result, asyncio.CancelledError
-                ):
-                    raise result
+            await self._supervise(workers)
+        reason = self.stop_reason or "the run stopped"
         for task in itertools.chain(self._in_progress.values(), self._queue):
-            self._results[task.row.row] = self._unfinished(task)
+            self._results[task.row.row] = unfinished(task, reason)
         return [self._results[t.row.row] for t in tasks]
 
-    def _unfinished(self, task: Task) -> RowResult:
-        # Reported, never journalled as final: resume sends (or reconciles) these rows again.
-        reason = self.stop_reason or "the run stopped"
-        if task.attempts == 0:
-            return RowResult(
-                task.row.row,
-                task.row.name,
-                Status.NOT_ATTEMPTED,
-                error=f"not sent: {reason}",
-                key=task.row.key,
+    async def _supervise(self, workers: list[asyncio.Task[None]]) -> None:
+        all_done: asyncio.Future[Any] = asyncio.gather(*workers, return_exceptions=True)
+        stop_watch = asyncio.create_task(self._stopping.wait())
+        await asyncio.wait({stop_watch, all_done}, return_when=asyncio.FIRST_COMPLETED)
+        if not all_done.done():
+            # Requests in flight get a bounded time to answer, cut short by stop(now=True).
+            abort_watch = asyncio.create_task(self._abort.wait())
+            await asyncio.wait(
+                {abort_watch, all_done},
+                timeout=self.settings.stop_grace,
+                return_when=asyncio.FIRST_COMPLETED,
             )
-        last = task.last.message if task.last else "no answer"
-        maybe = "; it may have been created, resume checks" if task.maybe_sent else ""
-        return RowResult(
-            task.row.row,
-            task.row.name,
-            Status.FAILED,
-            http_status=task.last.status if task.last else None,
-            attempts=task.attempts,
-            error=f"unfinished: {reason} (last: {last}){maybe}",
-            key=task.row.key,
-        )
+            abort_watch.cancel()
+            for worker in workers:
+                worker.cancel()
+        stop_watch.cancel()
+        for result in await all_done:
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                raise result
 
     async def _worker(self) -> None:
         while not self._stopping.is_set() and self._queue:
@@ -153,13 +173,14 @@ class Executor:
                 return  # stopped: the task stays in progress and is reported unfinished
             del self._in_progress[task.row.row]
             self._results[result.row] = result
-            try:
-                self.journal.outcome(result)
-            except OSError as exc:
-                # A full disk: the outcome stands in the report; the journal still holds the
-                # send, so resume reconciles this row by listing.
-                self.stop(f"can't write the journal: {exc}")
-                return
+            if result.status not in UNSETTLED:
+                try:
+                    self.journal.outcome(result)
+                except OSError as exc:
+                    # A full disk: the outcome stands in the report; the journal still holds
+                    # the send, so resume reconciles this row by listing.
+                    self.stop(f"can't write the journal: {exc}")
+                    return
             self.progress.advance(result.status)
 
     async def _unless_stopped(self, awaitable: Awaitable[T]) -> tuple[bool, T | None]:
@@ -181,104 +202,105 @@ class Executor:
             value.cancel()
         return False, None
 
-    async def _process(self, task: Task) -> RowResult | None:
+    async def _admitted(self) -> Slot | None:
+        """Wait out the shared pause and the windows; None once the run stops."""
+        loop = asyncio.get_running_loop()
         while True:
-            if self._stopping.is_set():
-                return None
             ok, _ = await self._unless_stopped(self.pause.wait())
             if not ok:
                 return None
             ok, slot = await self._unless_stopped(self.limiter.acquire())
             if not ok or slot is None:
                 return None
-            if (
-                self.pause.paused_until > asyncio.get_running_loop().time()
-                or self._stopping.is_set()
-            ):
-                slot.cancel()  # a 429 arrived while we queued: don't spend the slot
-                continue
+            if self._stopping.is_set():
+                slot.cancel()
+                return None
+            if self.pause.paused_until <= loop.time():
+                return slot
+            slot.cancel()  # a 429 arrived while we queued: don't spend the slot
+
+    async def _process(self, task: Task) -> RowResult | None:
+        loop = asyncio.get_running_loop()
+        while True:
+            slot = await self._admitted()
+            if slot is None:
+                return None
             task.attempts += 1
-            sent_at = asyncio.get_running_loop().time()
-            answer = await self._send(task, slot)
+            sent_at = loop.time()
+            answer = await self._send(task, slot, sent_at)
             task.last = answer
             kind = answer.kind
+            if answer.status is not None:  # the server answered: it is reachable
+                self._last_heard = loop.time()
+            if kind is not AnswerKind.NOT_SENT:
+                task.refused_since = None
             if kind is AnswerKind.OK:
-                self.pause.record_success()
+                self.pause.record_success(sent_at=sent_at)
                 status = Status.CREATED if task.action == "create" else Status.UPDATED
-                return self._result(task, status, answer, "")
+                return settled(task, status, answer, "")
             if kind is AnswerKind.RATE_LIMITED:
                 task.attempts -= 1  # a 429 is not one of the row's attempts
                 self.counters.rate_limited += 1
-                delay = parse_retry_after(answer.retry_after)
-                self.pause.trigger(delay, sent_at=sent_at)
+                self.pause.trigger(parse_retry_after(answer.retry_after), sent_at=sent_at)
                 continue
-            if kind is AnswerKind.AUTH:
-                self.auth_error = f"HTTP {answer.status}: {answer.message}"
-                self.stop(f"the API refused the key ({self.auth_error})")
+            if answer.stops_run:  # the same for every row: a wrong key, URL or certificate
+                task.attempts -= 1  # not the row's fault
+                if kind is AnswerKind.AUTH:
+                    self.auth_error = f"HTTP {answer.status}: {answer.message}"
+                    self.stop(f"the API refused the key ({self.auth_error})")
+                else:
+                    self.stop(answer.message)
                 return None
             if kind is AnswerKind.EXISTS:
-                outcome = self._on_exists(task, answer)
+                outcome = exists_outcome(task, answer, self.settings.on_exists)
                 if outcome is not None:
                     return outcome
                 continue  # switched to an update
             if kind is AnswerKind.REJECTED:
-                return self._result(task, Status.FAILED, answer, answer.message)
-            # Transient: 5xx, no answer, could not connect.
-            if kind in (AnswerKind.NO_ANSWER, AnswerKind.SERVER_ERROR):
-                task.maybe_sent = task.maybe_sent or task.action == "create"
-            if task.attempts >= self.settings.max_attempts:
-                error = f"gave up after {task.attempts} attempts: {answer.message}"
-                if task.maybe_sent:
-                    error += " (an attempt may have reached the server; re-running is safe)"
-                return self._result(task, Status.FAILED, answer, error)
-            self.counters.retries += 1
-            delay = full_jitter(
-                task.attempts - 1,
-                base=self.settings.retry_base,
-                cap=self.settings.retry_cap,
-                rng=self.rng,
-            )
-            ok, _ = await self._unless_stopped(asyncio.sleep(delay))
-            if not ok:
-                return None
+                return settled(task, Status.FAILED, answer, answer.message)
+            if not await self._transient(task, answer, sent_at):
+                return None if self._stopping.is_set() else gave_up(task, answer)
 
-    def _on_exists(self, task: Task, answer: Answer) -> RowResult | None:
-        if task.action == "create" and task.maybe_sent:
-            return self._result(
-                task,
-                Status.CREATED,
-                answer,
-                "created by an earlier attempt whose answer was lost "
-                f"(the retry was told: {answer.message})",
-            )
-        policy = self.settings.on_exists
-        if policy == "update" and task.action == "create":
-            task.action = "update"
-            return None
-        if policy == "fail":
-            return self._result(task, Status.FAILED, answer, f"{answer.message} (--on-exists fail)")
-        return self._result(task, Status.EXISTS, answer, f"{answer.message} (skipped)")
-
-    def _result(self, task: Task, status: Status, answer: Answer, error: str) -> RowResult:
-        return RowResult(
-            row=task.row.row,
-            name=task.row.name,
-            status=status,
-            http_status=answer.status,
-            attempts=task.attempts,
-            error=error,
-            key=task.row.key,
-            data=answer.data if status in (Status.CREATED, Status.UPDATED) else None,
+    async def _transient(self, task: Task, answer: Answer, sent_at: float) -> bool:
+        """A 5xx, no answer or refused connection: True once the retry may go."""
+        if answer.kind is AnswerKind.NOT_SENT:
+            if task.refused_since is None:
+                task.refused_since = sent_at
+        else:
+            task.maybe_sent = task.maybe_sent or task.action == "create"
+        if task.attempts >= self.settings.max_attempts:
+            if task.refused_since is not None and self._last_heard < task.refused_since:
+                # Refused through a whole backoff sequence and nobody heard from the
+                # server meanwhile: failing every row after it would only burn their tries.
+                waited = asyncio.get_running_loop().time() - task.refused_since
+                self.stop(
+                    f"API unreachable: {task.attempts} connection attempts over "
+                    f"{waited:.0f} s were refused ({answer.message})"
+                )
+            return False
+        self.counters.retries += 1
+        delay = full_jitter(
+            task.attempts - 1,
+            base=self.settings.retry_base,
+            cap=self.settings.retry_cap,
+            rng=self.rng,
         )
+        self._backing_off[task.row.row] = asyncio.get_running_loop().time() + delay
+        try:
+            ok, _ = await self._unless_stopped(asyncio.sleep(delay))
+        finally:
+            del self._backing_off[task.row.row]
+        return ok
 
-    async def _send(self, task: Task, slot: Slot) -> Answer:
+    async def _send(self, task: Task, slot: Slot, sent_at: float) -> Answer:
         rid = f"{self.run_id}-{next(self._rid)}"
         wall = time.time()
+        row = task.row
         self.journal.sending(
             rid=rid,
-            key=task.row.key,
-            row=task.row.row,
-            name=task.row.name,
+            key=row.key,
+            row=row.row,
+            name=row.name,
             action=task.action,
             attempt=task.attempts,
         )
@@ -288,15 +310,23 @@ class Executor:
         counters.requests_sent += 1
         counters.first_request_at = counters.first_request_at or wall
         counters.last_request_at = wall
+        # Cancelled in flight, it may have landed, with no answer to tell.
+        reached, task.reached, task.last = task.reached, True, None
+        self._in_flight[row.row] = sent_at
         answer: Answer | None = None
         try:
             if task.action == "create":
-                answer = await self.client.create(task.row.body)
+                answer = await self.client.create(row.body)
             else:
-                answer = await self.client.update(task.row.name, full_update_body(task.row.body))
+                answer = await self.client.update(row.name, full_update_body(row.body))
             return answer
         finally:
+            del self._in_flight[row.row]
+            if answer is not None:
+                task.reached = reached or answer.kind in _MAY_HAVE_TAKEN_EFFECT
             if answer is not None and answer.kind is AnswerKind.NOT_SENT:
+                counters.requests_sent -= 1
+                counters.refused += 1
                 slot.cancel()  # the connection was refused: nothing reached the server
             else:
                 slot.release()

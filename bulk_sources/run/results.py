@@ -15,6 +15,9 @@ class Status(StrEnum):
     DUPLICATE = "duplicate"
     FAILED = "failed"
     NOT_ATTEMPTED = "not_attempted"
+    # Sent, and no answer settled it (in flight when the run stopped, or the last attempt
+    # got none): the server may hold it. Resume lists the names to settle it.
+    UNKNOWN = "unknown"
 
     def __str__(self) -> str:
         return self.value
@@ -23,7 +26,10 @@ class Status(StrEnum):
 # A run is a success when every row ends in one of these.
 DONE = frozenset({Status.CREATED, Status.UPDATED, Status.EXISTS, Status.DUPLICATE})
 # Rows that go to failed.csv, to be fed straight back in.
-RETRYABLE = frozenset({Status.INVALID, Status.FAILED, Status.NOT_ATTEMPTED})
+RETRYABLE = frozenset({Status.INVALID, Status.FAILED, Status.NOT_ATTEMPTED, Status.UNKNOWN})
+# Not final: never journalled as an outcome, so `resume` picks these rows up again (a run
+# that ends with any of them stopped short of its work).
+UNSETTLED = frozenset({Status.NOT_ATTEMPTED, Status.UNKNOWN})
 
 
 @dataclass

@@ -1,0 +1,120 @@
+"""What a row's answers make of it: the executor's outcome rules, without the waiting.
+
+`Sender` is all the executor needs from the API (ConsoleClient satisfies it), so the
+executor can be driven by scripted answers on a virtual clock.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Protocol
+
+from ..api.client import Answer, AnswerKind
+from .results import RowResult, Status
+from .settings import OnExists
+from .task import Task
+
+__all__ = ["Sender", "exists_outcome", "gave_up", "make_rngs", "settled", "unfinished"]
+
+
+class Sender(Protocol):
+    async def create(self, body: dict[str, Any]) -> Answer: ...
+
+    async def update(self, name: str, body: dict[str, Any]) -> Answer: ...
+
+
+def make_rngs(seed: int | None) -> tuple[random.Random, random.Random]:
+    """(retry jitter, 429 pause) streams from one seed.
+
+    Two `Random(seed)` would draw the same numbers, so a retry delay would track the pause
+    jitter; the second stream is seeded from the first instead.
+    """
+    jitter = random.Random(seed)
+    pause = random.Random(jitter.getrandbits(64))
+    return jitter, pause
+
+
+def settled(task: Task, status: Status, answer: Answer, error: str) -> RowResult:
+    return RowResult(
+        row=task.row.row,
+        name=task.row.name,
+        status=status,
+        http_status=answer.status,
+        attempts=task.attempts,
+        error=error,
+        key=task.row.key,
+        data=answer.data if status in (Status.CREATED, Status.UPDATED) else None,
+    )
+
+
+def exists_outcome(task: Task, answer: Answer, policy: OnExists) -> RowResult | None:
+    """A 400 "already in use"; None means the task has switched to an update."""
+    if task.action == "create" and task.maybe_sent:
+        return settled(
+            task,
+            Status.CREATED,
+            answer,
+            "created by an earlier attempt whose answer was lost "
+            f"(the retry was told: {answer.message})",
+        )
+    if policy == "update" and task.action == "create":
+        task.action = "update"
+        return None
+    if policy == "fail":
+        return settled(task, Status.FAILED, answer, f"{answer.message} (--on-exists fail)")
+    return settled(task, Status.EXISTS, answer, f"{answer.message} (skipped)")
+
+
+def gave_up(task: Task, answer: Answer) -> RowResult:
+    """Every attempt was transient (5xx, no answer, refused connection)."""
+    if not task.reached:
+        return _row(
+            task,
+            Status.NOT_ATTEMPTED,
+            f"not sent: could not connect in {task.attempts} attempts ({answer.message})",
+        )
+    if answer.kind is AnswerKind.NO_ANSWER:
+        return _row(
+            task,
+            Status.UNKNOWN,
+            f"no answer after {task.attempts} attempts (last: {answer.message}); {_settles(task)}",
+        )
+    error = f"gave up after {task.attempts} attempts: {answer.message}"
+    if task.maybe_sent:
+        error += " (an attempt may have reached the server; re-running is safe)"
+    return settled(task, Status.FAILED, answer, error)
+
+
+def unfinished(task: Task, reason: str) -> RowResult:
+    """A row the run stopped before it settled; never journalled as final, so resume
+    sends it again (not_attempted) or first checks whether it was created (unknown)."""
+    if not task.reached:
+        last = task.last
+        if last is None:
+            why = f"not sent: {reason}"
+        elif last.kind is AnswerKind.NOT_SENT:
+            why = f"not sent ({task.attempts} connections refused): {reason}"
+        else:  # a 429, 401/403 or "already in use" changed nothing on the server
+            why = f"not done: {reason}"
+        return _row(task, Status.NOT_ATTEMPTED, why)
+    said = task.last.message if task.last is not None else "no answer"
+    return _row(task, Status.UNKNOWN, f"unfinished: {reason} (last: {said}); {_settles(task)}")
+
+
+def _settles(task: Task) -> str:
+    if task.action == "create":
+        return "resume checks whether it was created"
+    return "resume sends the update again"
+
+
+def _row(task: Task, status: Status, error: str) -> RowResult:
+    last = task.last
+    return RowResult(
+        task.row.row,
+        task.row.name,
+        status,
+        http_status=last.status if last is not None else None,
+        attempts=task.attempts,
+        error=error,
+        key=task.row.key,
+    )

@@ -1,0 +1,55 @@
+"""What the executor shows of itself: what it has done (counters) and what it is waiting
+for, as numbers (for a progress line) and in words (after Ctrl-C)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Counters:
+    requests_sent: int = 0  # requests that may have reached the server
+    refused: int = 0  # connections refused: nothing sent
+    rate_limited: int = 0
+    retries: int = 0
+    first_request_at: float | None = None  # wall clock
+    last_request_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    in_flight: int = 0  # requests sent and not answered
+    in_flight_for: float = 0.0  # seconds since the oldest of them went
+    pause_left: float = 0.0  # seconds left of the shared 429 pause
+    window_frees_in: float | None = None  # rows queue for a rate window: when the next may go
+    retrying: int = 0  # rows waiting out a retry backoff
+    next_retry_in: float = 0.0
+
+    @property
+    def stalled(self) -> bool:
+        """Nothing can go right now: all that moves is the clock."""
+        return (
+            self.pause_left > 0
+            or bool(self.window_frees_in)
+            or (self.retrying > 0 and self.in_flight == 0)
+        )
+
+    def __str__(self) -> str:
+        parts = []
+        if self.in_flight:
+            parts.append(
+                f"{_plural(self.in_flight, 'request')} in flight for {self.in_flight_for:.0f} s"
+            )
+        if self.pause_left > 0:
+            parts.append(f"429 pause, {self.pause_left:.0f} s left")
+        elif self.window_frees_in is not None:
+            parts.append(f"rate window frees in {self.window_frees_in:.0f} s")
+        if self.retrying:
+            parts.append(
+                f"{_plural(self.retrying, 'row')} to retry, next in {self.next_retry_in:.0f} s"
+            )
+        return "; ".join(parts)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")

@@ -1,0 +1,308 @@
+"""The executor's answer table, one test per row, on a virtual clock with scripted answers.
+
+The executor, limiter, shared pause and journal file are the real ones; only the API is
+scripted (tests/scripted_sender.py), so attempt counts and send times are exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from scripted_sender import (
+    EXISTS,
+    NO_ANSWER,
+    REJECTED,
+    SEED,
+    UNAVAILABLE,
+    ScriptedSender,
+    Step,
+    auth,
+    execute,
+    journal_records,
+    limited,
+    make_executor,
+    ok,
+    retry_delays,
+    statuses,
+    tasks,
+)
+from virtual_clock import run
+
+from bulk_sources.api.client import Answer, AnswerKind, classify
+from bulk_sources.limits.backoff import full_jitter
+from bulk_sources.run.executor import make_rngs
+from bulk_sources.run.results import DONE, RETRYABLE, UNSETTLED, Status
+
+
+def test_2xx_is_created_or_updated_after_one_attempt(tmp_path: Path) -> None:
+    sender = ScriptedSender({"a": [ok(201, "a")], "b": [ok(200, "b")]})
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path)
+        todo = [*tasks("a"), tasks("x", "b", action="update")[1]]
+        results = await execute(executor, todo)
+        assert [(r.name, r.status, r.attempts, r.http_status) for r in results] == [
+            ("a", Status.CREATED, 1, 201),
+            ("b", Status.UPDATED, 1, 200),
+        ]
+        assert results[0].data == {"name": "a", "id": "a"}
+        assert executor.counters.requests_sent == 2
+
+    run(scenario())
+    assert [(c.action, c.sent) for c in sender.calls] == [("create", 0.0), ("update", 0.25)]
+    assert "name" not in sender.calls[1].body  # a full update must not rename
+    finals = journal_records(tmp_path, "final")
+    assert [(f["name"], f["status"]) for f in finals] == [("a", "created"), ("b", "updated")]
+
+
+@pytest.mark.parametrize("lost", [NO_ANSWER, UNAVAILABLE], ids=["no_answer", "5xx"])
+def test_already_in_use_after_a_lost_answer_is_created(tmp_path: Path, lost: object) -> None:
+    sender = ScriptedSender({"a": [lost, EXISTS]})  # type: ignore[list-item]
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path, on_exists="fail")
+        [result] = await execute(executor, tasks("a"))
+        assert (result.status, result.attempts, result.http_status) == (Status.CREATED, 2, 400)
+        assert "earlier attempt whose answer was lost" in result.error
+
+    run(scenario())
+    assert sender.sent("a") == [0.0, 0.25 + retry_delays(1)[0]]
+
+
+def test_already_in_use_from_an_earlier_run_is_created(tmp_path: Path) -> None:
+    """The plan marks a row whose create went out in an earlier run without an answer."""
+    sender = ScriptedSender({"a": [EXISTS]})
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path)
+        [task] = tasks("a")
+        task.maybe_sent = True
+        [result] = await execute(executor, [task])
+        assert (result.status, result.attempts) == (Status.CREATED, 1)
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("policy", "status", "calls"),
+    [
+        ("skip", Status.EXISTS, [("create", 0.0)]),
+        ("fail", Status.FAILED, [("create", 0.0)]),
+        ("update", Status.UPDATED, [("create", 0.0), ("update", 0.25)]),
+    ],
+)
+def test_already_in_use_without_a_lost_answer_follows_on_exists(
+    tmp_path: Path, policy: str, status: Status, calls: list[tuple[str, float]]
+) -> None:
+    sender = ScriptedSender({"a": [EXISTS, ok(200, "a")]})
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path, on_exists=policy)
+        [result] = await execute(executor, tasks("a"))
+        assert (result.status, result.attempts) == (status, len(calls))
+        assert executor.counters.retries == 0
+
+    run(scenario())
+    assert [(c.action, c.sent) for c in sender.calls] == calls
+    [final] = journal_records(tmp_path, "final")
+    assert final["status"] == status.value
+
+
+def test_other_4xx_fails_and_is_never_repeated(tmp_path: Path) -> None:
+    sender = ScriptedSender({"a": [REJECTED]})
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path, max_attempts=5)
+        results = await execute(executor, tasks("a", "b"))
+        a = results[0]
+        assert (a.status, a.attempts, a.http_status) == (Status.FAILED, 1, 400)
+        assert a.error == "sql: must not be empty"
+        assert statuses(results) == {"a": "failed", "b": "created"}
+
+    run(scenario())
+    assert [(c.name, c.sent) for c in sender.calls] == [("a", 0.0), ("b", 0.25)]
+    assert [f["status"] for f in journal_records(tmp_path, "final")] == ["failed", "created"]
+
+
+@pytest.mark.parametrize("code", [401, 403])
+def test_auth_refused_stops_the_run_and_the_rest_are_not_attempted(
+    tmp_path: Path, code: int
+) -> None:
+    # b is in flight when a's 401 arrives: it gets the stop grace and its answer counts.
+    sender = ScriptedSender({"a": [auth(code)], "b": [Step(ok(name="b"), latency=1.0)]})
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path, concurrency=2)
+        results = await execute(executor, tasks("a", "b", "c", "d"))
+        assert executor.auth_error == f"HTTP {code}: Invalid key"
+        assert executor.stop_reason == f"the API refused the key (HTTP {code}: Invalid key)"
+        assert statuses(results) == {
+            "a": "not_attempted",
+            "b": "created",
+            "c": "not_attempted",
+            "d": "not_attempted",
+        }
+        a, _, c, _ = results
+        assert (a.attempts, a.http_status) == (0, code)
+        assert c.error == f"not sent: the API refused the key (HTTP {code}: Invalid key)"
+        assert asyncio.get_running_loop().time() == 1.0
+
+    run(scenario())
+    assert [c.name for c in sender.calls] == ["a", "b"]
+    assert [f["name"] for f in journal_records(tmp_path, "final")] == ["b"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        classify(302, None, "", None),
+        Answer(AnswerKind.CERTIFICATE, None, "certificate verify failed; set SSL_CERT_FILE"),
+    ],
+    ids=["3xx", "certificate"],
+)
+def test_a_redirect_or_a_refused_certificate_stops_the_run(tmp_path: Path, answer: Answer) -> None:
+    sender = ScriptedSender({"a": [answer]})
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path, max_attempts=5)
+        results = await execute(executor, tasks("a", "b"))
+        assert executor.stop_reason == answer.message
+        assert statuses(results) == {"a": "not_attempted", "b": "not_attempted"}
+        assert results[0].attempts == 0
+
+    run(scenario())
+    assert len(sender.calls) == 1
+    assert journal_records(tmp_path, "final") == []
+
+
+def test_429_pauses_every_worker_once_and_is_not_an_attempt(tmp_path: Path) -> None:
+    sender = ScriptedSender({"a": [limited()], "b": [limited()]})
+    pause_rng = make_rngs(SEED)[1]
+    # Both 429s answer requests sent before the pause began: the second is an echo.
+    until = 0.25 + min(900.0, 10.0 + pause_rng.uniform(0.0, 1.0))
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path, concurrency=2, max_attempts=1)
+        results = await execute(executor, tasks("a", "b"))
+        assert [(r.status, r.attempts) for r in results] == [(Status.CREATED, 1)] * 2
+        assert executor.counters.rate_limited == 2
+        assert executor.counters.retries == 0
+        assert executor.counters.requests_sent == 4
+        assert executor.pause.total_pauses == 1
+        assert executor.pause.paused_until == until
+
+    run(scenario())
+    assert sender.sent("a") == sender.sent("b") == [0.0, until]
+
+
+def test_429_retry_after_is_obeyed_with_the_pause_jitter(tmp_path: Path) -> None:
+    sender = ScriptedSender({"a": [limited("7")]})
+    until = 0.25 + (7.0 + make_rngs(SEED)[1].uniform(0.0, 0.1 * 7.0))
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path)
+        [result] = await execute(executor, tasks("a"))
+        assert (result.status, result.attempts) == (Status.CREATED, 1)
+
+    run(scenario())
+    assert sender.sent("a") == [0.0, until]
+
+
+def test_a_success_sent_before_the_pause_is_an_echo_and_keeps_the_streak(
+    tmp_path: Path,
+) -> None:
+    """record_success gets sent_at: a's success answers a request sent before b's 429, so
+    the next 429 continues the streak (a longer pause) instead of starting over."""
+    holder: dict[str, object] = {}
+    sender = ScriptedSender(
+        {"a": [Step(ok(name="a"), latency=5.0)], "b": [limited(), limited()]},
+        probe=lambda: holder["executor"].pause.streak,  # type: ignore[attr-defined]
+    )
+    rng = make_rngs(SEED)[1]
+    first = 0.25 + min(900.0, 10.0 + rng.uniform(0.0, 1.0))
+    second = (first + 0.25) + (10.0 + full_jitter(1, base=10.0, cap=890.0, rng=rng))
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path, concurrency=2)
+        holder["executor"] = executor
+        results = await execute(executor, tasks("a", "b"))
+        assert statuses(results) == {"a": "created", "b": "created"}
+        assert executor.pause.streak == 0  # b's own success ends it
+
+    run(scenario())
+    assert sender.sent("b") == [0.0, first, second]
+    assert [c.probe for c in sender.calls if c.name == "b"] == [0, 1, 2]
+
+
+def test_transient_answers_are_retried_with_full_jitter(tmp_path: Path) -> None:
+    sender = ScriptedSender({"a": [UNAVAILABLE, NO_ANSWER, UNAVAILABLE]})
+    d = retry_delays(3)
+    t1 = 0.25 + d[0]
+    t2 = (t1 + 0.25) + d[1]
+    t3 = (t2 + 0.25) + d[2]
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path, max_attempts=4)
+        [result] = await execute(executor, tasks("a"))
+        assert (result.status, result.attempts) == (Status.CREATED, 4)
+        assert executor.counters.retries == 3
+        assert executor.counters.requests_sent == 4
+
+    run(scenario())
+    assert sender.sent("a") == [0.0, t1, t2, t3]
+    assert len(journal_records(tmp_path, "send")) == 4
+
+
+def test_transient_to_the_last_attempt_fails_with_a_5xx(tmp_path: Path) -> None:
+    sender = ScriptedSender({"a": [UNAVAILABLE] * 4})
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path, max_attempts=4)
+        [result] = await execute(executor, tasks("a"))
+        assert (result.status, result.attempts, result.http_status) == (Status.FAILED, 4, 503)
+        assert result.error.startswith("gave up after 4 attempts: upstream busy")
+        assert executor.counters.retries == 3
+
+    run(scenario())
+    assert len(sender.calls) == 4
+    [final] = journal_records(tmp_path, "final")
+    assert final["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("action", "settles"),
+    [("create", "resume checks whether it was created"), ("update", "resume sends the update")],
+)
+def test_no_answer_to_the_last_attempt_is_unknown_and_not_journalled(
+    tmp_path: Path, action: str, settles: str
+) -> None:
+    sender = ScriptedSender({"a": [UNAVAILABLE, NO_ANSWER]})
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path, max_attempts=2)
+        [result] = await execute(executor, tasks("a", action=action))  # type: ignore[arg-type]
+        assert (result.status, result.attempts, result.http_status) == (Status.UNKNOWN, 2, None)
+        assert settles in result.error
+        assert executor.stop_reason is None
+
+    run(scenario())
+    assert journal_records(tmp_path, "final") == []  # resume settles it
+    assert len(journal_records(tmp_path, "send")) == 2
+
+
+def test_unknown_is_resumable_and_retryable_but_not_done() -> None:
+    assert Status.UNKNOWN in UNSETTLED and Status.NOT_ATTEMPTED in UNSETTLED
+    assert Status.UNKNOWN in RETRYABLE
+    assert Status.UNKNOWN not in DONE
+
+
+def test_the_jitter_and_pause_streams_differ_and_repeat_by_seed() -> None:
+    def draws() -> tuple[list[float], list[float]]:
+        jitter, pause = make_rngs(SEED)
+        return [jitter.random() for _ in range(5)], [pause.random() for _ in range(5)]
+
+    jitter_draws, pause_draws = draws()
+    assert jitter_draws != pause_draws
+    assert draws() == (jitter_draws, pause_draws)
