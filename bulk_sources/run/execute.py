@@ -27,6 +27,7 @@ from ..limits.backoff import SharedPause
 from ..limits.limiter import MultiWindowLimiter
 from ..limits.memory import LimitMemory
 from ..version import __version__
+from .answers import make_rngs
 from .executor import Executor
 from .finish import finish_run
 from .folder import JOURNAL_FILE, RunRecord
@@ -69,6 +70,7 @@ class RunResources:
     memory: LimitMemory
     limiter: MultiWindowLimiter
     pause: SharedPause
+    jitter_rng: random.Random  # the executor's retry jitter; the pause has its own stream
 
 
 @contextlib.asynccontextmanager
@@ -79,15 +81,14 @@ async def run_resources(
     session: aiohttp.ClientSession | None,
 ) -> AsyncIterator[RunResources]:
     limiter = MultiWindowLimiter(settings.windows, margin=settings.margin, spacing=settings.spacing)
-    pause = SharedPause(
-        base=settings.pause_base, cap=settings.pause_cap, rng=random.Random(settings.seed)
-    )
+    jitter_rng, pause_rng = make_rngs(settings.seed)
+    pause = SharedPause(base=settings.pause_base, cap=settings.pause_cap, rng=pause_rng)
     journal = Journal(run_dir / JOURNAL_FILE)
     try:
         memory = limit_memory(settings, api_key)
         try:
             async with open_client(settings, api_key, session) as client:
-                yield RunResources(client, journal, memory, limiter, pause)
+                yield RunResources(client, journal, memory, limiter, pause, jitter_rng)
         finally:
             memory.close()
     finally:
@@ -196,9 +197,9 @@ async def _send(
         memory=res.memory,
         progress=progress,
         run_id=f"{int(time.time() * 1000):x}",
-        rng=random.Random(settings.seed),
+        rng=res.jitter_rng,
     )
-    stops.direct_to(lambda reason, _now: executor.stop(reason))
+    stops.direct_to(lambda reason, now: executor.stop(reason, now=now))
     if stops.reason is not None:
         executor.stop(stops.reason)
     try:

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .results import RETRYABLE, RowResult, Status
+from .results import RETRYABLE, UNSETTLED, RowResult, Status
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,7 +29,7 @@ class Outcome(StrEnum):
 
 def outcome_of(counts: dict[str, int], stop_reason: str | None) -> Outcome:
     """The one rule that turns a run's counts into its outcome."""
-    if stop_reason is not None or counts.get(Status.NOT_ATTEMPTED.value, 0):
+    if stop_reason is not None or any(counts.get(s.value, 0) for s in UNSETTLED):
         return Outcome.STOPPED
     if any(counts.get(s.value, 0) for s in RETRYABLE):
         return Outcome.ROWS_FAILED
