@@ -8,7 +8,6 @@ from bulk_sources.catalog.cells import (
     REQUIRED_FIELDS,
     CellError,
     ColumnProblem,
-    RowDecoder,
     decode_bool,
     decode_id_type_mapping,
     decode_owner,
@@ -17,6 +16,7 @@ from bulk_sources.catalog.cells import (
     map_columns,
     target_of,
 )
+from bulk_sources.catalog.decoder import RowDecoder
 
 
 @pytest.mark.parametrize(
