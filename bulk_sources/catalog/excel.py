@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CatalogError
-from .reader import BATCH_ROWS, TEMPLATE_HINT, Batches
+from .batch import BATCH_ROWS, Batches
+from .reader import TEMPLATE_HINT
 
 
 @contextmanager

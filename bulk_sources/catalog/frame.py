@@ -14,8 +14,9 @@ from typing import Any
 import pandas as pd
 
 from ..errors import CatalogError
+from .batch import BATCH_ROWS, Batches
 from .cells import NulCell
-from .reader import BATCH_ROWS, Batches, CatalogSource, map_header
+from .reader import CatalogSource, map_header
 from .validation import ValidationReport, validate_catalog
 
 _LABEL = "the DataFrame"

@@ -22,32 +22,21 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Literal
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
 from ..errors import CatalogError, UsageError
 from . import sniff
+from .batch import BATCH_ROWS, Batches
 from .cells import NulCell
 from .columns import ColumnMap, ColumnProblem, map_columns, unknown_columns_text
+from .parquet import PARQUET_MAGIC, parquet_batches, parquet_columns
 
-_PARQUET_MAGIC = b"PAR1"
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
-# Rows per batch handed to the decoder. Small on purpose: a batch's rows, bodies and models
-# stay below the garbage collector's first threshold (700 new container objects), so they die
-# young instead of being promoted and walked again and again by older-generation collections.
-# At 8192 rows per batch, a million-row CSV spent about a sixth of its time in the collector.
-BATCH_ROWS = 256
-# Parquet is read in larger record batches (arrow's per-batch cost) and cut into BATCH_ROWS.
-_PARQUET_BATCH_ROWS = 8192
 TEMPLATE_HINT = "run `bulk-sources template` for a header that works"
 # The csv module refuses cells over 131,072 characters by default; a 200 KB SQL is real.
 # Anything that fits in memory is read (2**31 - 1: the C long limit on every platform).
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 Format = Literal["csv", "parquet", "xlsx", "frame"]
-Batches = Iterator[tuple[int, list[Sequence[object]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +101,7 @@ class Catalog(CatalogSource):
 
     def batches(self) -> Batches:
         if self.format == "parquet":
-            return _parquet_batches(self.path)
+            return parquet_batches(self.path)
         if self.format == "xlsx":
             from .excel import sheet_batches  # openpyxl only when a workbook is read
 
@@ -151,8 +140,8 @@ def open_catalog(path: Path, encoding: str | None = None, *, sheet: str | None =
         return Catalog(path, "xlsx", "utf-8", columns, map_header(path, columns), sheet=real_sheet)
     if sheet is not None:
         raise UsageError(f"--sheet is for .xlsx workbooks; {path} is not one")
-    if head.startswith(_PARQUET_MAGIC) or path.suffix.lower() in _PARQUET_SUFFIXES:
-        columns = _parquet_columns(path, head)
+    if head.startswith(PARQUET_MAGIC) or path.suffix.lower() in _PARQUET_SUFFIXES:
+        columns = parquet_columns(path, head)
         return Catalog(path, "parquet", "utf-8", columns, map_header(path, columns))
     codec = _codec(encoding) if encoding else (sniff.bom_encoding(head) or "utf-8-sig")
     sniff.check_binary(path, head, codec)
@@ -248,45 +237,6 @@ def _csv_batches(path: Path, codec: str, delimiter: str) -> Batches:
             number += len(kept)
 
 
-def parquet_file(path: Path) -> pq.ParquetFile:
-    try:
-        return pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise CatalogError(
-            f"{path} is not a readable Parquet file, it is truncated or corrupt ({exc}); "
-            "write it again or export the catalog as CSV"
-        ) from None
-
-
-def _parquet_columns(path: Path, head: bytes) -> list[str]:
-    if not head.startswith(_PARQUET_MAGIC):
-        raise CatalogError(
-            f"{path} is named like a Parquet file but is not one; rename it to .csv if it is "
-            "CSV, or write it again as Parquet"
-        )
-    with parquet_file(path) as source:
-        return list(source.schema_arrow.names)
-
-
-def _parquet_batches(path: Path) -> Batches:
-    number = 1
-    try:
-        with parquet_file(path) as source:
-            for batch in source.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
-                columns = [_parquet_column(column) for column in batch.columns]
-                for start in range(0, batch.num_rows, BATCH_ROWS):
-                    end = start + BATCH_ROWS
-                    rows: list[Sequence[object]] = list(
-                        zip(*(column[start:end] for column in columns), strict=True)
-                    )
-                    yield number, rows
-                    number += len(rows)
-    except (pa.ArrowException, OSError) as exc:
-        raise CatalogError(
-            f"{path} is corrupt after row {number - 1} ({exc}); write the Parquet file again"
-        ) from None
-
-
 def _mark_nul(batches: Batches) -> Batches:
     """Cells holding a NUL character wrapped as NulCell (the file has one somewhere)."""
     for number, rows in batches:
@@ -299,32 +249,6 @@ def _mark_nul(batches: Batches) -> Batches:
                 for row in rows
             ],
         )
-
-
-def _parquet_column(column: pa.Array) -> list[object]:
-    """The column's values, with text holding a NUL character wrapped as NulCell.
-
-    Arrow finds the NUL (C speed, once per 8192 rows); only then are values looked at one
-    by one. Text nested in lists is checked too; text inside structs is not.
-    """
-    values: list[object] = column.to_pylist()
-    kind = column.type
-    text = column
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        if not (pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)):
-            return values
-        text = pc.list_flatten(column)
-    elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        return values
-    if not pc.any(pc.match_substring(text, "\x00")).as_py():
-        return values
-    return [NulCell(v) if _holds_nul(v) else v for v in values]
-
-
-def _holds_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    return isinstance(value, list) and any(isinstance(v, str) and "\x00" in v for v in value)
 
 
 def write_rows_subset(catalog: CatalogSource, row_numbers: Collection[int], out_path: Path) -> None:

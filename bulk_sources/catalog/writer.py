@@ -16,11 +16,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .batch import BATCH_ROWS
 from .cells import NulCell
 from .columns import is_report_column
-from .reader import CatalogSource, parquet_file
-
-_BATCH_ROWS = 256
+from .parquet import parquet_file
+from .reader import CatalogSource
 
 
 def write_rows_subset(catalog: CatalogSource, row_numbers: Collection[int], out_path: Path) -> None:
@@ -84,7 +84,7 @@ def _write_parquet(
         fields = [schema.field(i) for i in keep]
         fields += [pa.field(c, pa.string()) for c in report_columns]
         with pq.ParquetWriter(out_path, pa.schema(fields)) as writer:
-            for batch in source.iter_batches(batch_size=_BATCH_ROWS):
+            for batch in source.iter_batches(batch_size=BATCH_ROWS):
                 take = [i for i in range(batch.num_rows) if offset + i + 1 in report]
                 numbers = [offset + i + 1 for i in take]
                 offset += batch.num_rows
