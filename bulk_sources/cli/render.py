@@ -54,8 +54,9 @@ def print_report(report: RunReport, *, problems: int = 10) -> None:
     if len(to_fix) > problems:
         print(f"  ... and {len(to_fix) - problems} more in results.csv")
     unsettled = [r for r in report.results if r.status in RETRYABLE and r.status not in NEEDS_FIX]
-    if unsettled:
-        print(f"  {_rows(len(unsettled))} not settled: `bulk-sources resume {report.run_dir}`")
+    resume = f"bulk-sources resume {report.run_dir}"
+    if unsettled and resume not in (report.stopped or ""):
+        print(f"  {_rows(len(unsettled))} not settled yet: `{resume}` settles them")
     if to_fix:
         print(f"  rows to fix and run again: {report.failed_rows_file}")
     sys.stdout.flush()

@@ -96,6 +96,7 @@ def _show(report: RunReport, as_json: bool) -> int:
 
 
 def run_submit(args: argparse.Namespace) -> int:
+    from ..errors import ListingFailed
     from ..run.session import dry_run, submit_catalog
     from .exits import for_outcome
     from .progress import run_progress
@@ -106,7 +107,14 @@ def run_submit(args: argparse.Namespace) -> int:
     if note:
         print(note, file=sys.stderr)
     if args.dry_run:
-        plan = dry_run(args.catalog, settings, key_from(args))
+        try:
+            plan = dry_run(args.catalog, settings, key_from(args))
+        except ListingFailed as exc:
+            # No run folder exists to resume: the dry run itself is what to run again.
+            raise ListingFailed(
+                f"{exc}; nothing was sent: check --base-url and the network, then run the "
+                "dry run again"
+            ) from None
         if args.json:
             print_json(dry_run_document(plan))
         else:
