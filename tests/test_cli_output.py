@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from process_helpers import server_process
-from submit_helpers import names, row, write_catalog
+from process_helpers import server_process, tool, wait_for_sends
+from submit_helpers import names, read_results, row, write_catalog
 
 from bulk_sources.cli.main import build_parser, main
 
@@ -199,3 +201,35 @@ def test_help_imports_no_heavy_library() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_what_it_waits_for_and_a_second_one_stops_at_once(tmp_path: Path) -> None:
+    """Every request hangs (the stand-in stalls 60 s): the first Ctrl-C names the requests
+    in flight and waits (grace 10 s); the second gives up on them at once: unknown rows."""
+    with server_process(KEY, WINDOWS, "--stall-rate", "1", "--stall-seconds", "60") as url:
+        catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(6, "hang")])
+        reports = tmp_path / "r"
+        args = ["submit", str(catalog), "--concurrency", "3", *_args(reports, url)]
+        proc = subprocess.Popen(
+            tool(*args),
+            env={**os.environ, "STATSIG_API_KEY": KEY},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stderr is not None
+        wait_for_sends(reports, 2, proc)  # three requests out, none will answer
+        proc.send_signal(signal.SIGINT)
+        first = proc.stderr.readline()
+        proc.send_signal(signal.SIGINT)
+        second = proc.stderr.readline()
+        out, err = proc.communicate(timeout=8)  # well inside the 10 s grace
+    assert first.startswith("stopping: waiting up to 10 s for requests in flight (3 requests")
+    assert first.rstrip().endswith("Ctrl-C again to stop now")
+    assert second.startswith("stopping now: ")
+    assert proc.returncode == 3, err
+    assert "Traceback" not in err
+    run_dir = Path(out.strip().splitlines()[-1].removeprefix("run folder: "))
+    statuses = [r["status"] for r in read_results(run_dir)]
+    assert statuses.count("unknown") == 3 and statuses.count("not_attempted") == 3

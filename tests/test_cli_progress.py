@@ -67,6 +67,9 @@ def test_ctrl_c_lines_say_what_the_run_waits_for() -> None:
         "stopping: waiting up to 10 s for requests in flight (3 requests in flight for 2 s); "
         "Ctrl-C again to stop now"
     )
+    assert stop_message(now=False, waiting="", grace=10.0) == (
+        "stopping: no request in flight; writing the report"
+    )
     second = stop_message(now=True, waiting="", grace=10.0)
     assert second.startswith("stopping now: requests still in flight are reported unknown")
 

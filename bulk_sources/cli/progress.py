@@ -43,9 +43,10 @@ def stop_message(*, now: bool, waiting: str, grace: float) -> str:
             "stopping now: requests still in flight are reported unknown; "
             "`bulk-sources resume` settles them"
         )
-    what = f" ({waiting})" if waiting else ""
+    if not waiting:
+        return "stopping: no request in flight; writing the report"
     return (
-        f"stopping: waiting up to {grace:g} s for requests in flight{what}; "
+        f"stopping: waiting up to {grace:g} s for requests in flight ({waiting}); "
         "Ctrl-C again to stop now"
     )
 

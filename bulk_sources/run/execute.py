@@ -236,7 +236,14 @@ async def _send(
         run_id=f"{int(time.time() * 1000):x}",
         rng=res.jitter_rng,
     )
-    stops.direct_to(lambda reason, now: executor.stop(reason, now=now))
+    progress.watch(executor.waiting_for)
+
+    def on_signal(reason: str, now: bool) -> None:
+        executor.stop(reason, now=now)
+        # The library prints nothing: the progress (the CLI) says what the stop waits for.
+        progress.stopping(now=now, waiting=executor.waiting_for(), grace=settings.stop_grace)
+
+    stops.direct_to(on_signal)
     if stops.reason is not None:
         executor.stop(stops.reason)
     try:
