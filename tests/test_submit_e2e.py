@@ -76,10 +76,11 @@ async def test_every_status_is_reported_once_in_catalog_order(
     assert summary.counts["created"] == 12
     assert sum(summary.counts.values()) == len(rows)
     assert summary.outcome == "rows_failed"  # one invalid row
-    # failed.csv holds exactly the invalid row, its cells untouched.
+    # failed.csv holds exactly the invalid row, its cells untouched, then why it is there.
     with (summary.run_dir / "failed.csv").open(encoding="utf-8", newline="") as handle:
         failed = list(csv.DictReader(handle))
-    assert failed == [row("broken", sql="   ")]
+    why = {"_row": "8", "_status": "invalid", "_error": "sql: is required but empty"}
+    assert failed == [{**row("broken", sql="   "), **why}]
     assert set(server.state.sources) == {*names(12), "taken_skip", "taken_fail"}
     # What the API answered for each created row, for follow-on work.
     lines = (summary.run_dir / "created.jsonl").read_text().splitlines()
@@ -249,9 +250,15 @@ async def test_failed_rows_file_is_valid_input_and_parquet_stays_parquet(
     )
     assert summary.run_dir is not None
     failed = summary.run_dir / "failed.parquet"
-    assert pq.read_table(failed).to_pylist() == [rows[1], rows[2]]
+    read_back = pq.read_table(failed).to_pylist()
+    assert [{k: v for k, v in r.items() if not k.startswith("_")} for r in read_back] == [
+        rows[1],
+        rows[2],
+    ]
+    assert [(r["_row"], r["_status"]) for r in read_back] == [("2", "failed"), ("3", "invalid")]
     again = open_catalog(failed)
-    assert [r.cells for r in again.rows()] == [rows[1], rows[2]]
+    assert again.unknown_columns == []  # the report columns are not catalog columns
+    assert [r.number for r in again.rows()] == [1, 2]
 
 
 async def test_dry_run_sends_nothing_and_estimates_the_windows(

@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..api.protocol import is_loopback
 from ..errors import UsageError
 from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the stand-in needs aiohttp: imported when the command runs, not for --help
     from ..fakeapi import FakeApiConfig
 
 
@@ -156,6 +155,7 @@ def build_config(args: argparse.Namespace) -> FakeApiConfig:
 
 
 async def serve(config: FakeApiConfig, host: str, port: int) -> None:
+    from ..api.protocol import is_loopback
     from ..fakeapi import FakeApiServer
 
     try:

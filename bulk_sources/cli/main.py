@@ -1,7 +1,8 @@
 """`bulk-sources` command line: parse arguments, call the library, map errors to exit codes.
 
 Each subcommand lives in `bulk_sources/cli/<name>.py` with `register(subparsers)`; the
-logic itself lives in the library modules they call.
+logic itself lives in the library modules they call. Command modules import aiohttp,
+pandas and pyarrow only when they run, so `--help` and completion stay fast.
 
 Exit codes: see `exits.py`, the one map.
 """
@@ -16,8 +17,61 @@ from typing import Any, TextIO
 
 from ..errors import BulkSourcesError, NothingToRetry
 from ..version import __version__
-from . import demo, fake_server, submit, validate
+from . import completion, demo, fake_server, submit, validate
 from .exits import EXIT_STOPPED, EXIT_USAGE, for_error
+
+ENVIRONMENT = """\
+environment:
+  STATSIG_API_KEY    the Console API key (or --api-key-file)
+  STATSIG_BASE_URL   the API base URL when --base-url is not given (a rehearsal against
+                     `bulk-sources fake-server` is set once per shell)
+"""
+
+# Every command's --help ends with examples that work as written.
+EXAMPLES = {
+    "submit": """\
+examples:
+  bulk-sources submit catalog.csv --dry-run     what would happen, how long it takes
+  bulk-sources submit catalog.csv               create every valid row
+  bulk-sources submit catalog.csv --json > run.json
+  bulk-sources submit reports/RUN/failed.csv    the failed rows, fixed in place
+""",
+    "resume": """\
+examples:
+  bulk-sources resume reports/20261126T110501Z-catalog
+  bulk-sources resume reports/20261126T110501Z-catalog --json
+""",
+    "retry": """\
+examples:
+  bulk-sources retry reports/20261126T110501Z-catalog
+  bulk-sources retry reports/20261126T110501Z-catalog --include-invalid
+  bulk-sources retry reports/20261126T110501Z-catalog --on-exists update
+""",
+    "validate": """\
+examples:
+  bulk-sources validate catalog.csv
+  bulk-sources validate catalog.parquet --report problems.csv
+""",
+    "template": """\
+examples:
+  bulk-sources template > catalog.csv
+""",
+    "demo": """\
+examples:
+  bulk-sources demo
+  bulk-sources demo my_catalog.csv --report-dir /tmp/reports
+""",
+    "fake-server": """\
+examples:
+  bulk-sources fake-server --port 8080 --key console-test-key
+  bulk-sources fake-server --rate-limit 100/10s --rate-limit 900/15m --error-rate 0.05
+""",
+    "completion": """\
+examples:
+  bulk-sources completion bash > ~/.local/share/bash-completion/completions/bulk-sources
+  bulk-sources completion zsh > "${fpath[1]}/_bulk-sources"
+""",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,13 +86,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bulk-sources",
         description="Create many Statsig Warehouse Native assignment sources at once.",
+        epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"bulk-sources {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     # Each command module imports its machinery only when it runs, so --help stays fast.
-    for module in (demo, submit, validate, fake_server):
+    for module in (demo, submit, validate, fake_server, completion):
         module.register(subparsers)
+    for name, sub in subparsers.choices.items():
+        examples = EXAMPLES.get(name, "")
+        sub.epilog = examples + (
+            "\n" + ENVIRONMENT if name in ("submit", "resume", "retry") else ""
+        )
+        sub.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -94,15 +156,38 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    as_json = bool(getattr(args, "json", False))
     try:
         code: int = args.func(args)
         return code
     except NothingToRetry as exc:
-        print(f"bulk-sources: {exc}")
-        return for_error(exc)
+        # Not a failure: a sentence on stdout, no run folder, exit 0 (1 if rows need fixing).
+        code = for_error(exc)
+        _say(f"bulk-sources: {exc}", as_json, note=str(exc), code=code, err=False)
+        return code
     except BulkSourcesError as exc:
-        print(f"bulk-sources: {exc}", file=sys.stderr)
-        return for_error(exc)
+        code = for_error(exc)
+        _say(f"bulk-sources: {exc}", as_json, error=str(exc), code=code)
+        return code
     except KeyboardInterrupt:
-        print("bulk-sources: interrupted", file=sys.stderr)
+        _say("bulk-sources: interrupted", as_json, error="interrupted", code=EXIT_STOPPED)
         return EXIT_STOPPED
+
+
+def _say(
+    text: str,
+    as_json: bool,
+    *,
+    code: int,
+    note: str | None = None,
+    error: str | None = None,
+    err: bool = True,
+) -> None:
+    """A sentence for a person; with --json, also the one JSON document on stdout."""
+    if as_json:
+        from .render import message_document, print_json
+
+        print(text, file=sys.stderr)
+        print_json(message_document(note=note, error=error, code=code))
+    else:
+        print(text, file=sys.stderr if err else sys.stdout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from ..run.settings import (
     seconds_above_zero,
     seconds_at_least_zero,
 )
+
+BASE_URL_ENV = "STATSIG_BASE_URL"
 
 
 def _window(text: str) -> Window:
@@ -59,8 +62,9 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
     d = SubmitSettings()
     parser.add_argument(
         "--base-url",
-        default=d.base_url,
-        help=f"Console API base URL (default {d.base_url}; http only to loopback)",
+        default=None,
+        help=f"Console API base URL (default ${BASE_URL_ENV} if set, else {d.base_url}; "
+        "http only to loopback)",
     )
     add_key_options(parser)
     parser.add_argument(
@@ -124,12 +128,12 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
         default=d.report_dir,
         help=f"where run folders go (default {d.report_dir}/)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
     values: dict[str, Any] = {
-        "base_url": args.base_url,
+        "base_url": base_url_from(args),
         "windows": tuple(args.rate_limit) if args.rate_limit else DEFAULT_WINDOWS,
         "concurrency": args.concurrency,
         "max_attempts": args.max_attempts,
@@ -143,6 +147,20 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
     }
     values.update(overrides)
     return SubmitSettings(**values)
+
+
+def base_url_from(args: argparse.Namespace, environ: dict[str, str] | None = None) -> str:
+    """--base-url, else $STATSIG_BASE_URL, else the real API: a rehearsal against the
+    stand-in is set once per shell instead of on every command."""
+    env = os.environ if environ is None else environ
+    return str(args.base_url or env.get(BASE_URL_ENV) or SubmitSettings().base_url)
+
+
+def base_url_note(args: argparse.Namespace) -> str | None:
+    """A line for stderr when the URL came from the environment, so it is never a surprise."""
+    if args.base_url is None and os.environ.get(BASE_URL_ENV):
+        return f"base URL {os.environ[BASE_URL_ENV]} (from ${BASE_URL_ENV})"
+    return None
 
 
 def key_from(args: argparse.Namespace) -> ApiKey:

@@ -1,11 +1,22 @@
-"""Everything the CLI shows about a run: the summary, the dry run, durations."""
+"""Everything the CLI shows about a run: the summary (text or one JSON document), the dry
+run, durations, and what to do next.
+
+Hints name only commands that exist and apply: `resume` when rows are left unsettled,
+"rows to fix" only when some row needs fixing.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
+from typing import Any
 
-from ..run.results import Status
-from ..run.summary import DryRun, RunReport
+from ..run.results import RETRYABLE, RowResult, Status
+from ..run.summary import TOOL, DryRun, RunReport
+
+# Rows that need a person: everything else in RETRYABLE (not sent, no answer) is settled by
+# `resume` without any change to the catalog.
+NEEDS_FIX = frozenset({Status.INVALID, Status.FAILED})
 
 
 def duration(seconds: float) -> str:
@@ -14,6 +25,14 @@ def duration(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
+
+
+def _who(row: RowResult) -> str:
+    return f"row {row.row}" + (f" ({row.name})" if row.name else "")
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" + ("" if n == 1 else "s")
 
 
 def print_report(report: RunReport, *, problems: int = 10) -> None:
@@ -29,16 +48,59 @@ def print_report(report: RunReport, *, problems: int = 10) -> None:
     )
     if report.stopped:
         print(f"  stopped: {report.stopped}")
-    bad = report.problems
-    for row in bad[:problems]:
-        who = f"row {row.row}" + (f" ({row.name})" if row.name else "")
-        print(f"  {who}: {row.status.value}: {row.error}")
-    if len(bad) > problems:
-        print(f"  ... and {len(bad) - problems} more in results.csv")
-    if bad:
+    to_fix = [row for row in report.results if row.status in NEEDS_FIX]
+    for row in to_fix[:problems]:
+        print(f"  {_who(row)}: {row.status.value}: {row.error}")
+    if len(to_fix) > problems:
+        print(f"  ... and {len(to_fix) - problems} more in results.csv")
+    unsettled = [r for r in report.results if r.status in RETRYABLE and r.status not in NEEDS_FIX]
+    resume = f"bulk-sources resume {report.run_dir}"
+    if unsettled and resume not in (report.stopped or ""):
+        print(f"  {_rows(len(unsettled))} not settled yet: `{resume}` settles them")
+    if to_fix:
         print(f"  rows to fix and run again: {report.failed_rows_file}")
     sys.stdout.flush()
     print(f"run folder: {report.run_dir}")
+
+
+def problem_json(row: RowResult) -> dict[str, Any]:
+    return {
+        "row": row.row,
+        "name": row.name,
+        "status": row.status.value,
+        "http_status": row.http_status,
+        "attempts": row.attempts,
+        "error": row.error,
+    }
+
+
+def report_document(report: RunReport) -> dict[str, Any]:
+    """summary.json's content plus the note and every row that did not end done."""
+    return {
+        **report.to_json(),
+        "note": report.note or None,
+        "problems": [problem_json(r) for r in report.problems],
+    }
+
+
+def dry_run_document(plan: DryRun) -> dict[str, Any]:
+    return {
+        **plan.to_json(),
+        "problems": [problem_json(r) for r in plan.problems],
+    }
+
+
+def message_document(
+    *, note: str | None = None, error: str | None = None, code: int
+) -> dict[str, Any]:
+    """For `--json` when there is no run to show: nothing to retry, or an error sentence."""
+    return {"tool": TOOL, "note": note, "error": error, "exit_code": code}
+
+
+def print_json(document: dict[str, Any]) -> None:
+    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
 
 
 def print_dry_run(plan: DryRun) -> None:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .options import (
     add_key_options,
     add_submit_options,
+    base_url_note,
     key_from,
     settings_from,
 )
+
+if TYPE_CHECKING:
+    from ..run.summary import RunReport
 
 
 def register(subparsers: Any) -> None:
@@ -30,6 +35,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="validate and list, print what would happen and how long it takes; send nothing",
     )
+    add_json_option(submit)
     submit.set_defaults(func=run_submit)
 
     resume = subparsers.add_parser(
@@ -41,6 +47,8 @@ def register(subparsers: Any) -> None:
     )
     resume.add_argument("run", type=Path, help="the run folder submit printed")
     add_key_options(resume)
+    add_json_option(resume)
+    resume.add_argument("--quiet", action="store_true", help="no progress on stderr")
     resume.set_defaults(func=run_resume)
 
     retry = subparsers.add_parser(
@@ -62,50 +70,79 @@ def register(subparsers: Any) -> None:
         default=None,
         help="override the run's --on-exists, e.g. update the rows that failed as existing",
     )
+    add_json_option(retry)
+    retry.add_argument("--quiet", action="store_true", help="no progress on stderr")
     retry.set_defaults(func=run_retry)
 
 
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document on stdout instead of the text summary (see README, "
+        "'The report'); progress stays on stderr",
+    )
+
+
+def _show(report: RunReport, as_json: bool) -> int:
+    from .exits import for_outcome
+    from .render import print_json, print_report, report_document
+
+    if as_json:
+        print_json(report_document(report))
+    else:
+        print_report(report)
+    return for_outcome(report.outcome)
+
+
 def run_submit(args: argparse.Namespace) -> int:
+    from ..errors import ListingFailed
     from ..run.session import dry_run, submit_catalog
     from .exits import for_outcome
-    from .progress import bar_progress
-    from .render import print_dry_run, print_report
+    from .progress import run_progress
+    from .render import dry_run_document, print_dry_run, print_json
 
     settings = settings_from(args)
+    note = base_url_note(args)
+    if note:
+        print(note, file=sys.stderr)
     if args.dry_run:
-        plan = dry_run(args.catalog, settings, key_from(args))
-        print_dry_run(plan)
+        try:
+            plan = dry_run(args.catalog, settings, key_from(args))
+        except ListingFailed as exc:
+            # No run folder exists to resume: the dry run itself is what to run again.
+            raise ListingFailed(
+                f"{exc}; nothing was sent: check --base-url and the network, then run the "
+                "dry run again"
+            ) from None
+        if args.json:
+            print_json(dry_run_document(plan))
+        else:
+            print_dry_run(plan)
         return for_outcome(plan.outcome)
     report = submit_catalog(
-        args.catalog, settings, key_from(args), progress=bar_progress(args.quiet)
+        args.catalog, settings, key_from(args), progress=run_progress(quiet=args.quiet)
     )
-    print_report(report)
-    return for_outcome(report.outcome)
+    return _show(report, args.json)
 
 
 def run_resume(args: argparse.Namespace) -> int:
     from ..run.session import resume_run
-    from .exits import for_outcome
-    from .progress import bar_progress
-    from .render import print_report
+    from .progress import run_progress
 
-    report = resume_run(args.run, key_from(args), progress=bar_progress(False))
-    print_report(report)
-    return for_outcome(report.outcome)
+    report = resume_run(args.run, key_from(args), progress=run_progress(quiet=args.quiet))
+    return _show(report, args.json)
 
 
 def run_retry(args: argparse.Namespace) -> int:
     from ..run.session import retry_run
-    from .exits import for_outcome
-    from .progress import bar_progress
-    from .render import print_report
+    from .progress import run_progress
 
     report = retry_run(
         args.run,
         key_from(args),
         include_invalid=args.include_invalid,
         on_exists=args.on_exists,
-        progress=bar_progress(False),
+        progress=run_progress(quiet=args.quiet),
     )
-    print_report(report)
-    return for_outcome(report.outcome)
+    return _show(report, args.json)

@@ -14,7 +14,7 @@ from .finish import static_results
 from .history import limit_memory, past_stamps
 from .listing import list_existing, names_of
 from .plan import estimate_seconds, make_plan
-from .results import Status
+from .results import RETRYABLE, Status
 from .settings import SubmitSettings
 from .signals import StopRequests, raising_on_signals
 from .summary import DryRun, count_statuses
@@ -37,7 +37,8 @@ async def dry_run_async(path: Path, settings: SubmitSettings, api_key: ApiKey) -
     finally:
         memory.close()
     requests = len(plan.tasks)
-    counts = count_statuses(static_results(validation) + plan.decided)
+    settled = static_results(validation) + plan.decided
+    counts = count_statuses(settled)
     return DryRun(
         catalog=catalog.path,
         rows=validation.total,
@@ -50,4 +51,5 @@ async def dry_run_async(path: Path, settings: SubmitSettings, api_key: ApiKey) -
         requests=requests,
         estimated_seconds=estimate_seconds(requests, settings.windows, history, now=time.time()),
         windows=[str(w) for w in settings.windows],
+        problems=sorted((r for r in settled if r.status in RETRYABLE), key=lambda r: r.row),
     )

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -28,6 +29,7 @@ from ..limits.limiter import MultiWindowLimiter
 from ..limits.memory import LimitMemory
 from ..version import __version__
 from .answers import make_rngs
+from .created import with_listed_data, without_data
 from .executor import Executor
 from .finish import finish_run
 from .folder import JOURNAL_FILE, RunRecord
@@ -129,8 +131,12 @@ async def execute(
         )
         restored = restore_history(res.limiter, res.memory, inv.state, settings)
         try:
-            plan = await _plan(inv, res, stops)
+            plan, listed = await _plan(inv, res, stops)
             sent, requests, stop_reason = await _send(inv, res, plan, progress, stops)
+            if stop_reason is None:
+                plan.kept, plan.decided, sent = await _fill_created(
+                    res, settings, stops, listed, [plan.kept, plan.decided, sent]
+                )
         except RunStopped as exc:
             # Before any request (the listing failed, or a signal): every open row is
             # not_attempted, and resume picks them up.
@@ -160,23 +166,54 @@ async def execute(
     )
 
 
-async def _plan(inv: Invocation, res: RunResources, stops: StopRequests) -> Plan:
+async def _plan(
+    inv: Invocation, res: RunResources, stops: StopRequests
+) -> tuple[Plan, list[dict[str, Any]]]:
+    """The plan, and the listing it was made from."""
     settings = inv.record.settings
     pending = any(row.key not in inv.state.finals for row in inv.validation.valid)
-    existing: set[str] = set()
+    listed: list[dict[str, Any]] = []
     if pending and inv.list_api:
         listing = asyncio.ensure_future(list_existing(res.client, settings))
-        existing = names_of(await stops.unless_stopped(listing, "listing existing sources"))
+        listed = await stops.unless_stopped(listing, "listing existing sources")
     plan = make_plan(
         inv.validation.valid,
-        existing,
+        names_of(listed),
         settings.on_exists,
         finals=inv.state.finals,
         maybe_sent=set(inv.state.unfinished) | set(inv.maybe_sent),
     )
     for result in plan.decided:
         res.journal.outcome(result)
-    return plan
+    return plan, listed
+
+
+async def _fill_created(
+    res: RunResources,
+    settings: SubmitSettings,
+    stops: StopRequests,
+    listed: list[dict[str, Any]],
+    groups: list[list[RowResult]],
+) -> tuple[list[RowResult], ...]:
+    """Listing data for rows settled as created without an answer; the journal keeps it,
+    so created.jsonl stays complete across resumes. A row settled during the sends was
+    created after the plan's listing: then the list is read again (GETs, outside the
+    mutation quota). If that fails, the rows stay created, without data."""
+    missing = {r.name for group in groups for r in without_data(group)}
+    if not missing:
+        return tuple(groups)
+    if not missing <= names_of(listed):
+        try:
+            listing = asyncio.ensure_future(list_existing(res.client, settings))
+            listed = await stops.unless_stopped(listing, "listing what was created")
+        except RunStopped:
+            return tuple(groups)
+    filled = tuple(with_listed_data(group, listed) for group in groups)
+    for before, after in zip(groups, filled, strict=True):
+        for old, new in zip(before, after, strict=True):
+            if new is not old:
+                res.journal.outcome(new)
+    return filled
 
 
 async def _send(
@@ -199,7 +236,14 @@ async def _send(
         run_id=f"{int(time.time() * 1000):x}",
         rng=res.jitter_rng,
     )
-    stops.direct_to(lambda reason, now: executor.stop(reason, now=now))
+    progress.watch(executor.waiting_for)
+
+    def on_signal(reason: str, now: bool) -> None:
+        executor.stop(reason, now=now)
+        # The library prints nothing: the progress (the CLI) says what the stop waits for.
+        progress.stopping(now=now, waiting=executor.waiting_for(), grace=settings.stop_grace)
+
+    stops.direct_to(on_signal)
     if stops.reason is not None:
         executor.stop(stops.reason)
     try:

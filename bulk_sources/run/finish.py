@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..catalog.reader import Catalog
@@ -17,7 +17,7 @@ from ..catalog.validation import ValidationReport
 from ..version import __version__
 from .folder import CREATED_FILE, RESULTS_FILE, SUMMARY_FILE, RunRecord
 from .report import failed_path, write_created, write_failed, write_results, write_summary
-from .results import RowResult, Status
+from .results import RETRYABLE, RowResult, Status
 from .settings import SubmitSettings
 from .summary import Requests, RunReport, count_statuses, outcome_of
 
@@ -44,15 +44,39 @@ def earlier_totals(run_dir: Path) -> Earlier:
         return Earlier(Requests())  # no summary yet, or a damaged one: count from here
 
 
-def static_results(validation: ValidationReport) -> list[RowResult]:
+def static_results(
+    validation: ValidationReport, original_row: Callable[[int], int] = int
+) -> list[RowResult]:
     """Rows settled by validation alone: invalid and duplicate."""
     out = []
     for row, errors in validation.invalid.items():
         why = "; ".join(f"{e.field}: {e.reason}" for e in errors)
         out.append(RowResult(row, validation.row_name(row), Status.INVALID, error=why))
     for row, (name, first) in validation.duplicates.items():
-        out.append(RowResult(row, name, Status.DUPLICATE, error=f"duplicate of row {first}"))
+        why = f"duplicate of row {original_row(first)}"
+        out.append(RowResult(row, name, Status.DUPLICATE, error=why))
     return out
+
+
+def short_reason(stop_reason: str) -> str:
+    """The head of a stop reason, for the rows it left: the whole sentence (a refused key's
+    250-character answer, say) is said once, in the summary's `stopped`."""
+    head = stop_reason.split(" (", 1)[0].split(";", 1)[0].strip()
+    return head or stop_reason
+
+
+def _said_once(results: Sequence[RowResult], stop_reason: str | None) -> list[RowResult]:
+    if not stop_reason:
+        return list(results)
+    short = short_reason(stop_reason)
+    if short == stop_reason:
+        return list(results)
+    return [
+        replace(r, error=r.error.replace(stop_reason, short))
+        if r.status in RETRYABLE and stop_reason in r.error
+        else r
+        for r in results
+    ]
 
 
 def finish_run(
@@ -72,7 +96,14 @@ def finish_run(
     write: bool = True,
 ) -> RunReport:
     earlier = earlier_totals(run_dir)
-    results = sorted([*static_results(validation), *outcomes], key=lambda r: r.row)
+    original = record.original_row
+    own = sorted(
+        _said_once([*static_results(validation, original), *outcomes], stop_reason),
+        key=lambda r: r.row,
+    )
+    # Numbered as the run's own copy of the catalog (failed.csv is cut from it); a retry
+    # reports the numbers of the catalog it came from.
+    results = [replace(r, row=original(r.row)) for r in own] if record.source_rows else own
     counts = count_statuses(results)
     ended = time.time()
     report = RunReport(
@@ -99,7 +130,7 @@ def finish_run(
     if write:
         write_results(run_dir / RESULTS_FILE, results)
         write_created(run_dir / CREATED_FILE, results)
-        write_failed(run_dir, catalog, results)
+        write_failed(run_dir, catalog, own, original)
         write_summary(run_dir / SUMMARY_FILE, report.to_json())
     return report
 

@@ -101,6 +101,15 @@ class RunRecord:
     retry_of: str | None = None
     key_fingerprint: str | None = None
     label: str = ""  # what the run folder is named after
+    # A retry's rows are a subset of another catalog (`catalog`): the row number there of
+    # each row of this run's own copy, in order. None when the copy is the whole catalog.
+    source_rows: list[int] | None = None
+
+    def original_row(self, row: int) -> int:
+        """The row number a person sees in `catalog` for row `row` of the run's copy."""
+        if self.source_rows is None or not 0 < row <= len(self.source_rows):
+            return row
+        return self.source_rows[row - 1]
 
     def save(self, run_dir: Path) -> None:
         data: dict[str, Any] = {
@@ -112,6 +121,7 @@ class RunRecord:
             "retry_of": self.retry_of,
             "key_fingerprint": self.key_fingerprint,
             "label": self.label,
+            "source_rows": self.source_rows,
         }
         tmp = run_dir / f".{RUN_FILE}.tmp"
         tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -139,6 +149,7 @@ class RunRecord:
                 retry_of=_text(data, "retry_of", optional=True),
                 key_fingerprint=_text(data, "key_fingerprint", optional=True),
                 label=_text(data, "label", optional=True) or Path(_text(data, "catalog")).stem,
+                source_rows=_rows(data.get("source_rows")),
             )
         except UsageError as exc:
             raise UsageError(f"{damaged} ({exc}); start a new run with submit") from None
@@ -156,6 +167,14 @@ def _text(data: dict[str, Any], name: str, *, optional: bool = False) -> Any:
         return None
     if not isinstance(value, str):
         raise UsageError(f"{name} is not a text")
+    return value
+
+
+def _rows(value: Any) -> list[int] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(n, int) for n in value):
+        raise TypeError("source_rows is not a list of row numbers")
     return value
 
 

@@ -1,5 +1,5 @@
-"""How a run reports progress: a small protocol the CLI implements (tqdm) and the library
-does not (the library prints nothing)."""
+"""How a run reports progress: a small protocol the CLI implements (a bar on a terminal, a
+pulse of one-line records elsewhere) and the library does not (the library prints nothing)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from .results import Status
 
 # Seconds from now until n more requests could go, as the limiter sees it.
 Estimate = Callable[[int], float]
+# What holds the run back right now, in words ("" while requests flow).
+WaitingFor = Callable[[], str]
 
 
 class Progress(Protocol):
@@ -17,6 +19,13 @@ class Progress(Protocol):
 
     async def keep_fresh(self) -> None:
         """Runs for the whole run (cancelled at its end): redraw while nothing finishes."""
+
+    def watch(self, waiting_for: WaitingFor) -> None:
+        """Told once the executor exists: asked what the run waits for when nothing moves."""
+
+    def stopping(self, *, now: bool, waiting: str, grace: float) -> None:
+        """A stop was asked for (a signal). `now`: in-flight requests are given up at once;
+        else they get `grace` seconds. `waiting`: what is still out, in words."""
 
     def close(self) -> None: ...
 
@@ -32,6 +41,12 @@ class NoProgress:
         pass
 
     async def keep_fresh(self) -> None:
+        pass
+
+    def watch(self, waiting_for: WaitingFor) -> None:
+        pass
+
+    def stopping(self, *, now: bool, waiting: str, grace: float) -> None:
         pass
 
     def close(self) -> None:

@@ -9,16 +9,19 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from ..catalog.reader import Catalog, write_rows_subset
+from ..catalog.reader import Catalog
+from ..catalog.writer import write_rows_with_report
 from .csvsafe import neutralise
 from .results import RETRYABLE, RowResult, Status
 
 RESULT_COLUMNS = ("row", "name", "status", "http_status", "attempts", "error", "key")
+# Appended to failed.csv after the catalog's own columns; the catalog reader ignores `_...`.
+REPORT_COLUMNS = ("_row", "_status", "_error")
 
 
 @contextmanager
@@ -69,12 +72,24 @@ def failed_path(run_dir: Path, catalog: Catalog) -> Path:
     return run_dir / ("failed.parquet" if catalog.format == "parquet" else "failed.csv")
 
 
-def write_failed(run_dir: Path, catalog: Catalog, results: Iterable[RowResult]) -> Path:
-    """The rows to re-run, in the catalog's own columns and values: valid input as it is."""
-    rows = [r.row for r in results if r.status in RETRYABLE]
+def write_failed(
+    run_dir: Path,
+    catalog: Catalog,
+    results: Iterable[RowResult],
+    original_row: Callable[[int], int] = int,
+) -> Path:
+    """The rows to re-run, in the catalog's own columns and values, then why each is there
+    (`_row`, `_status`, `_error`, which the reader ignores): valid input as it is, and
+    fixable in place. `results` are numbered as in `catalog`; `_row` is `original_row` of
+    that (a retry's rows carry their numbers in the catalog it came from)."""
+    report = {
+        r.row: (str(original_row(r.row)), r.status.value, neutralise(r.error))
+        for r in results
+        if r.status in RETRYABLE
+    }
     out = failed_path(run_dir, catalog)
     tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
-    write_rows_subset(catalog, rows, tmp)
+    write_rows_with_report(catalog, report, REPORT_COLUMNS, tmp)
     os.replace(tmp, out)
     return out
 

@@ -21,8 +21,9 @@ from .settings import SubmitSettings
 @contextlib.contextmanager
 def retry_subset(
     run_dir: Path, record: RunRecord, settings: SubmitSettings, include_invalid: bool
-) -> Iterator[Path]:
-    """A temporary catalog of the rows to send again; the new run keeps its own copy."""
+) -> Iterator[tuple[Path, list[int]]]:
+    """A temporary catalog of the rows to send again (the new run keeps its own copy), and
+    the row number in the run's catalog of each of its rows, in order."""
     results_path = run_dir / RESULTS_FILE
     if not results_path.exists():
         raise UsageError(f"{run_dir} has no {RESULTS_FILE} yet; run `bulk-sources resume` first")
@@ -45,6 +46,6 @@ def retry_subset(
     subset = Path(name)
     try:
         write_rows_subset(catalog, chosen, subset)
-        yield subset
+        yield subset, sorted(chosen)
     finally:
         subset.unlink(missing_ok=True)

@@ -109,8 +109,10 @@ async def submit_catalog_async(
     retry_of: str | None = None,
     maybe_sent: Collection[str] = (),
     label: str | None = None,
+    source: tuple[Path, list[int]] | None = None,
 ) -> RunReport:
-    """`label` names the run folder (default: the catalog's file name)."""
+    """`label` names the run folder (default: the catalog's file name). `source`: for a
+    retry, the catalog `path` was cut from and the row number there of each of its rows."""
     path = Path(path)
     open_catalog(path, settings.encoding)  # whole-file problems before any run folder exists
     # Recorded absolute, so `resume` from another directory finds the same places.
@@ -119,7 +121,7 @@ async def submit_catalog_async(
     run_dir = new_run_dir(settings.report_dir, label)
     snapshot, sha256 = snapshot_catalog(path, run_dir)
     record = RunRecord(
-        catalog=path.resolve(),
+        catalog=source[0].resolve() if source else path.resolve(),
         catalog_sha256=sha256,
         settings=settings,
         created_at=time.time(),
@@ -127,6 +129,7 @@ async def submit_catalog_async(
         retry_of=retry_of,
         key_fingerprint=api_key.fingerprint,
         label=label,
+        source_rows=source[1] if source else None,
     )
     record.save(run_dir)
     with RunLock(run_dir):
@@ -174,7 +177,7 @@ async def retry_run_async(
     if on_exists is not None:
         settings = settings.with_changes(on_exists=on_exists)
     journal = read_journal(run_dir / JOURNAL_FILE)
-    with retry_subset(run_dir, record, settings, include_invalid) as subset:
+    with retry_subset(run_dir, record, settings, include_invalid) as (subset, rows):
         return await submit_catalog_async(
             subset,
             settings.with_changes(encoding=None),
@@ -184,13 +187,15 @@ async def retry_run_async(
             retry_of=str(run_dir),
             maybe_sent=set(journal.unfinished),
             label=record.label.removesuffix("-retry") + "-retry",
+            source=(record.catalog, rows),
         )
 
 
 def _resume_source(record: RunRecord, run_dir: Path) -> tuple[Path, str]:
     """The catalog as it is now when it still exists (resume follows an edited, reordered or
-    extended catalog: rows are matched by content), else the run's own copy."""
-    if record.catalog.is_file():
+    extended catalog: rows are matched by content), else the run's own copy. A retry's
+    copy is a subset of `record.catalog`, so a retry always goes on from its copy."""
+    if record.catalog.is_file() and record.source_rows is None:
         return snapshot_catalog(record.catalog, run_dir)
     copy = find_snapshot(run_dir)
     if copy is None:

@@ -170,6 +170,8 @@ class DryRun:
     requests: int
     estimated_seconds: float
     windows: list[str]
+    # The rows a submit would leave invalid or failed, with why.
+    problems: list[RowResult] = field(default_factory=list, repr=False)
 
     @property
     def outcome(self) -> Outcome:
@@ -177,6 +179,7 @@ class DryRun:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "tool": TOOL,
             "dry_run": True,
             "catalog": str(self.catalog),
             "rows": self.rows,
