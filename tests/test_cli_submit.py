@@ -116,7 +116,9 @@ def test_dry_run_prints_the_plan(
     code = main(["submit", str(catalog), *_args(server, tmp_path / "r"), "--dry-run"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "  would create:  130" in out
+    assert "  would create:     130\n      row 1 (dry_0000)\n" in out
+    assert "      ... and 125 more\n" in out
+    assert "  unchanged:          0\n" in out
     assert "130 requests under 20/500ms, 60/3s take at least 6 s" in out
     assert server_stats(server)["mutations"] == before
 

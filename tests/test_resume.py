@@ -176,17 +176,31 @@ async def test_retry_resends_exactly_the_failed_rows(
     assert retried.retry_of == str(first.run_dir)
     assert retried.outcome == "ok"
 
-    # With --include-invalid, a row fixed in the catalog goes too. The retry keeps the
-    # run's settings, so the rows the first retry created now meet --on-exists fail.
+    # With --include-invalid, a row fixed in the catalog goes too. The rows the first retry
+    # created exist now with the same content: unchanged, nothing sent for them.
     rows[4] = row("bad", sql="SELECT fixed")
     write_catalog(catalog, rows)
+    before = server.state.stats()["mutations"]
     fixed = await retry_run_async(first.run_dir, ApiKey("console-ours"), include_invalid=True)
+    assert server.state.stats()["mutations"] - before == 1
     assert {(r.name, r.status.value) for r in fixed.results} == {
         ("bad", "created"),
+        ("taken_1", "unchanged"),
+        ("taken_2", "unchanged"),
+    }
+    # Someone changes them by hand: the retry keeps the run's --on-exists fail...
+    async with aiohttp.ClientSession() as session:
+        for name in ("taken_1", "taken_2"):
+            url = f"{server.url}/console/v1/experiments/assignment_source/{name}"
+            body = {k: v for k, v in source_body(name).items() if k != "name"}
+            async with session.post(url, json=body, headers=other) as response:
+                assert response.status == 200
+    failing = await retry_run_async(first.run_dir, ApiKey("console-ours"))
+    assert {(r.name, r.status.value) for r in failing.results} == {
         ("taken_1", "failed"),
         ("taken_2", "failed"),
     }
-    assert all("already exists" in r.error for r in fixed.results if r.name != "bad")
+    assert all("exists with other content (sql" in r.error for r in failing.results)
     # ...unless the retry says how to treat names that exist now.
     again = await retry_run_async(first.run_dir, ApiKey("console-ours"), on_exists="skip")
     assert {(r.name, r.status.value) for r in again.results} == {

@@ -102,12 +102,35 @@ def classify(
     return Answer(AnswerKind.REJECTED, status, message)
 
 
+def error_details(body: dict[str, Any], secret: str | None = None) -> str:
+    """A 4xx body's `errors` list (seen on validation errors; its shape is undocumented) as
+    text that names the fields: entries may be strings or objects with a field and a message."""
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        return ""
+    parts = []
+    for item in errors[:20]:
+        if isinstance(item, dict):
+            keys = ("field", "property", "path", "param", "name")
+            where = next((str(item[k]) for k in keys if item.get(k)), "")
+            what = str(item.get("message") or item.get("msg") or item.get("error") or "")
+            parts.append(f"{where}: {what}" if where and what else where or what)
+        elif item is not None:
+            parts.append(str(item))
+    text = server_text("; ".join(p for p in parts if p), secret)
+    return f" ({text})" if text else ""
+
+
 def _message(
     status: int, body: Any, text: str, secret: str | None, content_type: str | None
 ) -> str:
     raw = body.get("message") if isinstance(body, dict) else None
+    details = error_details(body, secret) if isinstance(body, dict) and status >= 400 else ""
     if raw is not None and raw != "":
-        return server_text(raw if isinstance(raw, str) else str(raw), secret) or f"HTTP {status}"
+        text = server_text(raw if isinstance(raw, str) else str(raw), secret) or f"HTTP {status}"
+        return text + details
+    if details:
+        return details.strip(" ()")
     if looks_like_html(text, content_type):
         return summarise_html(status, text, secret)
     return server_text(text, secret) or f"HTTP {status}"

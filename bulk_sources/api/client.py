@@ -111,6 +111,10 @@ class ConsoleClient:
         """Full update (`POST .../assignment_source/{name}`)."""
         return await self.request("POST", ITEM_PATH.format(name=quote(name, safe="")), body)
 
+    async def delete(self, name: str) -> Answer:
+        """`DELETE .../assignment_source/{name}`: 404 when no source has that name."""
+        return await self.request("DELETE", ITEM_PATH.format(name=quote(name, safe="")), None)
+
     async def get(self, path: str, *, body_limit: int = ANSWER_LIMIT) -> Answer:
         """A GET of `path` (relative to the base URL); the whole JSON body is `answer.body`."""
         return await self.request("GET", path, None, body_limit=body_limit)

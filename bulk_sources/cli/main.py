@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from ..errors import BulkSourcesError, NothingToRetry
 from ..version import __version__
-from . import completion, demo, fake_server, submit, validate
+from . import completion, demo, export, fake_server, submit, validate
 from .exits import EXIT_STOPPED, EXIT_USAGE, for_error
 
 ENVIRONMENT = """\
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     # Each command module imports its machinery only when it runs, so --help stays fast.
-    for module in (demo, submit, validate, fake_server, completion):
+    for module in (demo, submit, validate, export, fake_server, completion):
         module.register(subparsers)
     for name, sub in subparsers.choices.items():
         examples = EXAMPLES.get(name, "")

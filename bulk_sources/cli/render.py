@@ -35,12 +35,29 @@ def _rows(n: int) -> str:
     return f"{n} row" + ("" if n == 1 else "s")
 
 
+# The statuses every submit shows, even at 0; the others (unchanged, a rollback's) when seen.
+_ALWAYS_SHOWN = frozenset(
+    {
+        Status.CREATED,
+        Status.UPDATED,
+        Status.EXISTS,
+        Status.INVALID,
+        Status.DUPLICATE,
+        Status.FAILED,
+        Status.NOT_ATTEMPTED,
+        Status.UNKNOWN,
+    }
+)
+
+
 def print_report(report: RunReport, *, problems: int = 10) -> None:
     if report.note:
         print(report.note)
     print(f"{report.rows} rows from {report.catalog}")
     for status in Status:
-        print(f"  {status.value:<14}{report.counts.get(status.value, 0):>7}")
+        count = report.counts.get(status.value, 0)
+        if count or status in _ALWAYS_SHOWN:
+            print(f"  {status.value:<14}{count:>7}")
     r = report.requests
     print(
         f"  {r.sent} requests, {r.rate_limited_429} answered 429, "
@@ -103,16 +120,40 @@ def print_json(document: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+_ACTION_WORDS = {
+    "create": "would create",
+    "update": "would update",
+    "unchanged": "unchanged",
+    "skip": "would skip",
+    "fail": "would fail",
+    "invalid": "invalid",
+    "duplicate": "duplicates",
+}
+_ACTION_NOTES = {
+    "update": "exist with other content",
+    "unchanged": "exist with the same content, nothing sent",
+    "skip": "exist with other content, --on-exists skip",
+    "fail": "exist with other content, --on-exists fail",
+}
+
+
 def print_dry_run(plan: DryRun) -> None:
-    lines = [
-        f"dry run of {plan.catalog}: {plan.rows} rows, nothing sent",
-        f"  would create:  {plan.would_create}",
-        f"  would update:  {plan.would_update}",
-        f"  would skip:    {plan.would_skip_existing} (already exist)",
-        f"  would fail:    {plan.would_fail_existing} (already exist, --on-exists fail)",
-        f"  invalid:       {plan.invalid}",
-        f"  duplicates:    {plan.duplicates}",
+    lines = [f"dry run of {plan.catalog}: {plan.rows} rows, nothing sent"]
+    for action, word in _ACTION_WORDS.items():
+        count = plan.actions.get(action, 0)
+        note = f" ({_ACTION_NOTES[action]})" if action in _ACTION_NOTES and count else ""
+        lines.append(f"  {word + ':':<14}{count:>7}{note}")
+        for entry in plan.examples.get(action, []) if count else []:
+            detail = ", ".join(entry.fields) if entry.fields else entry.note
+            who = f"row {entry.row}" + (f" ({entry.name})" if entry.name else "")
+            lines.append(f"      {who}" + (f": {detail}" if detail and action != "create" else ""))
+        shown = len(plan.examples.get(action, []))
+        if count > shown:
+            lines.append(f"      ... and {count - shown} more")
+    lines.append(
         f"  {plan.requests} requests under {', '.join(plan.windows)} take at least "
-        f"{duration(plan.estimated_seconds)}",
-    ]
+        f"{duration(plan.estimated_seconds)}"
+    )
+    if plan.plan_file is not None:
+        lines.append(f"plan: {plan.plan_file}")
     print("\n".join(lines))

@@ -33,7 +33,16 @@ def register(subparsers: Any) -> None:
     submit.add_argument(
         "--dry-run",
         action="store_true",
-        help="validate and list, print what would happen and how long it takes; send nothing",
+        help="validate and list, print what would happen to each row and how long it "
+        "takes, write the plan (plan.csv); send nothing",
+    )
+    submit.add_argument(
+        "--plan",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="with --dry-run: write the plan here (default: plan.csv in a new "
+        "<time>-<catalog>-dry-run folder under --report-dir)",
     )
     add_json_option(submit)
     submit.set_defaults(func=run_submit)
@@ -108,7 +117,7 @@ def run_submit(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     if args.dry_run:
         try:
-            plan = dry_run(args.catalog, settings, key_from(args))
+            plan = dry_run(args.catalog, settings, key_from(args), plan_file=args.plan)
         except ListingFailed as exc:
             # No run folder exists to resume: the dry run itself is what to run again.
             raise ListingFailed(

@@ -49,6 +49,8 @@ class FakeApiConfig:
     state_file: Path | None = None
     max_page_limit: int = 100
     default_page_limit: int = 100
+    # The 400 message for a name in use; `{name}` is replaced. Real wording is undocumented.
+    duplicate_message: str = "Name is already in use: {name}"
 
     def __post_init__(self) -> None:
         if not self.keys:

@@ -42,7 +42,7 @@ class FakeApiState:
     def __init__(self, config: FakeApiConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.clock = clock
-        self.store = SourceStore()
+        self.store = SourceStore(config.duplicate_message)
         self.faults = FaultInjector(config.faults)
         self.limiter = RateLimiter(config.windows, config.count_rejected)
         self._labels = {key: key_label(key) for key in config.keys}

@@ -7,6 +7,9 @@ from typing import Any
 from ..models import AssignmentSourceCreate, AssignmentSourcePartialUpdate, AssignmentSourceUpdate
 
 NOT_FOUND = "Not Found. The requested resource could not be found."
+# Undocumented for assignment sources; other entities say this. Configurable, so tests can
+# show the tool does not depend on it.
+DUPLICATE_MESSAGE = "Name is already in use: {name}"
 
 
 class ApiError(Exception):
@@ -19,8 +22,8 @@ class ApiError(Exception):
 
 
 class DuplicateName(ApiError):
-    def __init__(self, name: str) -> None:
-        super().__init__(400, f"Name is already in use: {name}")
+    def __init__(self, name: str, template: str = DUPLICATE_MESSAGE) -> None:
+        super().__init__(400, template.format(name=name))
 
 
 def _stored_fields(body: dict[str, Any]) -> dict[str, Any]:
@@ -31,13 +34,14 @@ def _stored_fields(body: dict[str, Any]) -> dict[str, Any]:
 class SourceStore:
     """Sources by name (case-sensitive), in creation order; a rename keeps the position."""
 
-    def __init__(self) -> None:
+    def __init__(self, duplicate_message: str = DUPLICATE_MESSAGE) -> None:
         self.sources: dict[str, dict[str, Any]] = {}
+        self.duplicate_message = duplicate_message
 
     def create(self, body: AssignmentSourceCreate) -> tuple[dict[str, Any], bool]:
         """The new source and whether it was stored (a dry run validates only)."""
         if body.name in self.sources:
-            raise DuplicateName(body.name)
+            raise DuplicateName(body.name, self.duplicate_message)
         source = _stored_fields(body.to_body())
         source.setdefault("description", "")
         source.setdefault("tags", [])
@@ -56,7 +60,7 @@ class SourceStore:
         fields = _stored_fields(body.to_body())
         new_name = fields.get("name", name)
         if new_name != name and new_name in self.sources:
-            raise DuplicateName(new_name)
+            raise DuplicateName(new_name, self.duplicate_message)
         updated = {**current, **fields, "name": new_name}
         if body.dryRun:
             return updated, False

@@ -54,8 +54,8 @@ def exists_outcome(task: Task, answer: Answer, policy: OnExists) -> RowResult | 
             task,
             Status.CREATED,
             answer,
-            "created by an earlier attempt whose answer was lost "
-            f"(the retry was told: {answer.message})",
+            "created by an earlier attempt whose answer was lost (settled by the API's "
+            f"wording, not by listing: the retry was told: {answer.message})",
         )
     if policy == "update" and task.action == "create":
         task.action = "update"

@@ -1,55 +1,86 @@
-"""A dry run: validate, list, plan, and estimate the time under the windows; send nothing."""
+"""A dry run: validate, list, plan, and estimate the time under the windows; send nothing.
+
+The plan (one line per row: action and the fields that differ) goes to `plan_file` when
+given, else to `plan.csv` in a new `<time>-<catalog>-dry-run` folder under the report
+directory; nothing else is written there and nothing can be resumed from it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from ..api.apikey import ApiKey
 from ..catalog.reader import open_catalog
 from ..catalog.validation import validate_catalog
+from ..errors import UsageError
 from .execute import open_client
 from .finish import static_results
+from .folder import new_run_dir
 from .history import limit_memory, past_stamps
-from .listing import list_existing, names_of
-from .plan import estimate_seconds, make_plan
-from .results import RETRYABLE, Status
+from .listing import by_name, list_existing
+from .plan import PlanEntry, all_entries, estimate_seconds, make_plan
+from .planfile import PLAN_FILE, write_plan
+from .results import RETRYABLE
 from .settings import SubmitSettings
 from .signals import StopRequests, raising_on_signals
-from .summary import DryRun, count_statuses
+from .summary import DryRun
+
+EXAMPLES_PER_ACTION = 5
 
 
-async def dry_run_async(path: Path, settings: SubmitSettings, api_key: ApiKey) -> DryRun:
+async def dry_run_async(
+    path: Path, settings: SubmitSettings, api_key: ApiKey, *, plan_file: Path | None = None
+) -> DryRun:
     catalog = open_catalog(Path(path), settings.encoding)
     with raising_on_signals("reading the catalog"):
         validation = validate_catalog(catalog, keep_valid=True)
-    existing: set[str] = set()
+    existing: dict[str, dict[str, Any]] = {}
     if validation.valid:
         async with open_client(settings, api_key, None) as client:
             with StopRequests() as stops:
                 listing = asyncio.ensure_future(list_existing(client, settings))
-                existing = names_of(await stops.unless_stopped(listing, "listing"))
+                existing = by_name(await stops.unless_stopped(listing, "listing"))
     plan = make_plan(validation.valid, existing, settings.on_exists)
+    entries = all_entries(plan, validation)
+    if plan_file is None:
+        plan_file = new_run_dir(settings.report_dir, f"{catalog.path.stem}-dry-run") / PLAN_FILE
+    try:
+        write_plan(plan_file, entries)
+    except OSError as exc:
+        raise UsageError(
+            f"can't write the plan to {plan_file} ({exc.strerror or exc}); "
+            "give a writable --plan FILE or --report-dir"
+        ) from None
     memory = limit_memory(settings, api_key)
     try:
         history = past_stamps(memory, settings)
     finally:
         memory.close()
     requests = len(plan.tasks)
-    settled = static_results(validation) + plan.decided
-    counts = count_statuses(settled)
     return DryRun(
         catalog=catalog.path,
         rows=validation.total,
-        would_create=plan.count("create"),
-        would_update=plan.count("update"),
-        would_skip_existing=counts[Status.EXISTS.value],
-        would_fail_existing=counts[Status.FAILED.value],
-        invalid=counts[Status.INVALID.value],
-        duplicates=counts[Status.DUPLICATE.value],
+        actions=dict(Counter(e.action for e in entries)),
         requests=requests,
         estimated_seconds=estimate_seconds(requests, settings.windows, history, now=time.time()),
         windows=[str(w) for w in settings.windows],
-        problems=sorted((r for r in settled if r.status in RETRYABLE), key=lambda r: r.row),
+        examples=_examples(entries),
+        plan_file=plan_file,
+        problems=sorted(
+            (r for r in static_results(validation) + plan.decided if r.status in RETRYABLE),
+            key=lambda r: r.row,
+        ),
     )
+
+
+def _examples(entries: list[PlanEntry]) -> dict[str, list[PlanEntry]]:
+    out: dict[str, list[PlanEntry]] = {}
+    for entry in entries:
+        shown = out.setdefault(entry.action, [])
+        if len(shown) < EXAMPLES_PER_ACTION:
+            shown.append(entry)
+    return out

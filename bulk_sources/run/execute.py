@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,16 +30,18 @@ from ..limits.memory import LimitMemory
 from ..version import __version__
 from .answers import make_rngs
 from .created import with_listed_data, without_data
-from .executor import Executor
+from .executor import Executor, Task
 from .finish import finish_run
 from .folder import JOURNAL_FILE, RunRecord
 from .history import limit_memory, restore_history
 from .journal import Journal, JournalState
-from .listing import list_existing, names_of
-from .plan import Plan, make_plan
+from .listing import by_name, list_existing
+from .plan import Plan, all_entries, make_plan
+from .planfile import PLAN_FILE, write_plan
 from .progress import ProgressFactory
 from .results import RowResult, Status
 from .settings import SubmitSettings
+from .settle import ListingSettler, settled_result
 from .signals import StopRequests
 from .summary import Requests, RunReport
 
@@ -107,7 +109,8 @@ class Invocation:
     validation: ValidationReport
     state: JournalState
     catalog_sha256: str
-    maybe_sent: Collection[str] = ()
+    # row key -> action of a request sent without an answer in the run this one retries
+    maybe_sent: Mapping[str, str] | None = None
     list_api: bool = True
 
 
@@ -141,9 +144,7 @@ async def execute(
             # Before any request (the listing failed, or a signal): every open row is
             # not_attempted, and resume picks them up.
             stop_reason = f"{exc}; `bulk-sources resume {inv.run_dir}` continues once fixed"
-            plan = make_plan(
-                inv.validation.valid, set(), settings.on_exists, finals=inv.state.finals
-            )
+            plan = make_plan(inv.validation.valid, {}, settings.on_exists, finals=inv.state.finals)
             sent = [
                 _not_sent(task.row.row, task.row.name, task.row.key, exc) for task in plan.tasks
             ]
@@ -156,6 +157,7 @@ async def execute(
         inv.catalog,
         inv.validation,
         plan.kept + plan.decided + sent,
+        befores={**plan.befores, **inv.state.befores},
         requests=requests,
         stop_reason=stop_reason,
         started=started,
@@ -176,15 +178,22 @@ async def _plan(
     if pending and inv.list_api:
         listing = asyncio.ensure_future(list_existing(res.client, settings))
         listed = await stops.unless_stopped(listing, "listing existing sources")
+    unanswered = {k: str(r.get("action", "create")) for k, r in inv.state.unfinished.items()}
     plan = make_plan(
         inv.validation.valid,
-        names_of(listed),
+        by_name(listed),
         settings.on_exists,
         finals=inv.state.finals,
-        maybe_sent=set(inv.state.unfinished) | set(inv.maybe_sent),
+        maybe_sent={**(inv.maybe_sent or {}), **unanswered},
     )
+    if not (inv.run_dir / PLAN_FILE).exists():
+        write_plan(inv.run_dir / PLAN_FILE, all_entries(plan, inv.validation))
     for result in plan.decided:
         res.journal.outcome(result)
+    for task in plan.tasks:
+        before = plan.befores.get(task.row.key)
+        if before is not None and task.row.key not in inv.state.befores:
+            res.journal.before(key=task.row.key, name=task.row.name, content=before)
     return plan, listed
 
 
@@ -202,7 +211,7 @@ async def _fill_created(
     missing = {r.name for group in groups for r in without_data(group)}
     if not missing:
         return tuple(groups)
-    if not missing <= names_of(listed):
+    if not missing <= set(by_name(listed)):
         try:
             listing = asyncio.ensure_future(list_existing(res.client, settings))
             listed = await stops.unless_stopped(listing, "listing what was created")
@@ -214,6 +223,25 @@ async def _fill_created(
             if new is not old:
                 res.journal.outcome(new)
     return filled
+
+
+def _lost_answers(res: RunResources, settings: SubmitSettings) -> ListingSettler:
+    return ListingSettler(lambda: list_existing(res.client, settings), settings.on_exists)
+
+
+async def _settle(
+    settler: ListingSettler, res: RunResources, befores: dict[str, dict[str, Any]], task: Task
+) -> RowResult | None:
+    decision = await settler(task.row)
+    if decision is None or decision.action == "create":
+        return None  # absent (or the listing failed): send again; the wording is the fallback
+    if decision.action == "update":
+        task.action = "update"
+        if decision.before is not None and task.row.key not in befores:
+            befores[task.row.key] = decision.before
+            res.journal.before(key=task.row.key, name=task.row.name, content=decision.before)
+        return None
+    return settled_result(task.row, decision, task.attempts)
 
 
 async def _send(
@@ -237,6 +265,8 @@ async def _send(
         rng=res.jitter_rng,
     )
     progress.watch(executor.waiting_for)
+    settler = _lost_answers(res, settings)
+    executor.settle = lambda task: _settle(settler, res, plan.befores, task)
 
     def on_signal(reason: str, now: bool) -> None:
         executor.stop(reason, now=now)
@@ -260,6 +290,7 @@ async def _send(
     finally:
         stops.direct_to(None)
         progress.close()
+        await settler.close()
     c = executor.counters
     requests = Requests(
         sent=c.requests_sent,

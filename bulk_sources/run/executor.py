@@ -31,7 +31,7 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -69,6 +69,9 @@ class Executor:
     counters: Counters = field(default_factory=Counters)
     stop_reason: str | None = None
     auth_error: str | None = None
+    # Settles a create whose answer was lost, by listing (run/settle.py): a final result, or
+    # None to send the task again (as a create, or as the update it was turned into).
+    settle: Callable[[Task], Awaitable[RowResult | None]] | None = None
 
     def __post_init__(self) -> None:
         self._stopping = asyncio.Event()
@@ -258,6 +261,15 @@ class Executor:
                 continue  # switched to an update
             if kind is AnswerKind.REJECTED:
                 return settled(task, Status.FAILED, answer, answer.message)
+            if kind is AnswerKind.NO_ANSWER and task.action == "create" and self.settle:
+                task.maybe_sent = True
+                ok, found = await self._unless_stopped(self.settle(task))
+                if not ok:
+                    return None
+                if found is not None:
+                    return found
+                if task.action != "create":
+                    continue  # present with other content, and --on-exists update
             if not await self._transient(task, answer, sent_at):
                 return None if self._stopping.is_set() else gave_up(task, answer)
 

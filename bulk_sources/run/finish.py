@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from ..catalog.reader import Catalog
 from ..catalog.validation import ValidationReport
@@ -86,6 +87,7 @@ def finish_run(
     validation: ValidationReport,
     outcomes: Sequence[RowResult],
     *,
+    befores: Mapping[str, dict[str, Any]] | None = None,
     requests: Requests,
     stop_reason: str | None,
     started: float,
@@ -96,6 +98,7 @@ def finish_run(
     write: bool = True,
 ) -> RunReport:
     earlier = earlier_totals(run_dir)
+    outcomes = _with_befores(outcomes, befores or {})
     original = record.original_row
     own = sorted(
         _said_once([*static_results(validation, original), *outcomes], stop_reason),
@@ -133,6 +136,18 @@ def finish_run(
         write_failed(run_dir, catalog, own, original)
         write_summary(run_dir / SUMMARY_FILE, report.to_json())
     return report
+
+
+def _with_befores(
+    outcomes: Sequence[RowResult], befores: Mapping[str, dict[str, Any]]
+) -> list[RowResult]:
+    """Updated rows carry the content they replaced, so created.jsonl can undo them."""
+    return [
+        replace(r, before=befores.get(r.key))
+        if r.status is Status.UPDATED and r.key and r.before is None
+        else r
+        for r in outcomes
+    ]
 
 
 def _windows(settings: SubmitSettings) -> list[str]:

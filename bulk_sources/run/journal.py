@@ -62,6 +62,10 @@ class Journal:
     ) -> None:
         self.event("send", rid=rid, key=key, row=row, name=name, action=action, attempt=attempt)
 
+    def before(self, *, key: str, name: str, content: dict[str, Any]) -> None:
+        """The source's content before this run updates it: what a rollback restores."""
+        self.event("before", key=key, name=name, content=content)
+
     def outcome(self, result: RowResult) -> None:
         self.event(
             "final",
@@ -88,6 +92,8 @@ class JournalState:
     finals: dict[str, RowResult] = field(default_factory=dict)
     unfinished: dict[str, dict[str, Any]] = field(default_factory=dict)
     sends: dict[str, float] = field(default_factory=dict)  # rid -> wall time sent
+    # row key -> the source's content before the first update of this run folder
+    befores: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: int = 0
     skipped_lines: int = 0
 
@@ -113,6 +119,11 @@ def read_journal(path: Path) -> JournalState:
                 state.sends[str(record.get("rid"))] = float(record.get("t", 0.0))
                 if key not in state.finals:
                     state.unfinished[key] = record
+            elif kind == "before" and isinstance(key, str):
+                content = record.get("content")
+                if isinstance(content, dict):
+                    # The first one counts: a resume lists after its own update went through.
+                    state.befores.setdefault(key, content)
             elif kind == "final" and isinstance(key, str):
                 state.unfinished.pop(key, None)
                 state.finals[key] = RowResult(

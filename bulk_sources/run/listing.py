@@ -23,5 +23,6 @@ async def list_existing(client: ConsoleClient, settings: SubmitSettings) -> list
     )
 
 
-def names_of(items: list[dict[str, Any]]) -> set[str]:
-    return {str(item["name"]) for item in items if item.get("name") is not None}
+def by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The listed sources by name (what the plan compares each row with)."""
+    return {str(item["name"]): item for item in items if item.get("name") is not None}

@@ -1,18 +1,27 @@
-"""The plan: what each valid row needs, given what the API already holds and what a journal says.
+"""The plan: one action per catalog row, given what the API holds and what a journal says.
 
-Pure functions, no I/O: the same inputs always give the same plan, which `--dry-run` prints.
+Pure functions, no I/O: the same inputs always give the same plan, which `--dry-run`
+prints and writes and a submit records in its run folder (plan.csv) before sending.
+
+Actions: create, update (exists and differs, --on-exists update), unchanged (exists with
+the same content: nothing sent), skip (exists and differs, --on-exists skip), fail (exists
+and differs, --on-exists fail), invalid, duplicate, settled (an earlier request's answer
+was lost and the listing shows it went through), done (final in an earlier invocation).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from ..catalog.validation import ValidRow
+from ..catalog.validation import ValidationReport, ValidRow
 from ..limits.windows import Window, exact_schedule
+from .actions import ACTIONS, PlanEntry
 from .executor import Task
-from .results import RowResult, Status
+from .results import RowResult
 from .settings import OnExists
+from .settle import decide, settled_result
 
 
 @dataclass
@@ -20,51 +29,67 @@ class Plan:
     tasks: list[Task] = field(default_factory=list)
     decided: list[RowResult] = field(default_factory=list)  # settled without a request
     kept: list[RowResult] = field(default_factory=list)  # final in an earlier run of this folder
+    entries: list[PlanEntry] = field(default_factory=list)  # every valid row, catalog order
+    # The server's content before an update, by row key: what a rollback restores.
+    befores: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def count(self, action: str) -> int:
-        return sum(1 for task in self.tasks if task.action == action)
+        return sum(1 for entry in self.entries if entry.action == action)
 
 
-_LOST_ANSWER = "created by an earlier request whose answer was lost (found by listing)"
-_EXISTS_FAIL = "already exists (found by listing) and --on-exists is fail"
-_EXISTS_SKIP = "already exists (found by listing); skipped"
-
-
-def _settled(row: ValidRow, status: Status, why: str, attempts: int = 0) -> RowResult:
-    return RowResult(row.row, row.name, status, error=why, key=row.key, attempts=attempts)
+__all__ = ["ACTIONS", "Plan", "PlanEntry", "all_entries", "estimate_seconds", "make_plan"]
 
 
 def make_plan(
     valid: Sequence[ValidRow],
-    existing: Collection[str],
+    existing: Mapping[str, Mapping[str, Any]],
     on_exists: OnExists,
     *,
     finals: Mapping[str, RowResult] | None = None,
-    maybe_sent: Collection[str] = (),
+    maybe_sent: Mapping[str, str] | None = None,
 ) -> Plan:
-    """`finals`: outcomes a journal already holds, by row key; `maybe_sent`: keys of rows
-    whose create was sent without a recorded answer (in this run folder or the one retried)."""
+    """`existing`: the listed sources by name; `finals`: outcomes a journal already holds, by
+    row key; `maybe_sent`: row key -> action of a request sent without a recorded answer (in
+    this run folder or the one retried)."""
     plan = Plan()
     finals = finals or {}
+    maybe_sent = maybe_sent or {}
     for row in valid:
         previous = finals.get(row.key)
         if previous is not None:
             # The catalog may have been reordered: keep the outcome, take today's row number.
             plan.kept.append(replace(previous, row=row.row, name=row.name))
+            plan.entries.append(PlanEntry(row.row, row.name, "done", note=previous.status.value))
             continue
-        sent_before = row.key in maybe_sent
-        if row.name not in existing:
-            plan.tasks.append(Task(row, "create", maybe_sent=sent_before))
-        elif sent_before:
-            # Its create went out and the answer was lost: that create made it.
-            plan.decided.append(_settled(row, Status.CREATED, _LOST_ANSWER, attempts=1))
-        elif on_exists == "update":
-            plan.tasks.append(Task(row, "update"))
-        elif on_exists == "fail":
-            plan.decided.append(_settled(row, Status.FAILED, _EXISTS_FAIL))
+        sent = maybe_sent.get(row.key)
+        decision = decide(row, existing.get(row.name), on_exists, sent=sent)
+        plan.entries.append(
+            PlanEntry(row.row, row.name, decision.action, decision.fields, decision.why)
+        )
+        if decision.status is not None:
+            plan.decided.append(settled_result(row, decision, attempts=1 if sent else 0))
+        elif decision.action == "create":
+            plan.tasks.append(Task(row, "create", maybe_sent=sent == "create"))
         else:
-            plan.decided.append(_settled(row, Status.EXISTS, _EXISTS_SKIP))
+            plan.tasks.append(Task(row, "update"))
+            if decision.before is not None:
+                plan.befores[row.key] = decision.before
     return plan
+
+
+def static_entries(validation: ValidationReport) -> list[PlanEntry]:
+    """The plan of the rows validation settled: invalid and duplicate."""
+    out = []
+    for row, errors in validation.invalid.items():
+        why = "; ".join(f"{e.field}: {e.reason}" for e in errors)
+        out.append(PlanEntry(row, validation.row_name(row), "invalid", note=why))
+    for row, (name, first) in validation.duplicates.items():
+        out.append(PlanEntry(row, name, "duplicate", note=f"duplicate of row {first}"))
+    return out
+
+
+def all_entries(plan: Plan, validation: ValidationReport) -> list[PlanEntry]:
+    return sorted([*plan.entries, *static_entries(validation)], key=lambda e: e.row)
 
 
 def estimate_seconds(

@@ -95,11 +95,19 @@ def write_failed(
 
 
 def write_created(path: Path, results: Iterable[RowResult]) -> None:
-    """What the API answered for each created or updated row, one JSON object a line."""
+    """What the API answered for each created or updated row, one JSON object a line; an
+    updated row also carries `before`, the content it replaced."""
     with atomic_text(path) as handle:
         for r in results:
-            if r.data is not None:
-                record = {"row": r.row, "name": r.name, "status": r.status.value, "data": r.data}
+            if r.data is not None or r.before is not None:
+                record: dict[str, Any] = {
+                    "row": r.row,
+                    "name": r.name,
+                    "status": r.status.value,
+                    "data": r.data,
+                }
+                if r.before is not None:
+                    record["before"] = r.before
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 

@@ -18,13 +18,32 @@ class Status(StrEnum):
     # Sent, and no answer settled it (in flight when the run stopped, or the last attempt
     # got none): the server may hold it. Resume lists the names to settle it.
     UNKNOWN = "unknown"
+    # Exists with the same content (compared field by field): nothing was sent.
+    UNCHANGED = "unchanged"
+    # A rollback's outcomes: what it undid, and what it left alone and why.
+    DELETED = "deleted"
+    RESTORED = "restored"
+    KEPT = "kept"
+    GONE = "gone"
 
     def __str__(self) -> str:
         return self.value
 
 
 # A run is a success when every row ends in one of these.
-DONE = frozenset({Status.CREATED, Status.UPDATED, Status.EXISTS, Status.DUPLICATE})
+DONE = frozenset(
+    {
+        Status.CREATED,
+        Status.UPDATED,
+        Status.EXISTS,
+        Status.DUPLICATE,
+        Status.UNCHANGED,
+        Status.DELETED,
+        Status.RESTORED,
+        Status.KEPT,
+        Status.GONE,
+    }
+)
 # Rows that go to failed.csv, to be fed straight back in.
 RETRYABLE = frozenset({Status.INVALID, Status.FAILED, Status.NOT_ATTEMPTED, Status.UNKNOWN})
 # Not final: never journalled as an outcome, so `resume` picks these rows up again (a run
@@ -43,3 +62,5 @@ class RowResult:
     key: str | None = None  # content hash of the request body; None for invalid rows
     # What the API answered for a created or updated row (its `data`), for follow-on work.
     data: dict[str, Any] | None = None
+    # For an updated row: the source as the listing showed it before the update (rollback).
+    before: dict[str, Any] | None = None

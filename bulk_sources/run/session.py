@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Collection
+from collections.abc import Mapping
 from pathlib import Path
 
 import aiohttp
@@ -66,9 +66,12 @@ def submit_catalog(
     return asyncio.run(submit_catalog_async(path, settings, api_key, progress=progress))
 
 
-def dry_run(path: Path, settings: SubmitSettings, api_key: ApiKey) -> DryRun:
-    """Validate and list, and say what a submit would do and how long it takes; send nothing."""
-    return asyncio.run(dry_run_async(path, settings, api_key))
+def dry_run(
+    path: Path, settings: SubmitSettings, api_key: ApiKey, *, plan_file: Path | None = None
+) -> DryRun:
+    """Validate and list, and say what a submit would do and how long it takes; send nothing.
+    The plan goes to `plan_file`, or to a new dry-run folder under the report directory."""
+    return asyncio.run(dry_run_async(path, settings, api_key, plan_file=plan_file))
 
 
 def resume_run(
@@ -107,7 +110,7 @@ async def submit_catalog_async(
     progress: ProgressFactory = no_progress,
     session: aiohttp.ClientSession | None = None,
     retry_of: str | None = None,
-    maybe_sent: Collection[str] = (),
+    maybe_sent: Mapping[str, str] | None = None,
     label: str | None = None,
     source: tuple[Path, list[int]] | None = None,
 ) -> RunReport:
@@ -177,18 +180,20 @@ async def retry_run_async(
     if on_exists is not None:
         settings = settings.with_changes(on_exists=on_exists)
     journal = read_journal(run_dir / JOURNAL_FILE)
-    with retry_subset(run_dir, record, settings, include_invalid) as (subset, rows):
-        return await submit_catalog_async(
-            subset,
+    with retry_subset(run_dir, record, settings, include_invalid) as chosen:
+        report = await submit_catalog_async(
+            chosen.subset,
             settings.with_changes(encoding=None),
             api_key,
             progress=progress,
             session=session,
             retry_of=str(run_dir),
-            maybe_sent=set(journal.unfinished),
+            maybe_sent={k: str(r.get("action", "create")) for k, r in journal.unfinished.items()},
             label=record.label.removesuffix("-retry") + "-retry",
-            source=(record.catalog, rows),
+            source=(record.catalog, chosen.rows),
         )
+    report.note = chosen.note
+    return report
 
 
 def _resume_source(record: RunRecord, run_dir: Path) -> tuple[Path, str]:
@@ -213,13 +218,13 @@ async def _invoke(
     api_key: ApiKey,
     session: aiohttp.ClientSession | None,
     progress: ProgressFactory,
-    maybe_sent: Collection[str] = (),
+    maybe_sent: Mapping[str, str] | None = None,
 ) -> RunReport:
     catalog = open_catalog(source, record.settings.encoding)
     validation = _validate(catalog, run_dir)
     settled = all(row.key in state.finals for row in validation.valid)
     if state.records and settled and (run_dir / SUMMARY_FILE).exists():
-        kept = make_plan(validation.valid, (), record.settings.on_exists, finals=state.finals).kept
+        kept = make_plan(validation.valid, {}, record.settings.on_exists, finals=state.finals).kept
         report = finish_run(
             run_dir,
             record,

@@ -13,6 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .actions import ACTIONS, PlanEntry
 from .results import RETRYABLE, UNSETTLED, RowResult, Status
 
 if TYPE_CHECKING:
@@ -157,25 +158,51 @@ class RunReport:
 
 @dataclass
 class DryRun:
-    """What a submit would do: counts, the requests it needs and how long they take at best."""
+    """What a submit would do: an action per row, the requests it needs and how long they
+    take at best. `examples` holds the first few rows of each action; `plan_file` all."""
 
     catalog: Path
     rows: int
-    would_create: int
-    would_update: int
-    would_skip_existing: int
-    would_fail_existing: int
-    invalid: int
-    duplicates: int
+    actions: dict[str, int]
     requests: int
     estimated_seconds: float
     windows: list[str]
     # The rows a submit would leave invalid or failed, with why.
     problems: list[RowResult] = field(default_factory=list, repr=False)
+    examples: dict[str, list[PlanEntry]] = field(default_factory=dict, repr=False)
+    plan_file: Path | None = None
+
+    @property
+    def would_create(self) -> int:
+        return self.actions.get("create", 0)
+
+    @property
+    def would_update(self) -> int:
+        return self.actions.get("update", 0)
+
+    @property
+    def unchanged(self) -> int:
+        return self.actions.get("unchanged", 0)
+
+    @property
+    def would_skip_existing(self) -> int:
+        return self.actions.get("skip", 0)
+
+    @property
+    def would_fail_existing(self) -> int:
+        return self.actions.get("fail", 0)
+
+    @property
+    def invalid(self) -> int:
+        return self.actions.get("invalid", 0)
+
+    @property
+    def duplicates(self) -> int:
+        return self.actions.get("duplicate", 0)
 
     @property
     def outcome(self) -> Outcome:
-        return Outcome.ROWS_FAILED if self.invalid else Outcome.OK
+        return Outcome.ROWS_FAILED if self.invalid or self.would_fail_existing else Outcome.OK
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -183,8 +210,10 @@ class DryRun:
             "dry_run": True,
             "catalog": str(self.catalog),
             "rows": self.rows,
+            "actions": {a: self.actions.get(a, 0) for a in ACTIONS if a in self.actions},
             "would_create": self.would_create,
             "would_update": self.would_update,
+            "unchanged": self.unchanged,
             "would_skip_existing": self.would_skip_existing,
             "would_fail_existing": self.would_fail_existing,
             "invalid": self.invalid,
@@ -192,5 +221,13 @@ class DryRun:
             "requests": self.requests,
             "estimated_seconds": round(self.estimated_seconds, 1),
             "windows": self.windows,
+            "plan_file": str(self.plan_file) if self.plan_file else None,
+            "examples": {
+                action: [
+                    {"row": e.row, "name": e.name, "fields": list(e.fields), "note": e.note}
+                    for e in entries
+                ]
+                for action, entries in self.examples.items()
+            },
             "outcome": self.outcome.value,
         }

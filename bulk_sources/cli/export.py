@@ -1,0 +1,50 @@
+"""`bulk-sources export`: the project's assignment sources as a catalog (GETs only)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..run.settings import SubmitSettings
+from .options import add_key_options, key_from
+
+
+def register(subparsers: Any) -> None:
+    export = subparsers.add_parser(
+        "export",
+        help="write every assignment source of the project as a catalog (sends no mutation)",
+        description="Lists the project's assignment sources (GETs only) and writes them as a "
+        "catalog submit accepts: CSV, or Parquet when --output ends in .parquet; CSV on "
+        "stdout without --output. Use it as a backup, to copy sources to another project, "
+        "or to start a catalog from what exists.",
+    )
+    d = SubmitSettings()
+    export.add_argument(
+        "--output", type=Path, metavar="FILE", help="where to write (default: stdout, CSV)"
+    )
+    export.add_argument(
+        "--base-url",
+        default=d.base_url,
+        help=f"Console API base URL (default {d.base_url}; http only to loopback)",
+    )
+    add_key_options(export)
+    export.add_argument(
+        "--timeout", type=float, default=d.timeout, help="seconds to wait for one page"
+    )
+    export.set_defaults(func=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from ..run.export import catalog_rows, list_sources, write_csv, write_export
+
+    settings = SubmitSettings(base_url=args.base_url, timeout=args.timeout)
+    rows = catalog_rows(asyncio.run(list_sources(settings, key_from(args))))
+    if args.output is None:
+        write_csv(rows, sys.stdout)
+        return 0
+    write_export(rows, args.output)
+    print(f"exported {len(rows)} assignment sources to {args.output}", file=sys.stderr)
+    return 0

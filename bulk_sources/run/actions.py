@@ -1,0 +1,26 @@
+"""The plan's vocabulary: its actions and one row's entry (light: the CLI's exit map needs it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ACTIONS = (
+    "create",
+    "update",
+    "unchanged",
+    "skip",
+    "fail",
+    "invalid",
+    "duplicate",
+    "settled",
+    "done",
+)
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    row: int
+    name: str | None
+    action: str
+    fields: tuple[str, ...] = ()  # the fields that differ from the server's source
+    note: str = ""

@@ -1,0 +1,101 @@
+"""Export: every assignment source of the project as a catalog in the tool's own format.
+
+GETs only (the listing), so it spends none of the mutation budget. The columns are `name`
+and the creation model's fields (a field added to the model is exported without a change
+here); each listed source goes through the creation model, so nested objects keep only
+the keys a catalog accepts. Cells use the catalog's own spellings: text as is, booleans
+`true`/`false`, numbers as digits, lists and objects as JSON. An empty value is an empty
+cell (not sent on submit). Cells are not neutralised for spreadsheets: the file is input
+for `submit`, and a leading `=` in SQL must stay.
+
+`export -> submit` to another project recreates the same sources; `export -> submit
+--on-exists update` to the same project plans every row `unchanged`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import ValidationError
+
+from ..api.apikey import ApiKey
+from ..errors import UsageError
+from ..models import AssignmentSourceCreate
+from .compare import COMPARED_FIELDS
+from .execute import open_client
+from .listing import list_existing
+from .settings import SubmitSettings
+
+EXPORT_COLUMNS = ("name", *COMPARED_FIELDS)
+_PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+
+
+async def list_sources(settings: SubmitSettings, api_key: ApiKey) -> list[dict[str, Any]]:
+    async with open_client(settings, api_key, None) as client:
+        return await list_existing(client, settings)
+
+
+def _clean(source: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return AssignmentSourceCreate.model_validate(dict(source)).to_body()
+    except ValidationError:
+        # Something a create would refuse (it came from the server, so rare): exported as
+        # listed, and submit names the problem instead of the export hiding the row.
+        return {k: v for k, v in source.items() if k in EXPORT_COLUMNS}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    if not value:
+        return ""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def catalog_rows(sources: Iterable[Mapping[str, Any]]) -> list[list[str]]:
+    rows = []
+    for source in sources:
+        body = _clean(source)
+        rows.append([_cell(body.get(column)) for column in EXPORT_COLUMNS])
+    return rows
+
+
+def write_csv(rows: list[list[str]], handle: IO[str]) -> None:
+    writer = csv.writer(handle)
+    writer.writerow(EXPORT_COLUMNS)
+    writer.writerows(rows)
+
+
+def write_export(rows: list[list[str]], path: Path) -> Path:
+    """CSV, or Parquet when the name ends in .parquet/.pq/.parq; written then renamed."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if path.suffix.lower() in _PARQUET_SUFFIXES:
+            columns = {
+                c: pa.array([r[i] or None for r in rows], type=pa.string())
+                for i, c in enumerate(EXPORT_COLUMNS)
+            }
+            pq.write_table(pa.table(columns), tmp)
+        else:
+            with tmp.open("w", encoding="utf-8", newline="") as handle:
+                write_csv(rows, handle)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(
+            f"can't write {path} ({exc.strerror or exc}); choose a writable --output"
+        ) from None
+    return path

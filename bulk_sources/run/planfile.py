@@ -1,0 +1,44 @@
+"""plan.csv: one line per catalog row with its planned action and the fields that differ.
+
+Written by a submit into its run folder before anything is sent, and by a dry run (to
+`--plan FILE`, or a `*-dry-run` folder under the report directory). Cells are neutralised
+like results.csv, so a spreadsheet can open it safely.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+
+from .csvsafe import neutralise
+from .plan import PlanEntry
+from .report import atomic_text
+
+PLAN_FILE = "plan.csv"
+PLAN_COLUMNS = ("row", "name", "action", "fields", "note")
+
+
+def write_plan(path: Path, entries: Iterable[PlanEntry]) -> Path:
+    with atomic_text(path) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(PLAN_COLUMNS)
+        for e in entries:
+            writer.writerow(
+                [e.row, neutralise(e.name or ""), e.action, ";".join(e.fields), neutralise(e.note)]
+            )
+    return path
+
+
+def read_plan(path: Path) -> list[PlanEntry]:
+    with path.open("r", encoding="utf-8", newline="") as handle:
+        return [
+            PlanEntry(
+                row=int(rec["row"]),
+                name=rec["name"] or None,
+                action=rec["action"],
+                fields=tuple(f for f in rec["fields"].split(";") if f),
+                note=rec["note"],
+            )
+            for rec in csv.DictReader(handle)
+        ]
