@@ -337,11 +337,19 @@ async def test_retry_with_rows_still_to_fix_exits_1(
     rows = [row("good"), row("bad", sql=" ")]
     catalog = write_catalog(tmp_path / "c.csv", rows)
     first = await submit_catalog_async(catalog, settings(server.url, tmp_path / "r"), ApiKey(KEY))
-    # Still broken in the catalog: nothing to send, but something is left to do.
+    # Still broken in the catalog: reported invalid again (with why), exit 1.
     code = await asyncio.to_thread(main, ["retry", str(first.run_dir), "--include-invalid"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "nothing to retry" in out and "not found as valid rows in the catalog now: bad" in out
+    assert "row 2 (bad): invalid: sql: is required but empty" in out
+    # Removed from the catalog: nothing to send, and something is left: exit 1, no folder.
+    write_catalog(catalog, [row("good")])
+    folders = set((tmp_path / "r").iterdir())
+    code = await asyncio.to_thread(main, ["retry", str(first.run_dir), "--include-invalid"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "nothing to retry" in out and "not found in the catalog now: bad" in out
+    assert set((tmp_path / "r").iterdir()) == folders
 
 
 def test_an_errors_list_names_the_fields() -> None:

@@ -61,6 +61,12 @@ examples:
   bulk-sources demo
   bulk-sources demo my_catalog.csv --report-dir /tmp/reports
 """,
+    "export": """\
+examples:
+  bulk-sources export --output backup.csv      every source of the project, as a catalog
+  bulk-sources export --output backup.parquet
+  bulk-sources export > sources.csv
+""",
     "fake-server": """\
 examples:
   bulk-sources fake-server --port 8080 --key console-test-key

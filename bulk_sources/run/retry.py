@@ -42,15 +42,21 @@ def _catalog_path(run_dir: Path, record: RunRecord) -> Path:
 def choose_rows(
     previous: list[RowResult], validation: ValidationReport, include_invalid: bool
 ) -> tuple[set[int], list[str]]:
-    """The row numbers (today) to send, and the names of earlier problem rows not found."""
+    """The row numbers (today) to send, and the names of earlier problem rows not found
+    (a row still invalid is chosen: the retry reports it again)."""
     wanted = [r for r in previous if r.status in RETRYABLE]
     if not include_invalid:
         wanted = [r for r in wanted if r.status is not Status.INVALID]
     keys = {r.key for r in wanted if r.key}
     by_key = {row.key: row.row for row in validation.valid}
     by_name: dict[str, list[int]] = {}
-    for row in validation.valid:
-        by_name.setdefault(row.name, []).append(row.row)
+    # Invalid rows too: one still broken goes into the retry's report (and its failed.csv).
+    named = [(row.name, row.row) for row in validation.valid] + [
+        (validation.row_name(n), n) for n in validation.invalid
+    ]
+    for name, number in named:
+        if name:
+            by_name.setdefault(name, []).append(number)
     chosen: set[int] = {by_key[k] for k in keys if k in by_key}
     missing: list[str] = []
     for r in wanted:
@@ -87,7 +93,7 @@ def retry_subset(
         shown = ", ".join(missing[:5]) + (
             f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         )
-        notes.append(f"not found as valid rows in the catalog now: {shown}")
+        notes.append(f"not found in the catalog now: {shown}")
     if not chosen:
         hint = " (the invalid rows need --include-invalid once fixed)" if invalid_left else ""
         detail = "; ".join(notes)
