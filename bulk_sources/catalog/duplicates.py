@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import row_key
 from .decoder import RowDecoder
-from .reader import CatalogSource
 from .rowcheck import check_row
 from .verdicts import RowError, ValidationReport
+
+if TYPE_CHECKING:
+    # For the type only: the reader brings pyarrow, which validating a frame does not need.
+    from .reader import CatalogSource
 
 _MAX_LISTED_ROWS = 10
 

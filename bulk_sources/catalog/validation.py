@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..models import row_key
 from .decoder import RowDecoder
 from .duplicates import ROW_BITS, Later, packed_hashes, settle_repeated_names
-from .reader import CatalogSource
 from .rowcheck import check_batch, check_row, check_rows, validated_mapping
 from .sqlcheck import sql_misses
 from .verdicts import RowError, ValidationReport, ValidRow
+
+if TYPE_CHECKING:
+    # For the type only: the reader brings pyarrow, which validating a frame does not need.
+    from .reader import CatalogSource
 
 __all__ = [
     "Finding",

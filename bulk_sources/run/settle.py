@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..catalog.validation import ValidRow
+from ..catalog.verdicts import ValidRow
 from ..errors import BulkSourcesError
 from .compare import content_of, differing_fields
 from .results import RowResult, Status
