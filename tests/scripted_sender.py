@@ -91,6 +91,9 @@ class ScriptedSender:
     async def update(self, name: str, body: dict[str, Any]) -> Answer:
         return await self._answer("update", name, body)
 
+    async def delete(self, name: str) -> Answer:
+        return await self._answer("delete", name, {})
+
     def sent(self, name: str) -> list[float]:
         return [c.sent for c in self.calls if c.name == name]
 

@@ -14,13 +14,19 @@ from .results import RowResult, Status
 from .settings import OnExists
 from .task import Task
 
-__all__ = ["Sender", "exists_outcome", "gave_up", "make_rngs", "settled", "unfinished"]
+__all__ = [
+    "DONE_BY_ACTION",
+    "Sender",
+    "delete_not_found",
+    "exists_outcome", "gave_up", "make_rngs", "settled", "unfinished"]
 
 
 class Sender(Protocol):
     async def create(self, body: dict[str, Any]) -> Answer: ...
 
     async def update(self, name: str, body: dict[str, Any]) -> Answer: ...
+
+    async def delete(self, name: str) -> Answer: ...
 
 
 def make_rngs(seed: int | None) -> tuple[random.Random, random.Random]:
@@ -43,8 +49,25 @@ def settled(task: Task, status: Status, answer: Answer, error: str) -> RowResult
         attempts=task.attempts,
         error=error,
         key=task.row.key,
-        data=answer.data if status in (Status.CREATED, Status.UPDATED) else None,
+        data=answer.data if status in (Status.CREATED, Status.UPDATED, Status.RESTORED) else None,
     )
+
+
+# What a 2xx makes of each action.
+DONE_BY_ACTION = {
+    "create": Status.CREATED,
+    "update": Status.UPDATED,
+    "delete": Status.DELETED,
+    "restore": Status.RESTORED,
+}
+
+
+def delete_not_found(task: Task, answer: Answer) -> RowResult:
+    """A 404 to a delete: gone, or deleted by an earlier attempt whose answer was lost."""
+    if task.maybe_sent:
+        why = "deleted by an earlier attempt whose answer was lost (the retry was told 404)"
+        return settled(task, Status.DELETED, answer, why)
+    return settled(task, Status.GONE, answer, "already gone (404)")
 
 
 def exists_outcome(task: Task, answer: Answer, policy: OnExists) -> RowResult | None:
@@ -104,7 +127,9 @@ def unfinished(task: Task, reason: str) -> RowResult:
 def _settles(task: Task) -> str:
     if task.action == "create":
         return "resume checks whether it was created"
-    return "resume sends the update again"
+    if task.action == "delete":
+        return "resume checks whether it was deleted"
+    return f"resume sends the {task.action} again"
 
 
 def _row(task: Task, status: Status, error: str) -> RowResult:

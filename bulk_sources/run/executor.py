@@ -40,7 +40,16 @@ from ..limits.backoff import SharedPause, full_jitter, parse_retry_after
 from ..limits.limiter import MultiWindowLimiter, Slot
 from ..limits.memory import LimitMemory
 from ..models import full_update_body
-from .answers import Sender, exists_outcome, gave_up, make_rngs, settled, unfinished
+from .answers import (
+    DONE_BY_ACTION,
+    Sender,
+    delete_not_found,
+    exists_outcome,
+    gave_up,
+    make_rngs,
+    settled,
+    unfinished,
+)
 from .gauges import Counters, Waiting
 from .journal import Journal
 from .progress import Progress
@@ -53,6 +62,9 @@ __all__ = ["Action", "Counters", "Executor", "Sender", "Task", "Waiting", "make_
 T = TypeVar("T")
 # A 429, 401/403, "already in use" or refused connection says the request changed nothing.
 _MAY_HAVE_TAKEN_EFFECT = frozenset({AnswerKind.OK, AnswerKind.SERVER_ERROR, AnswerKind.NO_ANSWER})
+# Sent again blindly, these could act twice (a second create, a delete of a source made
+# since): a lost answer is settled by listing first (`settle`).
+_SETTLED_BY_LISTING = frozenset({"create", "delete"})
 
 
 @dataclass
@@ -239,8 +251,7 @@ class Executor:
                 task.refused_since = None
             if kind is AnswerKind.OK:
                 self.pause.record_success(sent_at=sent_at)
-                status = Status.CREATED if task.action == "create" else Status.UPDATED
-                return settled(task, status, answer, "")
+                return settled(task, DONE_BY_ACTION[task.action], answer, "")
             if kind is AnswerKind.RATE_LIMITED:
                 task.attempts -= 1  # a 429 is not one of the row's attempts
                 self.counters.rate_limited += 1
@@ -260,15 +271,18 @@ class Executor:
                     return outcome
                 continue  # switched to an update
             if kind is AnswerKind.REJECTED:
+                if task.action == "delete" and answer.status == 404:
+                    return delete_not_found(task, answer)
                 return settled(task, Status.FAILED, answer, answer.message)
-            if kind is AnswerKind.NO_ANSWER and task.action == "create" and self.settle:
+            if kind is AnswerKind.NO_ANSWER and task.action in _SETTLED_BY_LISTING and self.settle:
                 task.maybe_sent = True
+                action = task.action
                 ok, found = await self._unless_stopped(self.settle(task))
                 if not ok:
                     return None
                 if found is not None:
                     return found
-                if task.action != "create":
+                if task.action != action:
                     continue  # present with other content, and --on-exists update
             if not await self._transient(task, answer, sent_at):
                 return None if self._stopping.is_set() else gave_up(task, answer)
@@ -279,7 +293,7 @@ class Executor:
             if task.refused_since is None:
                 task.refused_since = sent_at
         else:
-            task.maybe_sent = task.maybe_sent or task.action == "create"
+            task.maybe_sent = task.maybe_sent or task.action in _SETTLED_BY_LISTING
         if task.attempts >= self.settings.max_attempts:
             if task.refused_since is not None and self._last_heard < task.refused_since:
                 # Refused through a whole backoff sequence and nobody heard from the
@@ -329,7 +343,9 @@ class Executor:
         try:
             if task.action == "create":
                 answer = await self.client.create(row.body)
-            else:
+            elif task.action == "delete":
+                answer = await self.client.delete(row.name)
+            else:  # update, or a rollback's restore: a full update to the row's body
                 answer = await self.client.update(row.name, full_update_body(row.body))
             return answer
         finally:

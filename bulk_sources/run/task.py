@@ -13,7 +13,8 @@ from ..catalog.validation import ValidRow
 if TYPE_CHECKING:
     from ..api.client import Answer
 
-Action = Literal["create", "update"]
+# delete and restore are a rollback's (run/rollback.py).
+Action = Literal["create", "update", "delete", "restore"]
 
 
 @dataclass
