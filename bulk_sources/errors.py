@@ -6,6 +6,7 @@
     ├── ApiKeyError             no key, or the key file can't be read
     ├── RunLockedError          another process holds the run folder
     ├── NothingToRetry          a retry found no row to send (not a failure in itself)
+    ├── RollbackRefused         a rollback that could undo the wrong thing (see run/rollback.py)
     └── RunStopped              the run could not go on: auth refused, API unreachable, interrupted
         ├── AuthRefused         the API answered 401/403
         └── ListingFailed       the list of existing sources could not be read
@@ -41,6 +42,10 @@ class NothingToRetry(BulkSourcesError):
         super().__init__(message)
         # True when the run still has rows that need the user (invalid, not included).
         self.rows_left = rows_left
+
+
+class RollbackRefused(BulkSourcesError):
+    """A rollback of a rollback, of a run still running, or with another key."""
 
 
 class RunStopped(BulkSourcesError):

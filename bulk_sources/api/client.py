@@ -68,7 +68,19 @@ def make_session(
     context = ssl.create_default_context()
     connector = aiohttp.TCPConnector(limit=concurrency + 2, ssl=context)
     trust_env = base_url.lower().startswith("https://")
-    return aiohttp.ClientSession(connector=connector, trust_env=trust_env, **kwargs)
+    session = aiohttp.ClientSession(connector=connector, trust_env=trust_env, **kwargs)
+    no_silent_resend(session)
+    return session
+
+
+def no_silent_resend(session: aiohttp.ClientSession) -> None:
+    """aiohttp (3.11+) sends an idempotent request (DELETE, PUT) a second time, unseen, when
+    a kept-alive connection drops under it. A DELETE that took effect and lost its answer
+    then comes back 404, as if someone else had deleted the source, and the journal never
+    knew of the second send. Every send must be ours: the executor retries, and settles a
+    lost answer by listing. No public option exists (aiohttp 3.14), hence the attribute."""
+    if hasattr(session, "_retry_connection"):
+        session._retry_connection = False
 
 
 class ConsoleClient:

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from ..errors import BulkSourcesError, NothingToRetry
 from ..version import __version__
-from . import completion, demo, export, fake_server, submit, validate
+from . import completion, demo, export, fake_server, rollback, submit, validate
 from .exits import EXIT_STOPPED, EXIT_USAGE, for_error
 
 ENVIRONMENT = """\
@@ -35,6 +35,7 @@ examples:
   bulk-sources submit catalog.csv               create every valid row
   bulk-sources submit catalog.csv --json > run.json
   bulk-sources submit reports/RUN/failed.csv    the failed rows, fixed in place
+  bulk-sources submit catalog.csv --tag migration-2026   findable in the console
 """,
     "resume": """\
 examples:
@@ -46,6 +47,12 @@ examples:
   bulk-sources retry reports/20261126T110501Z-catalog
   bulk-sources retry reports/20261126T110501Z-catalog --include-invalid
   bulk-sources retry reports/20261126T110501Z-catalog --on-exists update
+""",
+    "rollback": """\
+examples:
+  bulk-sources rollback reports/20261126T110501Z-catalog --dry-run
+  bulk-sources rollback reports/20261126T110501Z-catalog
+  bulk-sources resume reports/20261126T120000Z-catalog-rollback    after a crash
 """,
     "validate": """\
 examples:
@@ -99,12 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     # Each command module imports its machinery only when it runs, so --help stays fast.
-    for module in (demo, submit, validate, export, fake_server, completion):
+    for module in (demo, submit, validate, export, rollback, fake_server, completion):
         module.register(subparsers)
     for name, sub in subparsers.choices.items():
         examples = EXAMPLES.get(name, "")
         sub.epilog = examples + (
-            "\n" + ENVIRONMENT if name in ("submit", "resume", "retry") else ""
+            "\n" + ENVIRONMENT if name in ("submit", "resume", "retry", "rollback") else ""
         )
         sub.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser

@@ -145,6 +145,8 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
         "encoding": args.encoding,
         "report_dir": args.report_dir,
     }
+    if getattr(args, "tag", None) is not None:
+        values["tag"] = args.tag
     values.update(overrides)
     return SubmitSettings(**values)
 

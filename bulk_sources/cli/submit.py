@@ -44,6 +44,13 @@ def register(subparsers: Any) -> None:
         help="with --dry-run: write the plan here (default: plan.csv in a new "
         "<time>-<catalog>-dry-run folder under --report-dir)",
     )
+    submit.add_argument(
+        "--tag",
+        metavar="TEXT",
+        default=None,
+        help="add TEXT to every created or updated source's tags, so what the run made can "
+        "be found in the console (rollback says when a source lost it)",
+    )
     add_json_option(submit)
     submit.set_defaults(func=run_submit)
 

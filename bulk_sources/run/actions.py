@@ -14,6 +14,11 @@ ACTIONS = (
     "duplicate",
     "settled",
     "done",
+    # a rollback's: send a delete or a restore; leave a changed source; nothing left to undo
+    "delete",
+    "restore",
+    "kept",
+    "gone",
 )
 
 

@@ -18,7 +18,12 @@ __all__ = [
     "DONE_BY_ACTION",
     "Sender",
     "delete_not_found",
-    "exists_outcome", "gave_up", "make_rngs", "settled", "unfinished"]
+    "exists_outcome",
+    "gave_up",
+    "make_rngs",
+    "settled",
+    "unfinished",
+]
 
 
 class Sender(Protocol):

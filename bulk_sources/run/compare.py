@@ -68,3 +68,11 @@ def differing_fields(body: Mapping[str, Any], existing: Mapping[str, Any]) -> li
 def content_of(source: Mapping[str, Any]) -> dict[str, Any]:
     """The content fields of a listed source that a creation body can carry (no name)."""
     return {f: source[f] for f in COMPARED_FIELDS if f in source and not _empty(source[f])}
+
+
+def changed_fields(was: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """The fields where two sources differ, both ways: a field one of them leaves empty
+    counts too (someone added a description since). Used by rollback, which compares what
+    the server holds with what a run wrote."""
+    either = set(differing_fields(was, now)) | set(differing_fields(now, was))
+    return [f for f in COMPARED_FIELDS if f in either]

@@ -28,6 +28,7 @@ from .results import RETRYABLE
 from .settings import SubmitSettings
 from .signals import StopRequests, raising_on_signals
 from .summary import DryRun
+from .tagging import with_tag
 
 EXAMPLES_PER_ACTION = 5
 
@@ -37,7 +38,7 @@ async def dry_run_async(
 ) -> DryRun:
     catalog = open_catalog(Path(path), settings.encoding)
     with raising_on_signals("reading the catalog"):
-        validation = validate_catalog(catalog, keep_valid=True)
+        validation = with_tag(validate_catalog(catalog, keep_valid=True), settings.tag)
     existing: dict[str, dict[str, Any]] = {}
     if validation.valid:
         async with open_client(settings, api_key, None) as client:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,7 +132,7 @@ async def execute(
         res.journal.event(
             "start", resumed=bool(inv.state.records), version=__version__, rows=inv.validation.total
         )
-        restored = restore_history(res.limiter, res.memory, inv.state, settings)
+        restored = restore_for(res, inv.state, settings)
         try:
             plan, listed = await _plan(inv, res, stops)
             sent, requests, stop_reason = await _send(inv, res, plan, progress, stops)
@@ -252,7 +252,36 @@ async def _send(
     stops: StopRequests,
 ) -> tuple[list[RowResult], Requests, str | None]:
     settings = inv.record.settings
-    progress = progress_factory(len(plan.tasks), res.limiter.estimate_finish)
+    settler = _lost_answers(res, settings)
+    try:
+        return await send_tasks(
+            res,
+            settings,
+            plan.tasks,
+            progress_factory,
+            stops,
+            lambda task: _settle(settler, res, plan.befores, task),
+        )
+    finally:
+        await settler.close()
+
+
+def restore_for(res: RunResources, state: JournalState, settings: SubmitSettings) -> int:
+    """Seed the rate limits with what earlier processes sent; how many stamps."""
+    return restore_history(res.limiter, res.memory, state, settings)
+
+
+async def send_tasks(
+    res: RunResources,
+    settings: SubmitSettings,
+    tasks: list[Task],
+    progress_factory: ProgressFactory,
+    stops: StopRequests,
+    settle: Callable[[Task], Awaitable[RowResult | None]] | None,
+) -> tuple[list[RowResult], Requests, str | None]:
+    """Send `tasks` through the executor under the run's limits, signals and journal;
+    `settle` is its hook for lost answers (Executor.settle)."""
+    progress = progress_factory(len(tasks), res.limiter.estimate_finish)
     executor = Executor(
         client=res.client,
         settings=settings,
@@ -265,8 +294,7 @@ async def _send(
         rng=res.jitter_rng,
     )
     progress.watch(executor.waiting_for)
-    settler = _lost_answers(res, settings)
-    executor.settle = lambda task: _settle(settler, res, plan.befores, task)
+    executor.settle = settle
 
     def on_signal(reason: str, now: bool) -> None:
         executor.stop(reason, now=now)
@@ -283,14 +311,13 @@ async def _send(
                 group.create_task(_keep_synced(res.journal, executor)),
             ]
             try:
-                sent = await executor.run(plan.tasks)
+                sent = await executor.run(tasks)
             finally:
                 for ticker in tickers:
                     ticker.cancel()
     finally:
         stops.direct_to(None)
         progress.close()
-        await settler.close()
     c = executor.counters
     requests = Requests(
         sent=c.requests_sent,

@@ -104,6 +104,8 @@ class RunRecord:
     # A retry's rows are a subset of another catalog (`catalog`): the row number there of
     # each row of this run's own copy, in order. None when the copy is the whole catalog.
     source_rows: list[int] | None = None
+    # A rollback run: the run folder it undoes (its `catalog` is that run's created.jsonl).
+    rollback_of: str | None = None
 
     def original_row(self, row: int) -> int:
         """The row number a person sees in `catalog` for row `row` of the run's copy."""
@@ -122,6 +124,7 @@ class RunRecord:
             "key_fingerprint": self.key_fingerprint,
             "label": self.label,
             "source_rows": self.source_rows,
+            "rollback_of": self.rollback_of,
         }
         tmp = run_dir / f".{RUN_FILE}.tmp"
         tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -150,6 +153,7 @@ class RunRecord:
                 key_fingerprint=_text(data, "key_fingerprint", optional=True),
                 label=_text(data, "label", optional=True) or Path(_text(data, "catalog")).stem,
                 source_rows=_rows(data.get("source_rows")),
+                rollback_of=_text(data, "rollback_of", optional=True),
             )
         except UsageError as exc:
             raise UsageError(f"{damaged} ({exc}); start a new run with submit") from None

@@ -39,6 +39,7 @@ from .retry import retry_subset
 from .settings import OnExists, SubmitSettings
 from .signals import StopRequests, raising_on_signals
 from .summary import DryRun, Requests, RunReport
+from .tagging import with_tag
 
 __all__ = [
     "dry_run",
@@ -158,6 +159,12 @@ async def resume_run_async(
 ) -> RunReport:
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
+    if record.rollback_of is not None:
+        from .rollback import resume_rollback_async
+
+        return await resume_rollback_async(
+            run_dir, record, api_key, progress=progress, session=session
+        )
     with RunLock(run_dir):
         state = read_journal(run_dir / JOURNAL_FILE)
         source, sha256 = _resume_source(record, run_dir)
@@ -221,7 +228,7 @@ async def _invoke(
     maybe_sent: Mapping[str, str] | None = None,
 ) -> RunReport:
     catalog = open_catalog(source, record.settings.encoding)
-    validation = _validate(catalog, run_dir)
+    validation = with_tag(_validate(catalog, run_dir), record.settings.tag)
     settled = all(row.key in state.finals for row in validation.valid)
     if state.records and settled and (run_dir / SUMMARY_FILE).exists():
         kept = make_plan(validation.valid, {}, record.settings.on_exists, finals=state.finals).kept

@@ -80,6 +80,8 @@ class SubmitSettings:
     # How long Ctrl-C waits for requests already in flight before giving up on them.
     stop_grace: float = 10.0
     seed: int | None = None
+    # submit --tag: added to every created or updated source's tags (part of the body).
+    tag: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str):
@@ -99,6 +101,8 @@ class SubmitSettings:
         for name in _FLAGS:
             if not isinstance(getattr(self, name), bool):
                 raise UsageError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.tag is not None and (not isinstance(self.tag, str) or not self.tag.strip()):
+            raise UsageError(f"--tag must be a text, got {self.tag!r}")
         if self.encoding is not None and not isinstance(self.encoding, str):
             raise UsageError(f"--encoding must be a name, got {self.encoding!r}")
         if self.seed is not None and not (

@@ -80,6 +80,8 @@ def settled_result(row: ValidRow, decision: Decision, attempts: int) -> RowResul
 
 
 Lister = Callable[[], Awaitable[list[dict[str, Any]]]]
+# A row and what the listing shows under its name (None: absent) -> its decision.
+Judge = Callable[[ValidRow, Mapping[str, Any] | None], Decision]
 
 
 @dataclass
@@ -94,6 +96,8 @@ class ListingSettler:
 
     lister: Lister
     on_exists: OnExists
+    # Another rule than a create's (a rollback's delete); default: `decide` as a lost create.
+    judge: Judge | None = None
     listings: int = 0
     _waiting: list[tuple[ValidRow, asyncio.Future[Decision | None]]] = field(default_factory=list)
     _runner: asyncio.Task[None] | None = None
@@ -125,9 +129,12 @@ class ListingSettler:
                 if items is None:
                     future.set_result(None)
                 else:
-                    future.set_result(
-                        decide(row, by_name.get(row.name), self.on_exists, sent="create")
-                    )
+                    future.set_result(self._judge(row, by_name.get(row.name)))
+
+    def _judge(self, row: ValidRow, listed: Mapping[str, Any] | None) -> Decision:
+        if self.judge is not None:
+            return self.judge(row, listed)
+        return decide(row, listed, self.on_exists, sent="create")
 
     async def close(self) -> None:
         if self._runner is not None:

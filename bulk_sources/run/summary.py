@@ -94,6 +94,7 @@ class RunReport:
     retry_of: str | None = None
     resumed: bool = False
     restored_rate_limit_history: int = 0
+    rollback_of: str | None = None  # a rollback run: the run folder it undoes
     results: list[RowResult] = field(default_factory=list, repr=False)
     # A remark for the reader, e.g. "nothing to resume": the CLI shows it first.
     note: str = ""
@@ -115,6 +116,7 @@ class RunReport:
             "catalog_sha256": self.catalog_sha256,
             "catalog_changed_since_start": self.catalog_changed_since_start,
             "retry_of": self.retry_of,
+            "rollback_of": self.rollback_of,
             "resumed": self.resumed,
             "rows": self.rows,
             "counts": self.counts,

@@ -1,0 +1,219 @@
+"""`rollback`: undo a run. Deletes what it created and restores what it updated, only
+where the server still holds exactly what the run wrote (run/undo.py decides each row).
+
+A rollback is a run of its own: its folder (`<label>-rollback`), journal, plan.csv,
+results.csv and summary.json, the same limiter and rate-limit memory, and `resume` goes
+on from its folder (run.json's `rollback_of`). Refused, with a sentence: a rollback of a
+rollback, of a run still running (its lock is held), or with another key than the run's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from ..api.apikey import ApiKey
+from ..catalog.reader import file_sha256
+from ..errors import RollbackRefused, RunLockedError, UsageError
+from ..limits.windows import Window
+from ..version import __version__
+from .execute import open_client
+from .folder import CREATED_FILE, LOCK_FILE, RESULTS_FILE, RunLock, RunRecord, new_run_dir
+from .listing import by_name, list_existing
+from .plan import PlanEntry, estimate_seconds
+from .planfile import PLAN_FILE, write_plan
+from .progress import ProgressFactory, no_progress
+from .report import read_results
+from .results import Status
+from .signals import StopRequests
+from .summary import DryRun, RunReport
+from .undo import UNDO_FILE, UndoItem, make_undo_plan, read_created, read_items, write_items
+from .undoing import undo
+
+__all__ = ["plan_rollback", "resume_rollback_async", "rollback_run", "rollback_run_async"]
+
+EXAMPLES_PER_ACTION = 5
+
+
+def rollback_run(
+    run_dir: Path,
+    api_key: ApiKey,
+    *,
+    force_other_key: bool = False,
+    progress: ProgressFactory = no_progress,
+) -> RunReport:
+    """Undo `run_dir` (a submit, resume or retry folder): every row ends up in the report."""
+    return asyncio.run(
+        rollback_run_async(run_dir, api_key, force_other_key=force_other_key, progress=progress)
+    )
+
+
+def plan_rollback(
+    run_dir: Path, api_key: ApiKey, *, force_other_key: bool = False, plan_file: Path | None = None
+) -> DryRun:
+    """What a rollback would do (plan.csv), sending nothing."""
+    return asyncio.run(_plan_rollback(Path(run_dir), api_key, force_other_key, plan_file))
+
+
+async def rollback_run_async(
+    run_dir: Path,
+    api_key: ApiKey,
+    *,
+    force_other_key: bool = False,
+    progress: ProgressFactory = no_progress,
+    session: aiohttp.ClientSession | None = None,
+) -> RunReport:
+    original, record = _undoable(Path(run_dir), api_key, force_other_key)
+    with _held(original):
+        created = original / CREATED_FILE
+        items = read_created(created)
+        settings = record.settings
+        label = f"{record.label}-rollback"
+        folder = new_run_dir(settings.report_dir, label)
+        write_items(folder / UNDO_FILE, items)
+        mine = RunRecord(
+            catalog=created,
+            catalog_sha256=file_sha256(created),
+            settings=settings,
+            created_at=time.time(),
+            version=__version__,
+            key_fingerprint=api_key.fingerprint,
+            label=label,
+            rollback_of=str(original),
+        )
+        mine.save(folder)
+        with RunLock(folder):
+            return await undo(
+                folder, mine, items, api_key, session, progress, record, note(original)
+            )
+
+
+async def resume_rollback_async(
+    run_dir: Path,
+    record: RunRecord,
+    api_key: ApiKey,
+    *,
+    progress: ProgressFactory = no_progress,
+    session: aiohttp.ClientSession | None = None,
+) -> RunReport:
+    """`resume` of a rollback folder: final outcomes stay, lost answers are settled by
+    listing, the rest is sent."""
+    assert record.rollback_of is not None
+    original = Path(record.rollback_of)
+    with _held(original), RunLock(run_dir):
+        items = read_items(run_dir / UNDO_FILE)
+        of = RunRecord.load(original) if (original / "run.json").exists() else record
+        return await undo(run_dir, record, items, api_key, session, progress, of, note(original))
+
+
+def _undoable(original: Path, api_key: ApiKey, force_other_key: bool) -> tuple[Path, RunRecord]:
+    """The run folder (absolute) and its record, once none of the refusals applies."""
+    original = original.resolve()
+    record = RunRecord.load(original)
+    if record.rollback_of is not None:
+        raise RollbackRefused(
+            f"{original} is a rollback (of {record.rollback_of}) and is not rolled back; "
+            "to redo that run, submit its catalog again"
+        )
+    known = record.key_fingerprint
+    if known and known != api_key.fingerprint and not force_other_key:
+        raise RollbackRefused(
+            f"{original} was run with another key (fingerprint {known}, this one is "
+            f"{api_key.fingerprint}), maybe of another project; use that key, or add "
+            "--force-other-key when this key is for the same project"
+        )
+    if not (original / CREATED_FILE).is_file():
+        raise UsageError(
+            f"{original} has no {CREATED_FILE}: nothing it did is recorded yet; "
+            f"`bulk-sources resume {original}` first"
+        )
+    return original, record
+
+
+@contextlib.contextmanager
+def _held(original: Path) -> Iterator[None]:
+    """The undone run's lock, held while the rollback works: it must not run meanwhile."""
+    try:
+        with RunLock(original):
+            yield
+    except RunLockedError:
+        holder = _holder(original)
+        raise RollbackRefused(
+            f"{original} is still running ({holder} holds it); wait for it to finish or stop "
+            "it, then roll it back"
+        ) from None
+
+
+def _holder(original: Path) -> str:
+    try:
+        return (original / LOCK_FILE).read_text(encoding="utf-8").strip() or "another process"
+    except OSError:
+        return "another process"
+
+
+def note(original: Path) -> str:
+    """A remark on rows of the undone run that never settled: what they did is not undone."""
+    try:
+        results = read_results(original / RESULTS_FILE)
+    except (OSError, ValueError, KeyError):
+        return ""
+    unknown = sum(r.status is Status.UNKNOWN for r in results)
+    if not unknown:
+        return ""
+    return (
+        f"{unknown} rows of {original} never settled (unknown) and are not undone; "
+        f"`bulk-sources resume {original}`, then roll back again"
+    )
+
+
+async def _plan_rollback(
+    original: Path, api_key: ApiKey, force_other_key: bool, plan_file: Path | None
+) -> DryRun:
+    original, record = _undoable(original, api_key, force_other_key)
+    with _held(original):
+        items = read_created(original / CREATED_FILE)
+    settings = record.settings
+    listed: list[dict[str, Any]] = []
+    if items:
+        async with open_client(settings, api_key, None) as client:
+            with StopRequests() as stops:
+                job = asyncio.ensure_future(list_existing(client, settings))
+                listed = await stops.unless_stopped(job, "listing")
+    plan = make_undo_plan(items, by_name(listed), finals={}, tag=settings.tag)
+    if plan_file is None:
+        folder = new_run_dir(settings.report_dir, f"{record.label}-rollback-dry-run")
+        plan_file = folder / PLAN_FILE
+    write_plan(plan_file, sorted(plan.entries, key=lambda e: e.row))
+    return _dry_run(original, items, plan.entries, len(plan.tasks), settings.windows, plan_file)
+
+
+def _dry_run(
+    original: Path,
+    items: list[UndoItem],
+    entries: list[PlanEntry],
+    requests: int,
+    windows: Sequence[Window],
+    plan_file: Path,
+) -> DryRun:
+    examples: dict[str, list[PlanEntry]] = {}
+    for entry in sorted(entries, key=lambda e: e.row):
+        shown = examples.setdefault(entry.action, [])
+        if len(shown) < EXAMPLES_PER_ACTION:
+            shown.append(entry)
+    return DryRun(
+        catalog=original / CREATED_FILE,
+        rows=len(items),
+        actions=dict(Counter(e.action for e in entries)),
+        requests=requests,
+        estimated_seconds=estimate_seconds(requests, windows),
+        windows=[str(w) for w in windows],
+        examples=examples,
+        plan_file=plan_file,
+    )
