@@ -12,6 +12,7 @@ first row after the header is row 1); for a workbook, the row number Excel shows
 from __future__ import annotations
 
 import codecs
+import copy
 import csv
 import hashlib
 import sys
@@ -98,6 +99,12 @@ class Catalog(CatalogSource):
         self.encoding = encoding
         self.delimiter = delimiter
         self.sheet = sheet
+
+    def relocated(self, path: Path) -> Catalog:
+        """The same catalog read from a copy at `path` (its checks already done)."""
+        moved = copy.copy(self)
+        moved.path = path
+        return moved
 
     def batches(self) -> Batches:
         if self.format == "parquet":

@@ -15,12 +15,13 @@ from typing import Any
 
 from ..catalog.reader import Catalog
 from ..catalog.validation import ValidationReport
+from ..errors import CatalogError
 from ..version import __version__
 from .folder import CREATED_FILE, RESULTS_FILE, SUMMARY_FILE, RunRecord
 from .report import failed_path, write_created, write_failed, write_results, write_summary
 from .results import RETRYABLE, RowResult, Status
 from .settings import SubmitSettings
-from .summary import Requests, RunReport, count_statuses, outcome_of
+from .summary import Outcome, Requests, RunReport, count_statuses, outcome_of
 
 
 @dataclass
@@ -131,11 +132,37 @@ def finish_run(
         results=results,
     )
     if write:
-        write_results(run_dir / RESULTS_FILE, results)
-        write_created(run_dir / CREATED_FILE, results)
-        write_failed(run_dir, catalog, own, original)
-        write_summary(run_dir / SUMMARY_FILE, report.to_json())
+        _write_report(report, catalog, own, original)
     return report
+
+
+def _write_report(
+    report: RunReport, catalog: Catalog, own: list[RowResult], original: Callable[[int], int]
+) -> None:
+    """Every file that can be written is; a file that can't (the disk is full, the folder
+    was deleted) stops the run with one sentence instead of a traceback, and `resume`
+    writes it again later."""
+    run_dir, results = report.run_dir, report.results
+    lost: list[str] = []
+    for name, write in (
+        (RESULTS_FILE, lambda: write_results(run_dir / RESULTS_FILE, results)),
+        (CREATED_FILE, lambda: write_created(run_dir / CREATED_FILE, results)),
+        (report.failed_rows_file.name, lambda: write_failed(run_dir, catalog, own, original)),
+    ):
+        try:
+            write()
+        except (OSError, CatalogError) as exc:
+            lost.append(f"{name} ({getattr(exc, 'strerror', None) or exc})")
+    if lost:
+        why = f"can't write the report in {run_dir}: {', '.join(lost)}"
+        report.stopped = f"{report.stopped}; {why}" if report.stopped else why
+        report.outcome = Outcome.STOPPED
+    try:
+        write_summary(run_dir / SUMMARY_FILE, report.to_json())
+    except OSError as exc:
+        why = f"can't write {SUMMARY_FILE} in {run_dir} ({exc.strerror or exc})"
+        report.stopped = f"{report.stopped}; {why}" if report.stopped else why
+        report.outcome = Outcome.STOPPED
 
 
 def _with_befores(

@@ -9,8 +9,10 @@ path (`execute`). Each entry point has a blocking form for scripts and notebooks
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import aiohttp
@@ -37,7 +39,7 @@ from .plan import make_plan
 from .progress import ProgressFactory, no_progress
 from .retry import retry_subset
 from .settings import OnExists, SubmitSettings
-from .signals import StopRequests, raising_on_signals
+from .signals import Interrupted, StopRequests, raising_on_signals
 from .summary import DryRun, Requests, RunReport
 from .tagging import with_tag
 
@@ -118,12 +120,16 @@ async def submit_catalog_async(
     """`label` names the run folder (default: the catalog's file name). `source`: for a
     retry, the catalog `path` was cut from and the row number there of each of its rows."""
     path = Path(path)
-    open_catalog(path, settings.encoding)  # whole-file problems before any run folder exists
     # Recorded absolute, so `resume` from another directory finds the same places.
     settings = settings.with_changes(report_dir=settings.report_dir.resolve())
     label = label or path.stem
-    run_dir = new_run_dir(settings.report_dir, label)
-    snapshot, sha256 = snapshot_catalog(path, run_dir)
+    with _nothing_sent_yet(None):
+        # Whole-file problems before any run folder exists; then the run's own copy, which
+        # is all the run reads from here on (the checks hold for it: it is the same bytes).
+        catalog = open_catalog(path, settings.encoding)
+        run_dir = new_run_dir(settings.report_dir, label)
+    with _nothing_sent_yet(run_dir):
+        snapshot, sha256 = snapshot_catalog(path, run_dir)
     record = RunRecord(
         catalog=source[0].resolve() if source else path.resolve(),
         catalog_sha256=sha256,
@@ -140,7 +146,7 @@ async def submit_catalog_async(
         return await _invoke(
             run_dir,
             record,
-            snapshot,
+            catalog.relocated(snapshot),
             sha256,
             JournalState(),
             api_key,
@@ -167,8 +173,10 @@ async def resume_run_async(
         )
     with RunLock(run_dir):
         state = read_journal(run_dir / JOURNAL_FILE)
-        source, sha256 = _resume_source(record, run_dir)
-        return await _invoke(run_dir, record, source, sha256, state, api_key, session, progress)
+        with _nothing_sent_yet(None):
+            source, sha256 = _resume_source(record, run_dir)
+            catalog = open_catalog(source, record.settings.encoding)
+        return await _invoke(run_dir, record, catalog, sha256, state, api_key, session, progress)
 
 
 async def retry_run_async(
@@ -219,7 +227,7 @@ def _resume_source(record: RunRecord, run_dir: Path) -> tuple[Path, str]:
 async def _invoke(
     run_dir: Path,
     record: RunRecord,
-    source: Path,
+    catalog: Catalog,
     sha256: str,
     state: JournalState,
     api_key: ApiKey,
@@ -227,7 +235,6 @@ async def _invoke(
     progress: ProgressFactory,
     maybe_sent: Mapping[str, str] | None = None,
 ) -> RunReport:
-    catalog = open_catalog(source, record.settings.encoding)
     validation = with_tag(_validate(catalog, run_dir), record.settings.tag)
     settled = all(row.key in state.finals for row in validation.valid)
     if state.records and settled and (run_dir / SUMMARY_FILE).exists():
@@ -261,7 +268,19 @@ def _validate(catalog: Catalog, run_dir: Path) -> ValidationReport:
     try:
         with raising_on_signals("reading the catalog"):
             return validate_catalog(catalog, keep_valid=True)
-    except RunStopped as exc:
+    except Interrupted as exc:
         raise RunStopped(
             f"{exc}; nothing was sent. `bulk-sources resume {run_dir}` starts it again"
         ) from None
+
+
+@contextlib.contextmanager
+def _nothing_sent_yet(run_dir: Path | None) -> Iterator[None]:
+    """A signal while the run is being prepared: one sentence, and no half-made folder."""
+    try:
+        with raising_on_signals("reading the catalog"):
+            yield
+    except Interrupted as exc:
+        if run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise RunStopped(f"{exc}; nothing was sent") from None
