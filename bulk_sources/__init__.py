@@ -27,12 +27,14 @@ if TYPE_CHECKING:
         CatalogError,
         ListingFailed,
         NothingToRetry,
+        RollbackRefused,
         RunLockedError,
         RunStopped,
         UsageError,
     )
     from .frames import submit_frame, submit_frame_async
     from .run.results import RowResult, Status
+    from .run.rollback import rollback_run, rollback_run_async
     from .run.session import (
         dry_run,
         dry_run_async,
@@ -67,6 +69,8 @@ _WHERE = {
     "submit_catalog": "run.session",
     "submit_catalog_async": "run.session",
     "SubmitSettings": "run.settings",
+    "rollback_run": "run.rollback",
+    "rollback_run_async": "run.rollback",
     "DryRun": "run.summary",
     "Outcome": "run.summary",
     "RunReport": "run.summary",
@@ -79,6 +83,7 @@ _WHERE = {
             "CatalogError",
             "ListingFailed",
             "NothingToRetry",
+            "RollbackRefused",
             "RunLockedError",
             "RunStopped",
             "UsageError",
@@ -96,6 +101,7 @@ __all__ = [
     "ListingFailed",
     "NothingToRetry",
     "Outcome",
+    "RollbackRefused",
     "RowResult",
     "RunLockedError",
     "RunReport",
@@ -112,6 +118,8 @@ __all__ = [
     "resume_run_async",
     "retry_run",
     "retry_run_async",
+    "rollback_run",
+    "rollback_run_async",
     "submit_catalog",
     "submit_catalog_async",
     "submit_frame",
