@@ -75,6 +75,8 @@ def validate_catalog(catalog: CatalogSource, *, keep_valid: bool = False) -> Val
     report.valid_count = valid_count
     if later:
         settle_repeated_names(report, catalog, decoder, first, later)
+        # A row found in conflict is not sent, so a warning that says it is would mislead.
+        report.warnings = [w for w in report.warnings if w.row not in report.invalid]
     return report
 
 
