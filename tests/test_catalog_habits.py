@@ -312,8 +312,8 @@ def test_write_rows_subset_keeps_delimiter_and_values(tmp_path: Path) -> None:
 
 
 def test_a_row_in_conflict_carries_no_warning_that_it_is_sent(tmp_path: Path) -> None:
-    first = good("twin", sql="SELECT user_id, ts, exp, grp FROM t")
-    second = good("twin", sql="SELECT user_id, ts, exp, grp FROM t", idTypeMapping="userID=uid")
+    first = good("twin", sql="SELECT user_id, ts, exp, grp FROM t", idTypeMapping="userID=uid")
+    second = good("twin", sql="SELECT user_id, ts, exp, grp FROM t")
     report = validate_catalog(open_catalog(write_csv(tmp_path / "c.csv", [first, second])))
     assert sorted(report.invalid) == [1, 2]
     assert report.warnings == []
