@@ -19,7 +19,7 @@ from virtual_clock import (
 )
 
 from bulk_sources.limits.limiter import MultiWindowLimiter, Slot
-from bulk_sources.limits.windows import DEFAULT_WINDOWS, Window, exact_schedule
+from bulk_sources.limits.windows import DEFAULT_WINDOWS, EARLIER_WINDOWS, Window, exact_schedule
 
 EPS = 1e-9
 
@@ -55,18 +55,18 @@ async def admit_all(limiter: MultiWindowLimiter, n: int) -> list[float]:
 @pytest.mark.parametrize("margin", [0.0, 0.05])
 def test_zero_latency_admissions_are_the_exact_schedule(margin: float) -> None:
     windows = [Window(3, 1.0), Window(5, 10.0)]
-    times = run(admit_all(MultiWindowLimiter(windows, margin=margin), 10))
+    times = run(admit_all(MultiWindowLimiter(windows, margin=margin, drift=0.0), 10))
     assert times == exact_schedule(10, padded(windows, margin))
     m = margin
     expected = [0, 0, 0, 1 + m, 1 + m, 10 + m, 10 + m, 10 + m, 11 + 2 * m, 11 + 2 * m]
     assert times == pytest.approx(expected, abs=EPS)
 
 
-def test_guide_table_limit_for_default_windows() -> None:
+def test_guide_table_limit_for_the_earlier_windows() -> None:
     """GUIDE section 3: 10000 requests under 100/10s + 900/15m finish at 9900 s."""
 
     async def main() -> list[float]:
-        limiter = MultiWindowLimiter(DEFAULT_WINDOWS, margin=0.0)
+        limiter = MultiWindowLimiter(EARLIER_WINDOWS, margin=0.0, drift=0.0)
         jobs = iter(range(10_000))
         times: list[float] = []
 
@@ -79,13 +79,13 @@ def test_guide_table_limit_for_default_windows() -> None:
         return times
 
     times = run(main())
-    assert times == exact_schedule(10_000, DEFAULT_WINDOWS)
+    assert times == exact_schedule(10_000, EARLIER_WINDOWS)
     assert [times[n - 1] for n in (500, 900, 1000, 5000, 10_000)] == [40, 80, 900, 4540, 9900]
 
 
 def test_in_flight_request_holds_its_slot_until_its_completion_stamp_expires() -> None:
     async def main() -> tuple[float, float]:
-        limiter = MultiWindowLimiter([Window(1, 1.0)], margin=0.05)
+        limiter = MultiWindowLimiter([Window(1, 1.0)], margin=0.05, drift=0.0)
         slow = await limiter.acquire()
         later = asyncio.create_task(limiter.acquire())
         await asyncio.sleep(5.0)
@@ -101,7 +101,7 @@ def test_in_flight_request_holds_its_slot_until_its_completion_stamp_expires() -
 
 def test_in_flight_slots_count_in_every_window() -> None:
     async def main() -> list[float]:
-        limiter = MultiWindowLimiter([Window(2, 1.0)], margin=0.0)
+        limiter = MultiWindowLimiter([Window(2, 1.0)], margin=0.0, drift=0.0)
         held = await limiter.acquire()  # stays in flight for the whole test
         times = await admit_all(limiter, 4)
         held.release()
@@ -112,7 +112,7 @@ def test_in_flight_slots_count_in_every_window() -> None:
 
 def test_cancel_frees_the_slot_without_a_stamp() -> None:
     async def main() -> None:
-        limiter = MultiWindowLimiter([Window(1, 10.0)], margin=0.0)
+        limiter = MultiWindowLimiter([Window(1, 10.0)], margin=0.0, drift=0.0)
         first = await limiter.acquire()
         waiter = asyncio.create_task(limiter.acquire())
         await asyncio.sleep(2.0)
@@ -133,7 +133,7 @@ def test_cancel_frees_the_slot_without_a_stamp() -> None:
 
 def test_waiters_are_served_first_come_first_served() -> None:
     async def main() -> None:
-        limiter = MultiWindowLimiter([Window(1, 1.0)], margin=0.0)
+        limiter = MultiWindowLimiter([Window(1, 1.0)], margin=0.0, drift=0.0)
         order: list[int] = []
 
         async def one(i: int) -> float:
@@ -151,7 +151,7 @@ def test_waiters_are_served_first_come_first_served() -> None:
 
 def test_a_newcomer_at_the_wake_up_instant_does_not_jump_the_queue() -> None:
     async def main() -> None:
-        limiter = MultiWindowLimiter([Window(1, 1.0)], margin=0.0)
+        limiter = MultiWindowLimiter([Window(1, 1.0)], margin=0.0, drift=0.0)
         (await limiter.acquire()).release()
         queued = asyncio.create_task(admit_all(limiter, 1))
         await sleep_until(1.0)  # the instant the queued waiter becomes admissible
@@ -164,7 +164,7 @@ def test_a_newcomer_at_the_wake_up_instant_does_not_jump_the_queue() -> None:
 
 def test_cancelling_a_waiter_leaks_nothing() -> None:
     async def main() -> None:
-        limiter = MultiWindowLimiter([Window(1, 1.0)], margin=0.0)
+        limiter = MultiWindowLimiter([Window(1, 1.0)], margin=0.0, drift=0.0)
         (await limiter.acquire()).release()
         head = asyncio.create_task(limiter.acquire())
         behind = asyncio.create_task(limiter.acquire())
@@ -180,7 +180,7 @@ def test_cancelling_a_waiter_leaks_nothing() -> None:
 
 def test_cancel_in_the_instant_of_admission_gives_the_slot_back() -> None:
     async def main() -> None:
-        limiter = MultiWindowLimiter([Window(1, 100.0)], margin=0.0)
+        limiter = MultiWindowLimiter([Window(1, 100.0)], margin=0.0, drift=0.0)
         holder = await limiter.acquire()
         waiter = asyncio.create_task(limiter.acquire())
         await asyncio.sleep(0)
@@ -196,7 +196,7 @@ def test_cancel_in_the_instant_of_admission_gives_the_slot_back() -> None:
 
 def test_slot_context_releases_on_error() -> None:
     async def main() -> None:
-        limiter = MultiWindowLimiter([Window(5, 1.0)], margin=0.0)
+        limiter = MultiWindowLimiter([Window(5, 1.0)], margin=0.0, drift=0.0)
         await asyncio.sleep(3.0)
         with pytest.raises(TimeoutError):
             async with limiter.slot():
@@ -213,7 +213,7 @@ def test_completion_stamps_keep_server_windows_under_random_latency() -> None:
     windows = [Window(10, 1.0), Window(90, 90.0)]  # 100/10s + 900/15m, scaled by 0.1
     rng = random.Random(7)
     requests = [(rng.uniform(0, 5), rng.uniform(0.02, 0.4)) for _ in range(300)]
-    spans = run(drive(MultiWindowLimiter(windows, margin=0.0), requests))
+    spans = run(drive(MultiWindowLimiter(windows, margin=0.0, drift=0.0), requests))
     arrivals = [a + rng.random() * (r - a) for a, r in spans]
     for w in windows:
         assert most_overlapping(spans, w.period) <= w.count
@@ -225,7 +225,7 @@ def test_stamping_at_send_breaks_server_windows_under_latency() -> None:
     """The contrast: release at admission (stamp = send time) and the server sees too many."""
 
     async def main() -> list[float]:
-        limiter = MultiWindowLimiter([Window(10, 1.0)], margin=0.0)
+        limiter = MultiWindowLimiter([Window(10, 1.0)], margin=0.0, drift=0.0)
         rng = random.Random(3)
 
         async def one() -> float:
@@ -252,7 +252,7 @@ def test_naive_pair_of_leaky_buckets_overfills_both_windows() -> None:
         return times
 
     naive_times = run(naive(400))
-    exact_times = run(admit_all(MultiWindowLimiter(windows, margin=0.0), 400))
+    exact_times = run(admit_all(MultiWindowLimiter(windows, margin=0.0, drift=0.0), 400))
     assert most_in_window(naive_times, 1.0) >= 19
     assert most_in_window(naive_times, 90.0) >= 179
     assert most_in_window(exact_times, 1.0) == 10
@@ -262,7 +262,7 @@ def test_naive_pair_of_leaky_buckets_overfills_both_windows() -> None:
 
 def test_spacing_paces_admissions_with_aiolimiter() -> None:
     windows = [Window(3, 1.0)]
-    times = run(admit_all(MultiWindowLimiter(windows, margin=0.0, spacing=0.25), 7))
+    times = run(admit_all(MultiWindowLimiter(windows, margin=0.0, drift=0.0, spacing=0.25), 7))
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.25 - EPS
     assert most_in_window(times, 1.0) <= 3
@@ -272,7 +272,7 @@ def test_spacing_paces_admissions_with_aiolimiter() -> None:
 
 def test_cancelled_while_pacing_returns_the_slot() -> None:
     async def main() -> None:
-        limiter = MultiWindowLimiter([Window(5, 1.0)], margin=0.0, spacing=10.0)
+        limiter = MultiWindowLimiter([Window(5, 1.0)], margin=0.0, drift=0.0, spacing=10.0)
         first = await limiter.acquire()
         pacing = asyncio.create_task(limiter.acquire())
         await asyncio.sleep(1.0)
@@ -290,7 +290,7 @@ def test_estimate_finish_is_the_exact_schedule_from_log_and_in_flight() -> None:
     windows = [Window(3, 1.0), Window(5, 10.0)]
 
     async def main() -> None:
-        limiter = MultiWindowLimiter(windows, margin=0.05)
+        limiter = MultiWindowLimiter(windows, margin=0.05, drift=0.0)
         await asyncio.sleep(20.0)
         limiter.add_history([19.5, 12.0, 19.9, 11.0, 5.0])  # unsorted, one already expired
         held = await limiter.acquire()
@@ -312,7 +312,7 @@ def test_estimate_finish_is_the_exact_schedule_from_log_and_in_flight() -> None:
 
 def test_next_free_delay_counts_queued_waiters() -> None:
     async def main() -> None:
-        limiter = MultiWindowLimiter([Window(1, 1.0)], margin=0.0)
+        limiter = MultiWindowLimiter([Window(1, 1.0)], margin=0.0, drift=0.0)
         assert limiter.next_free_delay() == 0.0
         (await limiter.acquire()).release()
         assert limiter.next_free_delay() == 1.0
@@ -327,7 +327,7 @@ def test_next_free_delay_counts_queued_waiters() -> None:
 
 def test_history_is_sorted_pruned_and_counts() -> None:
     async def main() -> None:
-        limiter = MultiWindowLimiter([Window(2, 10.0), Window(3, 60.0)], margin=0.5)
+        limiter = MultiWindowLimiter([Window(2, 10.0), Window(3, 60.0)], margin=0.5, drift=0.0)
         limiter.add_history([30.0, -100.0, 10.0, 50.0])
         assert limiter.stamps() == [10.0, 30.0, 50.0]  # -100 left the 60.5 s horizon
         slot = await limiter.acquire()  # future stamps count too: 3 in the 60 s window
@@ -356,7 +356,7 @@ def test_custom_clock() -> None:
     async def main() -> list[float]:
         loop = asyncio.get_running_loop()
         limiter = MultiWindowLimiter(
-            [Window(2, 1.0)], margin=0.0, clock=lambda: loop.time() + offset
+            [Window(2, 1.0)], margin=0.0, drift=0.0, clock=lambda: loop.time() + offset
         )
 
         async def one() -> float:
@@ -372,7 +372,7 @@ def test_custom_clock() -> None:
 async def test_virtual_clock_patches_the_running_loop() -> None:
     """The pytest-asyncio way: patch the test's own loop for the block."""
     with virtual_clock() as clock:
-        limiter = MultiWindowLimiter([Window(2, 3600.0)], margin=0.0)
+        limiter = MultiWindowLimiter([Window(2, 3600.0)], margin=0.0, drift=0.0)
         times = await admit_all(limiter, 5)
         assert times == [0.0, 0.0, 3600.0, 3600.0, 7200.0]
         assert clock.time() == 7200.0

@@ -96,7 +96,7 @@ async def drive(limiter: MultiWindowLimiter, requests: list[Request]) -> list[Ou
 def test_no_window_ever_holds_more_than_its_count(
     windows: list[Window], margin: float, spacing: float | None, requests: list[Request]
 ) -> None:
-    limiter = MultiWindowLimiter(windows, margin=margin, spacing=spacing)
+    limiter = MultiWindowLimiter(windows, margin=margin, drift=0.0, spacing=spacing)
     outcomes = run(drive(limiter, requests))
     if all(r.patience is None for r in requests):
         assert len(outcomes) == len(requests)
@@ -127,7 +127,7 @@ def reference(requests: list[Request], windows: list[Window], margin: float) -> 
 def test_zero_latency_admissions_are_the_exact_schedule(
     windows: list[Window], margin: float, requests: list[Request]
 ) -> None:
-    outcomes = run(drive(MultiWindowLimiter(windows, margin=margin), requests))
+    outcomes = run(drive(MultiWindowLimiter(windows, margin=margin, drift=0.0), requests))
     got = sorted(o.admitted for o in outcomes)
     want = reference(requests, windows, margin)
     assert len(got) == len(want)
@@ -140,7 +140,7 @@ def test_estimate_finish_predicts_the_last_admission(
     windows: list[Window], margin: float, requests: list[Request]
 ) -> None:
     async def main() -> None:
-        limiter = MultiWindowLimiter(windows, margin=margin)
+        limiter = MultiWindowLimiter(windows, margin=margin, drift=0.0)
         history = [r.start - 20.0 for r in requests]  # already sent, some still counting
         limiter.add_history(reversed(history))
         estimate = limiter.estimate_finish(len(requests))

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager, suppress
 
 from aiolimiter import AsyncLimiter
 
-from .windows import Window, exact_schedule
+from .windows import DRIFT, Window, exact_schedule
 
 __all__ = ["MultiWindowLimiter", "Slot"]
 
@@ -25,11 +25,12 @@ __all__ = ["MultiWindowLimiter", "Slot"]
 class Slot:
     """One admitted request; the first of release() or cancel() takes effect."""
 
-    __slots__ = ("_limiter", "admitted_at", "cancelled", "stamp")
+    __slots__ = ("_limiter", "admitted_at", "cancelled", "seq", "stamp")
 
-    def __init__(self, limiter: MultiWindowLimiter, admitted_at: float) -> None:
+    def __init__(self, limiter: MultiWindowLimiter, admitted_at: float, seq: int) -> None:
         self._limiter: MultiWindowLimiter | None = limiter
         self.admitted_at = admitted_at
+        self.seq = seq  # admission order: what was admitted before this one
         self.stamp: float | None = None
         self.cancelled = False
 
@@ -41,14 +42,14 @@ class Slot:
         """The answer (or error, or timeout) came back: stamp the log with now."""
         limiter, self._limiter = self._limiter, None
         if limiter is not None:
-            self.stamp = limiter._finish(stamped=True)
+            self.stamp = limiter._finish(self, stamped=True)
 
     def cancel(self) -> None:
         """The request was never sent: free the slot without a stamp."""
         limiter, self._limiter = self._limiter, None
         if limiter is not None:
             self.cancelled = True
-            limiter._finish(stamped=False)
+            limiter._finish(self, stamped=False)
 
     def __repr__(self) -> str:
         state = "open" if self.open else "cancelled" if self.cancelled else f"stamp={self.stamp}"
@@ -58,37 +59,118 @@ class Slot:
 class MultiWindowLimiter:
     """FIFO admission under every window at once, with in-flight requests counted.
 
-    `margin` pads every period for clock drift against the server. `spacing`, if set, is a
-    minimum gap between the moments acquire() returns, kept by `aiolimiter.AsyncLimiter(1,
-    spacing)` after log admission (so the slot is held while pacing and the windows stay
-    exact). `clock` defaults to the running loop's time(); all stamps are in that clock.
+    Every period is padded for clock drift against the server by `drift` (a share of the
+    period) plus `margin` seconds. `spacing`, if set, is a minimum gap between the moments
+    acquire() returns, kept by `aiolimiter.AsyncLimiter(1, spacing)` after log admission (so
+    the slot is held while pacing and the windows stay exact). `clock` defaults to the running
+    loop's time(); all stamps are in that clock.
+
+    The windows may change while running (set_windows: a learner lowers, relaxes or adds
+    them). `cap` bounds the requests in flight (None: no bound), `hold_until` admits nothing
+    before a time, and `foreign_in_flight` counts requests another process has in flight.
     """
 
     def __init__(
         self,
         windows: Sequence[Window],
         *,
-        margin: float = 0.05,
+        drift: float = DRIFT,
+        margin: float = 0.0,
         spacing: float | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
         if not margin >= 0:
             raise ValueError(f"margin must be >= 0, got {margin!r}")
+        if not drift >= 0:
+            raise ValueError(f"drift must be >= 0, got {drift!r}")
         if spacing is not None and not spacing > 0:
             raise ValueError(f"spacing must be > 0, got {spacing!r}")
-        self.windows = tuple(windows)
         self.margin = margin
+        self.drift = drift
         self.spacing = spacing
-        # Expiry is always computed as `stamp + span <= now`, the same float expression the
-        # wake-up time uses, so a timer set for a stamp's expiry finds it expired.
-        self._spans = tuple((w.count, w.period + margin) for w in self.windows)
-        self._horizon = max((span for _, span in self._spans), default=0.0)
         self._clock = clock
         self._pacer = AsyncLimiter(1, spacing) if spacing is not None else None
         self._log: list[float] = []
         self._in_flight = 0
+        self._open: dict[int, Slot] = {}
+        self._next_seq = 0
+        self._cap: int | None = None
+        self._hold = -math.inf
+        self._foreign = 0
         self._waiters: deque[asyncio.Future[Slot]] = deque()
         self._timer: asyncio.TimerHandle | None = None
+        self._set(windows)
+
+    def span(self, period: float) -> float:
+        """A period as this limiter keeps it: padded for drift."""
+        return period * (1.0 + self.drift) + self.margin
+
+    def _set(self, windows: Sequence[Window]) -> None:
+        self.windows = tuple(windows)
+        self._proven: tuple[int, ...] | None = None
+        self._probe_cap = 1
+        # Expiry is always computed as `stamp + span <= now`, the same float expression the
+        # wake-up time uses, so a timer set for a stamp's expiry finds it expired.
+        self._spans = tuple((w.count, self.span(w.period)) for w in self.windows)
+        self._horizon = max((span for _, span in self._spans), default=0.0)
+
+    def set_windows(
+        self, windows: Sequence[Window], proven: Sequence[int] | None = None, probe_cap: int = 1
+    ) -> None:
+        """Replace the windows now; stamps older than the new horizon may be forgotten.
+
+        `proven[i]` is how many requests window i is known to take (a learner's lower bound):
+        while a window holds at least that many, at most `probe_cap` requests are in flight,
+        so a wrong guess above the proven count costs at most `probe_cap` rejected attempts.
+        """
+        self._set(windows)
+        if proven is not None and len(proven) != len(self.windows):
+            raise ValueError("proven needs one count per window")
+        self._proven = tuple(proven) if proven is not None else None
+        self._probe_cap = probe_cap
+        self._poke()
+
+    @property
+    def cap(self) -> int | None:
+        return self._cap
+
+    @cap.setter
+    def cap(self, value: int | None) -> None:
+        if value is not None and value < 1:
+            raise ValueError(f"cap must be >= 1, got {value!r}")
+        self._cap = value
+        self._poke()
+
+    def hold_until(self, when: float) -> None:
+        """Admit nothing before `when` (clock time); an earlier hold is never shortened."""
+        self._hold = max(self._hold, when)
+        self._poke()
+
+    @property
+    def held_until(self) -> float:
+        return self._hold
+
+    @property
+    def foreign_in_flight(self) -> int:
+        return self._foreign
+
+    @foreign_in_flight.setter
+    def foreign_in_flight(self, value: int) -> None:
+        self._foreign = max(0, value)
+        self._poke()
+
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next admitted slot will get (slots count from 0)."""
+        return self._next_seq
+
+    def open_slots(self) -> list[Slot]:
+        """Slots admitted and not yet released or cancelled, in admission order."""
+        return list(self._open.values())
+
+    def _poke(self) -> None:
+        if self._waiters:
+            self._wake()
 
     # -- public -------------------------------------------------------------------------
 
@@ -127,6 +209,7 @@ class MultiWindowLimiter:
             raise ValueError("history stamps must be finite")
         self._log.extend(new)
         self._log.sort()
+        self._poke()
 
     def stamps(self) -> list[float]:
         """Completed stamps that still count in some window, oldest first."""
@@ -154,13 +237,21 @@ class MultiWindowLimiter:
         windows = [Window(count, span) for count, span in self._spans]
         if self.spacing is not None:
             windows.append(Window(1, self.spacing))
-        history = [*self._log, *[now] * self._in_flight]
-        return max(0.0, exact_schedule(n, windows, history, start=now)[-1] - now)
+        history = [*self._log, *[now] * (self._in_flight + self._foreign)]
+        start = max(now, self._hold)
+        return max(0.0, exact_schedule(n, windows, history, start=start)[-1] - now)
+
+    def free_at(self) -> float:
+        """Earliest clock time a request could be admitted if nothing else changes (in-flight
+        ones counted as completing now; ignores the cap)."""
+        now = self._now()
+        at = self._free_at(now, capped=False)
+        return now + self.estimate_finish(1) if at is None else at
 
     def __repr__(self) -> str:
         windows = ", ".join(map(str, self.windows))
         return (
-            f"<MultiWindowLimiter [{windows}] margin={self.margin} log={len(self._log)} "
+            f"<MultiWindowLimiter [{windows}] drift={self.drift} log={len(self._log)} "
             f"in_flight={self._in_flight} waiting={self.waiting}>"
         )
 
@@ -192,10 +283,14 @@ class MultiWindowLimiter:
 
     def _grant(self, now: float) -> Slot:
         self._in_flight += 1
-        return Slot(self, now)
+        slot = Slot(self, now, self._next_seq)
+        self._next_seq += 1
+        self._open[slot.seq] = slot
+        return slot
 
-    def _finish(self, *, stamped: bool) -> float | None:
+    def _finish(self, slot: Slot, *, stamped: bool) -> float | None:
         self._in_flight -= 1
+        self._open.pop(slot.seq, None)
         stamp = None
         if stamped:
             stamp = self._now()
@@ -235,14 +330,20 @@ class MultiWindowLimiter:
             return loop.call_at(at, self._wake)
         return loop.call_later(max(0.0, at - now), self._wake)
 
-    def _free_at(self, now: float) -> float | None:
+    def _free_at(self, now: float, *, capped: bool = True) -> float | None:
         """Earliest time >= now a request could be admitted; None if in-flight ones block."""
+        if capped and self._cap is not None and self._in_flight >= self._cap:
+            return None
         self._prune(now)
-        log, at = self._log, now
-        for count, span in self._spans:
+        log, at = self._log, max(now, self._hold)
+        in_flight = self._in_flight + self._foreign
+        probing = capped and self._proven is not None and self._in_flight >= self._probe_cap
+        for i, (count, span) in enumerate(self._spans):
             expired = bisect_right(log, now, key=_expiry(span))
             live = len(log) - expired
-            excess = live + self._in_flight - (count - 1)
+            if probing and self._proven is not None and live + in_flight >= self._proven[i]:
+                return None  # beyond what the window is known to take: one probe at a time
+            excess = live + in_flight - (count - 1)
             if excess <= 0:
                 continue
             if excess > live:

@@ -1,0 +1,430 @@
+"""Learning the project's real budget from its answers (GUIDE section 3, "Learning the budget").
+
+The windows a run is told are ceilings. Every answer is evidence, read off the limiter's own
+log (completion-stamped, in-flight counted, rejected attempts included since they count at
+the server):
+- For a period P, the most requests accepted inside one period P is a proven lower bound on
+  that window's count (`proven`).
+- A 429 says some window was full when the rejected request arrived. For each window, `held`
+  is what the limiter counted when it admitted that request. A window whose `held` is below
+  its proven count cannot be the one; of the others, the explanation kept is the one that
+  leaves the highest rate (the smallest change). When the 429 came in a burst shorter than
+  every known window, a new short window (burst protection) is the most permissive
+  hypothesis; it is widened after each repeat until it explains the 429s or merges into a
+  known window.
+- Learned windows are provisional: after clean periods they creep back toward the ceiling,
+  one request at a time, and the limiter lets at most `probe_cap` requests be in flight past a
+  window's proven count, so a wrong guess costs at most that many rejected attempts.
+The pause after a 429 is when the inferred windows free (the limiter's own schedule);
+Retry-After, when sent, is one more floor on it, capped by `max_wait`.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right, insort
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .limiter import MultiWindowLimiter, Slot
+from .windows import Window
+
+__all__ = ["BudgetLearner", "Change", "Rule"]
+
+# A burst window starts at this share of the shortest known period and widens by WIDEN per
+# repeat, so its period is found in at most log_WIDEN(64) = 3 wrong guesses at any scale.
+BURST_START = 1 / 64
+WIDEN = 4.0
+# A burst window's period is refined by bisection until known within this share.
+PRECISION = 1 / 8
+MAX_BACKOFF = 10
+# Weight of an explanation that needs someone else spending the budget (a window lowered
+# below what it was proven to take): a 10 s window must look 16 times likelier to win over
+# a 15 min one, which is what the default windows' rates (10/s against 2/s) call for.
+UNLIKELY = 1 / 16
+
+
+@dataclass
+class Rule:
+    """One window as currently believed: `ceiling` None marks a discovered burst window."""
+
+    count: int
+    period: float
+    ceiling: int | None
+    lower: float = 0.0  # burst windows: the period is proven longer than this
+    upper: float = math.inf  # burst windows: the period is proven at most this
+    relax_at: float = math.inf
+    backoff: int = 0
+    # Lowered on evidence that needs nobody else (it held at least what it was proven to
+    # take): worth remembering for the next run. Otherwise someone else's use lowered it.
+    confirmed: bool = False
+
+    @property
+    def window(self) -> Window:
+        return Window(self.count, self.period)
+
+
+@dataclass(frozen=True)
+class Change:
+    at: float  # clock time
+    before: tuple[Window, ...]
+    after: tuple[Window, ...]
+    reason: str
+
+    def as_json(self, wall_offset: float = 0.0) -> dict[str, Any]:
+        return {
+            "at": round(self.at + wall_offset, 3),
+            "before": [str(w) for w in self.before],
+            "after": [str(w) for w in self.after],
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class _Entry:
+    seq: int  # admission order; -1 for another process's send
+    admit: float
+    stamp: float
+    accepted: bool | None  # None: no answer (it may or may not have counted)
+
+
+@dataclass
+class _Option:
+    rate: float
+    reason: str
+    rules: list[Rule] = field(default_factory=list)
+
+
+class BudgetLearner:
+    """Feeds a MultiWindowLimiter the windows the answers support.
+
+    Call accepted(slot) / rejected(slot, retry_after) / unanswered(slot) after each released
+    slot, foreign(stamps) for another process's completed sends.
+    """
+
+    def __init__(
+        self,
+        limiter: MultiWindowLimiter,
+        ceilings: Sequence[Window],
+        *,
+        start: Sequence[Window] = (),
+        probe_cap: int = 4,
+        max_wait: float = 3600.0,
+    ) -> None:
+        self.limiter = limiter
+        self.probe_cap = probe_cap
+        self.max_wait = max_wait
+        self.rules = [Rule(w.count, w.period, w.count) for w in sorted(ceilings)]
+        self.changes: list[Change] = []
+        self.rejections = 0
+        self.fresh_rejections = 0
+        self._entries: list[_Entry] = []
+        self._accepted_admits: list[float] = []
+        self._proven: dict[float, int] = {}
+        self._epoch = 0
+        self._probe: tuple[int, Rule, float] | None = None
+        self.last_accepted: float | None = None
+        self._learn_start(start)
+        self._apply()
+
+    # -- evidence -----------------------------------------------------------------------
+
+    def accepted(self, slot: Slot) -> None:
+        entry = self._record(slot, True)
+        if entry is None:
+            return
+        insort(self._accepted_admits, entry.admit)
+        for rule in self.rules:
+            self._note_proven(rule.period, entry.stamp)
+        self.last_accepted = entry.stamp
+        if self.limiter.cap == 1:
+            self.limiter.cap = None  # the probe after a 429 got through
+        self._relax(entry.stamp)
+        self._apply()
+
+    def unanswered(self, slot: Slot) -> None:
+        self._record(slot, None)
+
+    def foreign(self, stamps: Sequence[float]) -> None:
+        """Completed sends of another process on the same budget (clock time)."""
+        for stamp in stamps:
+            self._entries.append(_Entry(-1, stamp, stamp, None))
+        self._entries.sort(key=lambda e: e.stamp)
+
+    def rejected(self, slot: Slot, retry_after: float | None = None) -> float:
+        """Learn from a 429 and return when sending may resume (clock time)."""
+        entry = self._record(slot, False)
+        self.rejections += 1
+        now = self._now()
+        if retry_after is not None:
+            self.limiter.hold_until(now + min(max(0.0, retry_after), self.max_wait))
+        if entry is None or entry.seq < self._epoch:
+            # An echo: sent before the last 429 was answered, already explained.
+            return self.limiter.free_at()
+        self.fresh_rejections += 1
+        self._epoch = self.limiter.next_seq
+        for rule in self.rules:  # a clean period starts again from here
+            rule.relax_at = max(rule.relax_at, now + rule.period)
+        if not self._revert_probe(entry, now):
+            self._explain(entry, now)
+        self.limiter.cap = 1  # until one request gets through
+        self._apply()
+        return self.limiter.free_at()
+
+    # -- state --------------------------------------------------------------------------
+
+    @property
+    def windows(self) -> tuple[Window, ...]:
+        return tuple(rule.window for rule in self.rules)
+
+    def proven(self, period: float) -> int:
+        """Most requests ever accepted inside one period (a lower bound on its count)."""
+        if period not in self._proven:
+            self._proven[period] = self._scan_proven(period)
+        return self._proven[period]
+
+    def starved(self, since: float, now: float | None = None) -> bool:
+        """True when nothing was accepted for max_wait (counted from `since` at the latest)."""
+        now = self._now() if now is None else now
+        last = max(since, self.last_accepted or -math.inf)
+        return now - last >= self.max_wait
+
+    # -- inference ----------------------------------------------------------------------
+
+    def _explain(self, x: _Entry, now: float) -> None:
+        options = [*self._lower_options(x), *self._burst_options(x)]
+        if not options:
+            return
+        best = max(options, key=lambda o: o.rate)
+        before = self.windows
+        self.rules = _without_redundant(best.rules)
+        self._probe = None
+        self.changes.append(Change(now, before, self.windows, best.reason))
+
+    def _revert_probe(self, x: _Entry, now: float) -> bool:
+        """A 429 where a relaxing step let more through than before: that probe failed."""
+        probe, self._probe = self._probe, None
+        if probe is None:
+            return False
+        index, old, at = probe
+        if index >= len(self.rules) or now - at > self.rules[index].period * WIDEN:
+            return False
+        if self._held(x, old.period) < old.count:
+            return False  # the old window would have let it through too: not the probe
+        rule, before = self.rules[index], self.windows
+        if rule.ceiling is None:
+            rule.lower = max(rule.lower, rule.period)
+            rule.period = old.period if rule.count == old.count else rule.period
+        rule.count = min(rule.count, old.count)
+        rule.backoff = min(rule.backoff + 1, MAX_BACKOFF)
+        rule.relax_at = now + rule.period * 2**rule.backoff
+        self.changes.append(Change(now, before, self.windows, "429 on a probe: undone"))
+        return True
+
+    def _lower_options(self, x: _Entry) -> list[_Option]:
+        """Lower a known window to what it held. Below its proven count that needs another
+        consumer of the budget to explain it, so such an option is weighed down."""
+        out = []
+        for i, rule in enumerate(self.rules):
+            if rule.ceiling is None:
+                continue  # a burst window's count is what went through; it widens instead
+            held = self._held(x, rule.period)
+            proven = self.proven(rule.period)
+            if not 1 <= held < rule.count:
+                continue
+            rules = self._copy()
+            self._lowered(rules[i], held, x.admit)
+            rules[i].confirmed = held >= proven
+            rate = held / rule.period
+            reason = (
+                f"429 with {held} sent in the last {_fmt(rule.period)} "
+                f"(most ever accepted in {_fmt(rule.period)}: {proven})"
+            )
+            if held < proven:
+                rate *= UNLIKELY
+                reason += ": another consumer shares the budget"
+            out.append(_Option(rate, reason, rules))
+        return out
+
+    def _burst_options(self, x: _Entry) -> list[_Option]:
+        known = [r for r in self.rules if r.ceiling is not None]
+        bursts = [r for r in self.rules if r.ceiling is None]
+        if not known:
+            return []
+        if bursts:
+            return self._widen(x, bursts[0], known)
+        shortest = known[0].period
+        held = self._held(x, shortest)
+        if held < 1:
+            return []
+        span = x.admit - self._recent_stamp(x, held)
+        period = max(shortest * BURST_START, span * 1.25)
+        if period >= shortest or held < self.proven(period):
+            return []
+        rules = [*self._copy(), Rule(held, period, None, lower=span, confirmed=True)]
+        rules[-1].relax_at = x.admit + period * WIDEN
+        reason = (
+            f"429 with {held} sent in {_fmt(span)}: burst protection of about {held}/{_fmt(period)}"
+        )
+        return [_Option(held / period, reason, rules)]
+
+    def _widen(self, x: _Entry, burst: Rule, known: list[Rule]) -> list[_Option]:
+        gap = x.admit - self._recent_stamp(x, burst.count)
+        if not math.isfinite(gap):
+            return []
+        lower = max(burst.lower, gap)
+        period = max(burst.period * WIDEN, lower * 1.25)
+        if math.isfinite(burst.upper) and burst.upper > lower:
+            period = min(period, burst.upper)
+        rules = self._copy()
+        b = next(r for r in rules if r.ceiling is None)
+        longer = [r for r in rules if r.ceiling is not None and r.period > lower]
+        if longer and period >= longer[0].period:
+            target = longer[0]
+            rules.remove(b)
+            if b.count < target.count:
+                self._lowered(target, b.count, x.admit)
+                target.confirmed = True
+            reason = f"429 again: the burst window of {b.count} is the {_fmt(target.period)} one"
+            return [_Option(target.count / target.period, reason, rules)]
+        # The count is at least what went through in such a period.
+        b.count = max(b.count, self.proven(period))
+        b.period, b.lower = period, lower
+        b.relax_at = x.admit + period * WIDEN
+        reason = f"429 {_fmt(gap)} after the burst: burst window widened to {b.window}"
+        return [_Option(b.count / period, reason, rules)]
+
+    def _lowered(self, rule: Rule, count: int, now: float) -> None:
+        rule.count = max(1, count)
+        rule.backoff = min(rule.backoff + 1, MAX_BACKOFF)
+        rule.relax_at = now + rule.period * 2**rule.backoff
+
+    def _relax(self, now: float) -> None:
+        for index, rule in enumerate(self.rules):
+            if now < rule.relax_at or self._probe is not None:
+                continue
+            before, old = self.windows, Rule(**vars(rule))
+            ceiling = rule.ceiling if rule.ceiling is not None else self._burst_ceiling()
+            if rule.ceiling is None:
+                rule.upper = min(rule.upper, rule.period)
+            if rule.ceiling is None and rule.upper - rule.lower > rule.upper * PRECISION:
+                rule.period = (rule.lower + rule.upper) / 2
+                rule.relax_at = now + rule.period * WIDEN
+                reason = "clean periods: probing a shorter burst window"
+            elif rule.count < ceiling:
+                rule.count += 1
+                rule.relax_at = now + rule.period
+                reason = f"clean {_fmt(rule.period)}: probing one more"
+            else:
+                rule.relax_at = math.inf
+                continue
+            self._probe = (index, old, now)
+            self._changed(now, before, reason)
+
+    def _burst_ceiling(self) -> int:
+        return min(r.ceiling for r in self.rules if r.ceiling is not None)
+
+    def _changed(self, now: float, before: tuple[Window, ...], reason: str) -> None:
+        last = self.changes[-1] if self.changes else None
+        if last is not None and last.reason == reason and reason.startswith("clean"):
+            before = last.before  # a creep is one change, however many steps
+            self.changes.pop()
+        self.changes.append(Change(now, before, self.windows, reason))
+
+    # -- the log ------------------------------------------------------------------------
+
+    def _record(self, slot: Slot, accepted: bool | None) -> _Entry | None:
+        if slot.stamp is None:
+            return None  # cancelled: never sent
+        entry = _Entry(slot.seq, slot.admitted_at, slot.stamp, accepted)
+        self._entries.append(entry)
+        self._prune(entry.stamp)
+        return entry
+
+    def _prune(self, now: float) -> None:
+        keep = 2 * max(r.period for r in self.rules)
+        entries = self._entries
+        if entries and entries[0].stamp < now - 2 * keep:
+            self._entries = [e for e in entries if e.stamp >= now - keep]
+            self._accepted_admits = [a for a in self._accepted_admits if a >= now - keep]
+
+    def _before(self, x: _Entry) -> list[float]:
+        """Stamps of what was admitted before x (in flight then: +inf), newest first."""
+        stamps = [e.stamp for e in self._entries if e.seq < x.seq and e is not x]
+        stamps += [math.inf] * sum(s.seq < x.seq for s in self.limiter.open_slots())
+        return sorted(stamps, reverse=True)
+
+    def _held(self, x: _Entry, period: float) -> int:
+        """What the limiter counted in the window when it admitted x."""
+        edge = x.admit - self.limiter.span(period)
+        return sum(1 for s in self._before(x) if s > edge)
+
+    def _recent_stamp(self, x: _Entry, k: int) -> float:
+        """Stamp of the k-th newest entry before x (-inf if there are fewer)."""
+        before = self._before(x)
+        return before[k - 1] if 1 <= k <= len(before) else -math.inf
+
+    def _note_proven(self, period: float, stamp: float) -> None:
+        acc = self._accepted_admits
+        held = len(acc) - bisect_right(acc, stamp - period)
+        self._proven[period] = max(self.proven(period), held)
+
+    def _scan_proven(self, period: float) -> int:
+        best, admits = 0, list[float]()
+        for e in self._entries:
+            if e.accepted:
+                insort(admits, e.admit)
+                best = max(best, len(admits) - bisect_right(admits, e.stamp - period))
+        return best
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _learn_start(self, start: Sequence[Window]) -> None:
+        """Windows an earlier run confirmed: kept, and probed only after many clean periods
+        (a run right after must not spend its budget re-learning them)."""
+        by_period = {r.period: r for r in self.rules}
+        now = self._now()
+        for w in start:
+            rule = by_period.get(w.period)
+            if rule is None:
+                if w.period >= self.rules[0].period or any(r.ceiling is None for r in self.rules):
+                    continue  # only one burst window, shorter than every known one
+                rule = Rule(w.count, w.period, None, lower=w.period / WIDEN * 2, upper=w.period)
+                self.rules.insert(0, rule)
+            rule.count, rule.confirmed = min(rule.count, w.count), True
+            rule.backoff = MAX_BACKOFF
+            rule.relax_at = now + rule.period * 2**MAX_BACKOFF
+        self.rules.sort(key=lambda r: r.period)
+
+    def remembered(self) -> tuple[Window, ...]:
+        """The learned windows worth starting the next run from."""
+        return tuple(r.window for r in self.rules if r.confirmed)
+
+    def _apply(self) -> None:
+        proven = [max(1, self.proven(r.period)) for r in self.rules]
+        self.limiter.set_windows(self.windows, proven=proven, probe_cap=self.probe_cap)
+
+    def _copy(self) -> list[Rule]:
+        return [Rule(**vars(r)) for r in self.rules]
+
+    def _now(self) -> float:
+        return self.limiter._now()
+
+
+def _without_redundant(rules: list[Rule]) -> list[Rule]:
+    """Drop a burst window that a known one implies (no more requests in a longer period)."""
+    known = [r for r in rules if r.ceiling is not None]
+    kept = [
+        r
+        for r in rules
+        if r.ceiling is not None
+        or not any(k.period >= r.period and k.count <= r.count for k in known)
+    ]
+    return sorted(kept, key=lambda r: r.period)
+
+
+def _fmt(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "ever"
+    return f"{seconds:.3g}s" if seconds < 60 else f"{seconds / 60:.3g}min"

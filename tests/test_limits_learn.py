@@ -1,0 +1,175 @@
+"""BudgetLearner on the virtual clock: each scenario's schedule, 429s and learned windows are
+exact, deterministic, and the same at any time scale (windows x0.02 is the real run scaled)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+from budget_sim import Outcome, limit, simulate
+from virtual_clock import most_in_window, run
+
+from bulk_sources.limits.learn import BudgetLearner
+from bulk_sources.limits.limiter import MultiWindowLimiter
+from bulk_sources.limits.windows import DEFAULT_WINDOWS, EARLIER_WINDOWS, Window
+
+TOLD = list(DEFAULT_WINDOWS)
+STRICT = [Window(50, 10.0), Window(450, 900.0)]
+BURST = [Window(1800, 900.0), Window(20, 2.0)]  # the 2 s window is unknown to the tool
+
+
+def scaled(windows: list[Window], scale: float) -> list[Window]:
+    return [Window(w.count, w.period * scale) for w in windows]
+
+
+def learned(out: Outcome) -> list[str]:
+    return [str(w) for w in out.windows]
+
+
+def kept(out: Outcome, server: list[Window]) -> None:
+    """The accepted requests never broke a server window (the server enforced it)."""
+    for w in server:
+        assert most_in_window(out.accepted_at, w.period) <= w.count
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.02])
+def test_server_as_the_page_says_costs_nothing(scale: float) -> None:
+    out = simulate(scaled(TOLD, scale), scaled(TOLD, scale), 1200)
+    assert out.rejected == 0
+    assert out.finished == pytest.approx(110.011 * scale, rel=1e-12)
+    assert out.changes == []
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.02])
+def test_earlier_page_server_lowers_the_long_window_once(scale: float) -> None:
+    server = scaled(list(EARLIER_WINDOWS), scale)
+    out = simulate(server, scaled(TOLD, scale), 1200)
+    kept(out, server)
+    assert out.rejected == 5  # the first fresh 429 plus the 4 probes already in flight
+    assert learned(out) == [str(w) for w in server]
+    assert out.finished == pytest.approx(930.093 * scale, rel=1e-12)
+    assert out.finished / limit(1200, server) < 1.011
+    assert len(out.changes) == 1 and "900 sent in the last" in out.changes[0]
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.02])
+def test_stricter_project_is_learned_window_by_window(scale: float) -> None:
+    server = scaled(STRICT, scale)
+    out = simulate(server, scaled(TOLD, scale), 1200)
+    kept(out, server)
+    assert out.rejected == 20  # under 2 % of 1200
+    assert learned(out) == [str(w) for w in server]
+    assert out.finished == pytest.approx(1860.186 * scale, rel=1e-12)
+    assert len(out.changes) == 12
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.02])
+def test_unknown_burst_window_is_added_and_its_period_found(scale: float) -> None:
+    server = scaled(BURST, scale)
+    out = simulate(server, scaled(TOLD, scale), 1200)
+    kept(out, server)
+    assert out.rejected == 10
+    burst = out.windows[0]
+    assert burst.count == 20
+    # Found within the bisection's precision (1/8), never shorter than the server's.
+    assert 2.0 * scale < burst.period <= 2.0 * scale * (1 + 1 / 8)
+    assert burst.period == pytest.approx(2.031265625 * scale, rel=1e-12)
+    assert out.finished == pytest.approx(124.23203133593748 * scale, rel=1e-12)
+    assert out.finished / limit(1200, server) < 1.06
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.02])
+def test_another_consumer_makes_a_window_look_lower(scale: float) -> None:
+    server = scaled(TOLD, scale)
+    # Someone else sends 0.6/s blindly (30 % of 1800/15 min), and its 429s count too.
+    out = simulate(server, scaled(TOLD, scale), 1200, other=(scale / 0.6, math.inf))
+    assert len(out.accepted_at) == 1200
+    assert out.rejected == 7
+    assert learned(out)[1:] == [str(server[1])]
+    assert out.windows[0].count == 94
+    assert out.finished == pytest.approx(120.012 * scale, rel=1e-12)
+
+
+def test_the_same_scenario_twice_is_the_same_schedule() -> None:
+    first = simulate(STRICT, TOLD, 600, latency=0.002)
+    second = simulate(STRICT, TOLD, 600, latency=0.002)
+    assert first.accepted_at == second.accepted_at
+    assert first.changes == second.changes and first.rejected == second.rejected
+
+
+def test_a_second_run_starts_from_what_was_learned_with_no_429() -> None:
+    first = simulate(STRICT, TOLD, 600)
+    again = simulate(STRICT, TOLD, 600, start=first.windows)
+    assert again.rejected == 0
+    assert again.finished == limit(600, [Window(50, 10.0 * 1.0001), Window(450, 900.0 * 1.0001)])
+
+
+def test_a_limit_lowered_by_someone_else_relaxes_one_probe_at_a_time() -> None:
+    # The other consumer stops at t=100: the 10 s window creeps back up, one request per
+    # clean period, a failed probe doubling the wait before the next.
+    out = simulate(TOLD, TOLD, 2000, other=(1 / 0.6, 100.0))
+    assert out.learner is not None
+    assert out.rejected == 12
+    assert learned(out) == ["96/10s", "1740/15m"]
+    steps = [c.split(" (")[1] for c in out.changes]
+    assert steps.count("clean 10s: probing one more)") == 4
+    assert steps.count("429 on a probe: undone)") == 2
+    # The 10 s one was lowered below what it had taken: someone else's use, not remembered.
+    assert [str(w) for w in out.learner.remembered()] == ["1740/15m"]
+
+
+def test_proven_lower_bound_is_the_most_accepted_in_one_period() -> None:
+    async def main() -> BudgetLearner:
+        limiter = MultiWindowLimiter([Window(10, 1.0)], drift=0.0)
+        learner = BudgetLearner(limiter, [Window(10, 1.0)])
+        for delay in (0.0, 0.0, 0.0, 0.5, 0.6):
+            await asyncio.sleep(delay)
+            slot = await limiter.acquire()
+            slot.release()
+            learner.accepted(slot)
+        return learner
+
+    learner = run(main())
+    assert learner.proven(1.0) == 4  # 0, 0, 0, 0.5 (1.1 is a second after 0)
+    assert learner.proven(0.1) == 3
+    assert learner.proven(5.0) == 5
+
+
+def test_retry_after_is_one_more_floor_capped_by_the_patience() -> None:
+    async def main() -> tuple[float, float, float]:
+        limiter = MultiWindowLimiter([Window(10, 1.0)], drift=0.0)
+        learner = BudgetLearner(limiter, [Window(10, 1.0)], max_wait=60.0)
+        first = await limiter.acquire()
+        first.release()
+        learner.accepted(first)
+        slot = await limiter.acquire()
+        slot.release()
+        resume = learner.rejected(slot, retry_after=5.0)
+        again = await limiter.acquire()  # the probe
+        again.release()
+        absurd = learner.rejected(again, retry_after=1e12)
+        return resume, again.admitted_at, absurd - again.stamp  # type: ignore[operator]
+
+    resume, probe_at, absurd = run(main())
+    assert resume == 5.0 and probe_at == 5.0
+    assert absurd == 60.0
+
+
+def test_every_change_is_recorded_with_its_evidence() -> None:
+    out = simulate(EARLIER_WINDOWS, TOLD, 1000)
+    assert out.learner is not None
+    change = out.learner.changes[0].as_json()
+    assert change == {
+        "at": 90.009,
+        "before": ["100/10s", "1800/15m"],
+        "after": ["100/10s", "900/15m"],
+        "reason": "429 with 900 sent in the last 15min (most ever accepted in 15min: 900)",
+    }
+
+
+def test_patience_runs_out_when_nothing_is_accepted() -> None:
+    limiter = MultiWindowLimiter([Window(1, 1.0)], clock=lambda: 0.0)
+    learner = BudgetLearner(limiter, [Window(1, 1.0)], max_wait=3600.0)
+    assert not learner.starved(since=0.0, now=3599.0)
+    assert learner.starved(since=0.0, now=3600.0)
