@@ -17,3 +17,11 @@ def spec_dir() -> Path:
 
 # The fake Console API fixtures (fake_server, fake_server_factory, fake_session).
 pytest_plugins = ["fakeapi_fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _private_state_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test reads or writes the user's real budget memory (nor shares one with another)."""
+    monkeypatch.setenv("BULK_SOURCES_STATE_DIR", str(tmp_path_factory.mktemp("bulk-sources-state")))

@@ -1,0 +1,303 @@
+"""The budget memory: one shared, locked log per budget identity in the per-user state directory.
+
+A project's budget is shared by every run, process and key that spends it, so what each one
+sends must be visible to the others as it happens, and survive restarts (a restart inside the
+longest window must not burst again). Each identity (a key's fingerprint, or a project name)
+has one append-only JSON-lines log:
+
+    {"rid": "...", "sent": WALL}                 a request is about to go
+    {"rid": "...", "done": WALL, "ok": BOOL}    its answer (or error) came back
+    {"learned": ["50/10s", ...], "at": WALL, "why": "..."}   windows a run confirmed
+
+Every append and every compaction happens under one `fcntl` lock on a sibling `.lock` file.
+Compaction writes a uniquely named temporary file and renames it over the log; a writer that
+finds the log's inode changed reopens it and reads it again from the start, so no line is
+ever written to a file that has been replaced. Readers keep their offset and read only the
+new lines under the same lock (sync), which is what lets two concurrent submits see each
+other's sends before every admission.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["ENV_STATE_DIR", "BudgetMemory", "Delta", "state_dir"]
+
+ENV_STATE_DIR = "BULK_SOURCES_STATE_DIR"
+# Compact when the log holds this many times its live lines, checked every COMPACT_MIN lines.
+COMPACT_FACTOR = 4
+COMPACT_MIN = 2000
+# Learned windows older than this many longest windows are forgotten (24 h for 15 min).
+LEARNED_TTL_WINDOWS = 96
+
+
+def state_dir() -> Path:
+    """`$BULK_SOURCES_STATE_DIR`, else `$XDG_STATE_HOME/bulk-sources`, else
+    `~/.local/state/bulk-sources`."""
+    override = os.environ.get(ENV_STATE_DIR)
+    if override:
+        return Path(override)
+    xdg = os.environ.get("XDG_STATE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "state"
+    return base / "bulk-sources"
+
+
+@dataclass
+class Delta:
+    """What other writers added since the last sync."""
+
+    done: list[tuple[str, float, bool | None]] = field(default_factory=list)
+    sent: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class _Send:
+    sent: float
+    done: float | None = None
+    ok: bool | None = None
+
+
+class BudgetMemory:
+    """The shared log of one budget identity. Use as a context manager (closes the file)."""
+
+    def __init__(
+        self,
+        identity: str,
+        horizon: float,
+        *,
+        directory: Path | None = None,
+        clock: Callable[[], float] = time.time,
+        compact_every: int = COMPACT_MIN,
+    ) -> None:
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", identity)[:120] or "default"
+        folder = (directory if directory is not None else state_dir()) / "budgets"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.identity = identity
+        self.path = folder / f"{safe}.jsonl"
+        self.horizon = horizon
+        self._clock = clock
+        self._lock_file = (folder / f"{safe}.lock").open("a+b")
+        self._file: IO[bytes] | None = None
+        self._inode = -1
+        self._offset = 0
+        self._tail = b""
+        self.sends: dict[str, _Send] = {}
+        self._mine: set[str] = set()
+        self.learned: dict[str, Any] | None = None
+        self._lines = 0
+        self._compact_every = compact_every
+        self._check_at = compact_every
+        with self.locked():
+            self._sync()
+
+    # -- the lock -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def sync(self) -> Delta:
+        """Read what others appended since the last call (takes the lock)."""
+        with self.locked():
+            return self._sync()
+
+    def _sync(self) -> Delta:
+        """Under the lock: reopen if the log was replaced, then read the new lines."""
+        delta = Delta()
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            inode = -2
+        if self._file is None or inode != self._inode:
+            if self._file is not None:
+                self._file.close()
+            self._file = self.path.open("a+b")
+            self._inode = os.fstat(self._file.fileno()).st_ino
+            self._offset, self._tail, self._lines = 0, b"", 0
+        self._file.seek(self._offset)
+        data = self._tail + self._file.read()
+        self._offset = self._file.tell()
+        lines = data.split(b"\n")
+        self._tail = lines.pop()  # a torn last line waits for its end (or is dropped)
+        for line in lines:
+            self._lines += 1
+            self._take(line, delta)
+        return delta
+
+    def _take(self, line: bytes, delta: Delta) -> None:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return  # a line torn by a crash mid-write
+        if not isinstance(record, dict):
+            return
+        if "learned" in record:
+            self.learned = record
+            return
+        rid = record.get("rid")
+        if not isinstance(rid, str):
+            return
+        with contextlib.suppress(TypeError, ValueError):
+            # Only news goes in the delta: after a compaction by someone else the whole log
+            # is read again and must not count twice.
+            if "sent" in record:
+                sent = float(record["sent"])
+                if rid not in self.sends:
+                    self.sends[rid] = _Send(sent)
+                    if rid not in self._mine:
+                        delta.sent.append((rid, sent))
+            if "done" in record:
+                entry = self.sends.setdefault(rid, _Send(float(record["done"])))
+                if entry.done is None:
+                    entry.done = float(record["done"])
+                    ok = record.get("ok")
+                    entry.ok = ok if isinstance(ok, bool) else None
+                    if rid not in self._mine:
+                        delta.done.append((rid, entry.done, entry.ok))
+
+    def stamps(self, *, now: float | None = None, timeout: float | None = None) -> list[float]:
+        """Wall-clock completion stamps inside the horizon; a send with no answer yet counts
+        as completing now (or at sent + timeout, the latest its answer could come)."""
+        now = self._clock() if now is None else now
+        out = []
+        for entry in self.sends.values():
+            if entry.done is not None:
+                stamp = entry.done
+            elif timeout is not None and entry.sent + timeout < now:
+                stamp = entry.sent + timeout
+            else:
+                stamp = now
+            if stamp > now - self.horizon:
+                out.append(stamp)
+        return sorted(out)
+
+    def in_flight(self, *, now: float, timeout: float, exclude: set[str] | None = None) -> int:
+        """Others' sends with no answer yet that may still be on their way."""
+        skip = exclude if exclude is not None else self._mine
+        return sum(
+            1
+            for rid, e in self.sends.items()
+            if e.done is None and rid not in skip and e.sent + timeout >= now
+        )
+
+    def known(self, rid: str) -> bool:
+        return rid in self.sends
+
+    def learned_windows(self, *, now: float | None = None) -> list[str]:
+        """The last confirmed windows, unless older than the TTL."""
+        now = self._clock() if now is None else now
+        record = self.learned
+        if not record or not isinstance(record.get("learned"), list):
+            return []
+        at = record.get("at")
+        if not isinstance(at, (int, float)) or now - at > self.horizon * LEARNED_TTL_WINDOWS:
+            return []
+        return [str(w) for w in record["learned"]]
+
+    # -- writing --------------------------------------------------------------------------
+
+    def record_sent(self, rid: str, t: float) -> None:
+        with self.locked():
+            self.append_locked({"rid": rid, "sent": t})
+
+    def record_done(self, rid: str, t: float, ok: bool | None = None) -> None:
+        record: dict[str, Any] = {"rid": rid, "done": t}
+        if ok is not None:
+            record["ok"] = ok
+        with self.locked():
+            self.append_locked(record)
+
+    def record_learned(self, windows: list[str], why: str, t: float | None = None) -> None:
+        at = self._clock() if t is None else t
+        with self.locked():
+            self.append_locked({"learned": windows, "at": at, "why": why})
+
+    def append_locked(self, record: dict[str, Any]) -> Delta:
+        """Under the lock: catch up with others, then append one line."""
+        delta = self._sync()
+        rid = record.get("rid")
+        if isinstance(rid, str):
+            self._mine.add(rid)
+        assert self._file is not None
+        self._file.write(json.dumps(record).encode() + b"\n")
+        self._file.flush()
+        self._offset = self._file.tell()
+        self._lines += 1
+        self._take(json.dumps(record).encode(), Delta())
+        self._maybe_compact()
+        return delta
+
+    def _maybe_compact(self) -> None:
+        if self._lines < self._check_at:
+            return
+        live = self._live()
+        if self._lines >= COMPACT_FACTOR * (2 * len(live) + 1):
+            self._compact(live)
+        else:
+            self.sends = live  # what slid out of the horizon is never needed again
+        self._check_at = self._lines + self._compact_every
+
+    def _live(self) -> dict[str, _Send]:
+        cutoff = self._clock() - self.horizon
+        return {
+            rid: e
+            for rid, e in self.sends.items()
+            if (e.done if e.done is not None else e.sent) > cutoff
+        }
+
+    def _compact(self, live: dict[str, _Send]) -> None:
+        """Under the lock: rewrite the live lines to a fresh file and rename it over the log."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for rid, e in live.items():
+                    handle.write(json.dumps({"rid": rid, "sent": e.sent}).encode() + b"\n")
+                    if e.done is not None:
+                        done: dict[str, Any] = {"rid": rid, "done": e.done}
+                        if e.ok is not None:
+                            done["ok"] = e.ok
+                        handle.write(json.dumps(done).encode() + b"\n")
+                if self.learned is not None:
+                    handle.write(json.dumps(self.learned).encode() + b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self.sends = dict(live)
+        self._sync()  # reopen the new file, positioned at its end after reading it
+
+    def compact(self) -> None:
+        with self.locked():
+            self._sync()
+            self._compact(self._live())
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._lock_file.close()
+
+    def __enter__(self) -> BudgetMemory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
