@@ -164,7 +164,7 @@ def test_every_change_is_recorded_with_its_evidence() -> None:
         "at": 90.009,
         "before": ["100/10s", "1800/15m"],
         "after": ["100/10s", "900/15m"],
-        "reason": "429 with 900 sent in the last 15min (most ever accepted in 15min: 900)",
+        "reason": "429 with 900 sent in the last 15m (most ever accepted in 15m: 900)",
     }
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .limiter import MultiWindowLimiter, Slot
-from .windows import Window
+from .windows import Window, format_period
 
 __all__ = ["BudgetLearner", "Change", "Rule"]
 
@@ -260,7 +260,8 @@ class BudgetLearner:
             return []
         span = x.admit - self._recent_stamp(x, held)
         period = max(shortest * BURST_START, span * 1.25)
-        if period >= shortest or held < self.proven(period):
+        if period > shortest / WIDEN or held < self.proven(period):
+            # Spread over much of the shortest window: that window explains it better.
             return []
         rules = [*self._copy(), Rule(held, period, None, lower=span, confirmed=True)]
         rules[-1].relax_at = x.admit + period * WIDEN
@@ -425,6 +426,4 @@ def _without_redundant(rules: list[Rule]) -> list[Rule]:
 
 
 def _fmt(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "ever"
-    return f"{seconds:.3g}s" if seconds < 60 else f"{seconds / 60:.3g}min"
+    return format_period(seconds) if math.isfinite(seconds) else "ever"

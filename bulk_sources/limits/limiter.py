@@ -241,6 +241,18 @@ class MultiWindowLimiter:
         start = max(now, self._hold)
         return max(0.0, exact_schedule(n, windows, history, start=start)[-1] - now)
 
+    def overfull(self) -> bool:
+        """True when the requests in flight (ours and others') and the stamps break a window:
+        another process took the slot we were just given."""
+        now = self._now()
+        self._prune(now)
+        in_flight = self._in_flight + self._foreign
+        for count, span in self._spans:
+            live = len(self._log) - bisect_right(self._log, now, key=_expiry(span))
+            if live + in_flight > count:
+                return True
+        return False
+
     def free_at(self) -> float:
         """Earliest clock time a request could be admitted if nothing else changes (in-flight
         ones counted as completing now; ignores the cap)."""

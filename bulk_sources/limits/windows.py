@@ -23,7 +23,7 @@ class Window:
     period: float  # seconds
 
     def __str__(self) -> str:
-        return f"{self.count}/{_format_period(self.period)}"
+        return f"{self.count}/{format_period(self.period)}"
 
 
 # Statsig's current Console API page (2026): ~1,800 attempts per 15 min per project, plus
@@ -36,13 +36,14 @@ EARLIER_WINDOWS: tuple[Window, ...] = (Window(100, 10.0), Window(900, 900.0))
 DRIFT = 1e-4
 
 
-def _format_period(seconds: float) -> str:
+def format_period(seconds: float) -> str:
+    """10s, 15m, 200ms; a period that is none of these in seconds."""
     for unit, size in (("h", 3600.0), ("m", 60.0), ("s", 1.0)):
         if seconds >= size and (seconds / size).is_integer():
             return f"{int(seconds / size)}{unit}"
     if (seconds * 1000).is_integer():
         return f"{int(seconds * 1000)}ms"
-    return f"{seconds}s"
+    return f"{seconds:.4g}s"
 
 
 def parse_window(text: str) -> Window:

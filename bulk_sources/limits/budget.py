@@ -1,0 +1,181 @@
+"""The run's budget: the limiter, the learner and the shared memory, composed.
+
+acquire() admits a request under the windows in force; with a memory, the admission is then
+claimed under the memory's lock after reading what other processes sent since, so two runs
+on one budget identity never both take the last slot. answered() feeds the learner and the
+memory. report() says which budget is in force and where it came from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from .learn import BudgetLearner
+from .limiter import MultiWindowLimiter, Slot
+from .state import BudgetMemory, Delta
+from .windows import DRIFT, Window, parse_window
+
+__all__ = ["Answer", "SharedBudget"]
+
+Answer = Literal["accepted", "rejected", "unknown"]
+Source = Literal["default", "configured"]
+
+
+class SharedBudget:
+    def __init__(
+        self,
+        ceilings: Sequence[Window],
+        *,
+        source: Source = "default",
+        memory: BudgetMemory | None = None,
+        timeout: float = 30.0,
+        max_wait: float = 3600.0,
+        drift: float = DRIFT,
+        margin: float = 0.0,
+        spacing: float | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.ceilings = tuple(ceilings)
+        self.source = source
+        self.memory = memory
+        self.timeout = timeout
+        self._wall = wall
+        self.limiter = MultiWindowLimiter(ceilings, drift=drift, margin=margin, spacing=spacing)
+        self.started_from: dict[str, Any] | None = None
+        start = self._remembered()
+        self.learner = BudgetLearner(self.limiter, ceilings, start=start, max_wait=max_wait)
+        self._prefix = f"{os.getpid()}-{secrets.token_hex(3)}"
+        self._foreign_open: dict[str, float] = {}
+        self._saved = self.learner.remembered()
+        self.restored = 0
+        self.attempts = 0
+
+    def _remembered(self) -> list[Window]:
+        if self.memory is None:
+            return []
+        names = self.memory.learned_windows()
+        if not names:
+            return []
+        windows = [parse_window(n) for n in names]
+        self.started_from = dict(self.memory.learned or {})
+        return windows
+
+    def restore(self) -> int:
+        """Seed the limiter with what earlier or concurrent processes sent (in a loop)."""
+        if self.memory is None:
+            return 0
+        with self.memory.locked():
+            self.memory._sync()
+            now, edge = self._wall(), self._wall() - self.memory.horizon
+            stamps: list[float] = []
+            for rid, e in self.memory.sends.items():
+                if e.done is None and e.sent + self.timeout >= now:
+                    self._foreign_open[rid] = e.sent  # still on its way: in flight
+                    continue
+                # No answer recorded: its process died; it completed by the timeout at latest.
+                stamp = e.done if e.done is not None else e.sent + self.timeout
+                if stamp > edge:
+                    stamps.append(min(stamp, now))
+        self._add_foreign(stamps)
+        self.limiter.foreign_in_flight = len(self._foreign_open)
+        self.restored = len(stamps) + len(self._foreign_open)
+        return self.restored
+
+    # -- per request ----------------------------------------------------------------------
+
+    async def acquire(self) -> Slot:
+        while True:
+            slot = await self.limiter.acquire()
+            if self.memory is None or self._claim(slot):
+                self.attempts += 1
+                return slot
+            slot.cancel()  # another process took it first: wait again with its sends counted
+
+    def rid(self, slot: Slot) -> str:
+        return f"{self._prefix}-{slot.seq}"
+
+    def _claim(self, slot: Slot) -> bool:
+        assert self.memory is not None
+        with self.memory.locked():
+            self._absorb(self.memory._sync())
+            if self.limiter.overfull():
+                return False
+            self._absorb(self.memory.append_locked({"rid": self.rid(slot), "sent": self._wall()}))
+        return True
+
+    def answered(self, slot: Slot, answer: Answer, retry_after: float | None = None) -> None:
+        """After slot.release() (or cancel(): nothing is learned from a request never sent)."""
+        if slot.stamp is None:
+            return
+        if self.memory is not None:
+            ok = {"accepted": True, "rejected": False}.get(answer)
+            self.memory.record_done(self.rid(slot), self._wall(), ok=ok)
+        if answer == "accepted":
+            self.learner.accepted(slot)
+        elif answer == "rejected":
+            self.learner.rejected(slot, retry_after)
+        else:
+            self.learner.unanswered(slot)
+        self._save_learned()
+
+    def _save_learned(self) -> None:
+        remembered = self.learner.remembered()
+        if self.memory is None or remembered == self._saved or not self.learner.changes:
+            return
+        self._saved = remembered
+        why = self.learner.changes[-1].reason
+        self.memory.record_learned([str(w) for w in remembered], why)
+
+    def _absorb(self, delta: Delta) -> None:
+        now = self._wall()
+        for rid, sent in delta.sent:
+            self._foreign_open[rid] = sent
+        stamps = []
+        for rid, done, _ok in delta.done:
+            self._foreign_open.pop(rid, None)
+            stamps.append(done)
+        stale = [r for r, sent in self._foreign_open.items() if sent + self.timeout < now]
+        for rid in stale:  # its process died: it completed at the latest at the timeout
+            stamps.append(self._foreign_open.pop(rid) + self.timeout)
+        if stamps:
+            self._add_foreign(stamps)
+        if self.limiter.foreign_in_flight != len(self._foreign_open):
+            self.limiter.foreign_in_flight = len(self._foreign_open)
+
+    def _add_foreign(self, wall_stamps: list[float]) -> None:
+        if not wall_stamps:
+            return
+        offset = asyncio.get_running_loop().time() - self._wall()
+        stamps = [s + offset for s in wall_stamps]
+        self.limiter.add_history(stamps)
+        self.learner.foreign(stamps)
+
+    # -- what the run reports ---------------------------------------------------------------
+
+    def report(self) -> dict[str, Any]:
+        offset = self._wall() - asyncio.get_running_loop().time()
+        learned = self.started_from
+        return {
+            "in_force": [str(w) for w in self.learner.windows],
+            "ceilings": [str(w) for w in self.ceilings],
+            "source": "learned" if learned else self.source,
+            "learned_from": (
+                {"at": learned.get("at"), "why": learned.get("why"), "windows": learned["learned"]}
+                if learned
+                else None
+            ),
+            # Every 429 is a rejected attempt, and the current page says those count too.
+            "rate_limited": self.learner.rejections,
+            "explained_429s": self.learner.fresh_rejections,
+            "attempts": self.attempts,
+            "changes": [c.as_json(offset) for c in self.learner.changes],
+        }
+
+    def close(self) -> None:
+        if self.memory is not None:
+            self.memory.close()

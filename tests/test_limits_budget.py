@@ -1,0 +1,105 @@
+"""SharedBudget on the virtual clock: two budgets on one identity split it exactly, a restart
+starts from what was sent and learned, and the report says where the budget came from."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from virtual_clock import run
+
+from bulk_sources.limits.budget import SharedBudget
+from bulk_sources.limits.state import BudgetMemory
+from bulk_sources.limits.windows import Window
+
+WINDOWS = [Window(10, 100.0)]
+EPOCH = 1.0e9
+
+
+def wall() -> float:
+    return asyncio.get_running_loop().time() + EPOCH
+
+
+def budget(tmp_path: Path, windows: list[Window] = WINDOWS) -> SharedBudget:
+    memory = BudgetMemory("project-x", 200.0, directory=tmp_path, clock=wall)
+    return SharedBudget(windows, source="configured", memory=memory, wall=wall, drift=0.0)
+
+
+async def spend(b: SharedBudget, n: int, latency: float = 0.0) -> list[float]:
+    async def one() -> float:
+        slot = await b.acquire()
+        await asyncio.sleep(latency)
+        slot.release()
+        b.answered(slot, "accepted")
+        return slot.admitted_at
+
+    return sorted(await asyncio.gather(*(one() for _ in range(n))))
+
+
+def test_two_budgets_on_one_identity_split_it_without_exceeding_it(tmp_path: Path) -> None:
+    async def main() -> list[float]:
+        a, b = budget(tmp_path), budget(tmp_path)
+        a.restore()
+        b.restore()
+        times = await asyncio.gather(spend(a, 15), spend(b, 15))
+        a.close()
+        b.close()
+        return sorted(times[0] + times[1])
+
+    times = run(main())
+    assert times[:10] == [0.0] * 10
+    assert times[10:20] == [100.0] * 10
+    assert times[20:] == [200.0] * 10
+
+
+def test_a_restart_starts_from_what_was_sent_and_what_was_learned(tmp_path: Path) -> None:
+    async def first() -> None:
+        a = budget(tmp_path)
+        a.restore()
+        await spend(a, 10)
+        slot = await a.acquire()  # the server says no: the window is really 5 (sent 10?)
+        slot.release()
+        a.answered(slot, "rejected")
+        a.close()
+
+    async def second() -> tuple[list[float], dict[str, object]]:
+        b = budget(tmp_path)
+        assert b.restore() == 11
+        times = await spend(b, 2)
+        report = b.report()
+        b.close()
+        return times, report
+
+    run(first())
+    times, report = run(second(), start=50.0)
+    # It starts at t=50; what the first run sent at t=0 leaves the 100 s window at t=100.
+    assert times == [100.0, 100.0]
+    assert report["source"] == "configured"
+
+
+def test_learned_windows_are_remembered_for_the_next_run(tmp_path: Path) -> None:
+    async def first() -> list[str]:
+        a = budget(tmp_path, [Window(10, 100.0)])
+        a.restore()
+        for _ in range(5):  # spread out, so no burst window explains the 429
+            await spend(a, 1)
+            await asyncio.sleep(15.0)
+        slot = await a.acquire()
+        slot.release()
+        a.answered(slot, "rejected")  # 5 went through in 100 s, the 6th did not
+        a.close()
+        return [str(w) for w in a.learner.windows]
+
+    async def second() -> dict[str, object]:
+        b = budget(tmp_path, [Window(10, 100.0)])
+        b.restore()
+        report = b.report()
+        b.close()
+        return report
+
+    assert run(first()) == ["5/100s"]
+    report = run(second(), start=1000.0)
+    assert report["in_force"] == ["5/100s"]
+    assert report["source"] == "learned"
+    learned_from = report["learned_from"]
+    assert isinstance(learned_from, dict) and "5 sent in the last 100s" in learned_from["why"]
