@@ -61,10 +61,13 @@ async def start(factory: Any, **config: Any) -> tuple[FakeApiServer, aiohttp.Cli
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("count_rejected", [False, True])
 async def test_bursts_get_exactly_the_429s_an_exact_sliding_window_predicts(
-    fake_server_factory: Any,
+    fake_server_factory: Any, count_rejected: bool
 ) -> None:
-    server, session = await start(fake_server_factory, windows=[SHORT, LONG])
+    server, session = await start(
+        fake_server_factory, windows=[SHORT, LONG], count_rejected=count_rejected
+    )
     loop = asyncio.get_running_loop()
     begin = loop.time() + 0.05
     counter = iter(range(10_000))
@@ -84,7 +87,7 @@ async def test_bursts_get_exactly_the_429s_an_exact_sliding_window_predicts(
     arrivals = server.state.arrivals
     times = [a.time for a in arrivals]
     assert times == sorted(times)
-    expected = predict(times, [SHORT, LONG])
+    expected = predict(times, [SHORT, LONG], count_rejected)
     assert [a.accepted for a in arrivals] == expected
     assert statuses.count(429) == expected.count(False)
     assert statuses.count(201) == expected.count(True) == len(server.state.sources)
@@ -126,7 +129,7 @@ async def test_gets_are_never_counted(fake_server_factory: Any) -> None:
 
 
 async def test_429_body_and_retry_after_in_whole_seconds(fake_server_factory: Any) -> None:
-    server, session = await start(fake_server_factory, windows=[Window(2, 3.0)])
+    server, session = await start(fake_server_factory, windows=[Window(2, 3.0)], retry_after=True)
     async with session:
         for i in range(2):
             async with session.post(LIST, json=body(f"r{i}")) as response:
@@ -141,8 +144,8 @@ async def test_429_body_and_retry_after_in_whole_seconds(fake_server_factory: An
     assert "r2" not in server.state.sources
 
 
-async def test_retry_after_can_be_switched_off(fake_server_factory: Any) -> None:
-    _, session = await start(fake_server_factory, windows=[Window(1, 3.0)], retry_after=False)
+async def test_no_retry_after_by_default_as_on_the_real_api(fake_server_factory: Any) -> None:
+    _, session = await start(fake_server_factory, windows=[Window(1, 3.0)])
     async with session:
         await (await session.post(LIST, json=body("a"))).release()
         async with session.post(LIST, json=body("b")) as response:
@@ -150,8 +153,24 @@ async def test_retry_after_can_be_switched_off(fake_server_factory: Any) -> None
             assert "Retry-After" not in response.headers
 
 
+async def test_burst_protection_is_one_more_window_of_every_project(
+    fake_server_factory: Any,
+) -> None:
+    server, session = await start(
+        fake_server_factory, windows=[Window(100, 10.0)], burst=Window(2, 0.3)
+    )
+    statuses = []
+    async with session:
+        for i, pause in enumerate([0.0, 0.0, 0.0, 0.4]):
+            await asyncio.sleep(pause)
+            async with session.post(LIST, json=body(f"b{i}")) as response:
+                statuses.append(response.status)
+    assert statuses == [201, 201, 429, 201]
+    assert server.state.stats()["settings"]["burst"] == "2/300ms"
+
+
 @pytest.mark.slow
-async def test_rejected_attempts_occupy_the_window_when_asked(fake_server_factory: Any) -> None:
+async def test_rejected_attempts_occupy_the_window_by_default(fake_server_factory: Any) -> None:
     async def pattern(count_rejected: bool) -> list[int]:
         server, session = await start(
             fake_server_factory, windows=[Window(2, 0.5)], count_rejected=count_rejected
@@ -171,18 +190,28 @@ async def test_rejected_attempts_occupy_the_window_when_asked(fake_server_factor
     assert await pattern(count_rejected=False) == [201, 201, 429, 201, 201]
 
 
-async def test_windows_are_per_key(fake_server_factory: Any) -> None:
-    one, two = "console-key-one-aaaa", "console-key-two-bbbb"
+async def test_windows_are_per_project_across_its_keys(fake_server_factory: Any) -> None:
+    one, two, other = "console-key-one-aaaa", "console-key-two-bbbb", "console-key-3-cccc"
     server: FakeApiServer = await fake_server_factory(
-        FakeApiConfig(keys=[one, two], windows=[Window(1, 5.0)])
+        FakeApiConfig(
+            keys=[one],
+            windows=[Window(2, 5.0)],
+            projects={"shop": [one, two], "blog": [other]},
+            project_windows={"blog": [Window(1, 5.0)]},
+        )
     )
     statuses = []
     async with aiohttp.ClientSession(base_url=server.url) as session:
-        for i, key in enumerate([one, one, two]):
+        for i, key in enumerate([one, two, two, other, other]):
             headers = {"STATSIG-API-KEY": key}
             async with session.post(LIST, json=body(f"k{i}"), headers=headers) as response:
                 statuses.append(response.status)
-    assert statuses == [201, 429, 201]
-    per_key = server.state.stats()["per_key"]
-    assert sorted(v["mutations"] for v in per_key.values()) == [1, 2]
+    # The shop's two keys share 2/5s; the blog has its own 1/5s.
+    assert statuses == [201, 201, 429, 201, 429]
+    stats = server.state.stats()
+    per_project = stats["per_project"]
+    assert per_project["shop"]["mutations"] == 3 and per_project["blog"]["mutations"] == 2
+    assert per_project["blog"]["windows"][0]["window"] == "1/5s"
+    per_key = stats["per_key"]
+    assert sorted(v["mutations"] for v in per_key.values()) == [1, 2, 2]
     assert one not in per_key and two not in per_key  # labels are masked

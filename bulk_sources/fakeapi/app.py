@@ -85,13 +85,9 @@ async def _api_rules(request: web.Request, handler: Handler) -> web.StreamRespon
     key = request.headers[KEY_HEADER]
     wait = state.admit(key, state.clock())
     if wait is not None:
+        # Like the real API: no rate-limit headers and no numbers, unless asked for.
         headers = {"Retry-After": retry_after_header(wait)} if state.config.retry_after else None
-        return error_response(
-            429,
-            f"Too many requests. Limits for this key: "
-            f"{', '.join(str(w) for w in state.config.windows)}.",
-            headers=headers,
-        )
+        return error_response(429, "Too many requests. Please try again later.", headers=headers)
     if draw.reset:
         state.fault_counts["reset"] += 1
         return _drop(request)

@@ -38,13 +38,26 @@ class FaultConfig:
             raise ValueError(f"stall_seconds must be >= 0, got {self.stall_seconds}")
 
 
+DEFAULT_PROJECT = "default"
+
+
 @dataclass
 class FakeApiConfig:
+    """The current Console API page by default: mutations share windows per project across
+    all its keys, a 429'd attempt counts too, and no Retry-After is sent.
+
+    `projects` maps a project name to its keys (keys not listed belong to DEFAULT_PROJECT);
+    `project_windows` gives a project other windows than `windows`; `burst`, if set, is one
+    more window every project has (burst protection the client is not told about).
+    """
+
     keys: list[str] = field(default_factory=lambda: [generate_key()])
     windows: list[Window] = field(default_factory=lambda: list(DEFAULT_WINDOWS))
-    retry_after: bool = True
-    # Statsig's newer docs say rejected attempts count against the quota; older ones are silent.
-    count_rejected: bool = False
+    retry_after: bool = False
+    count_rejected: bool = True
+    projects: dict[str, list[str]] = field(default_factory=dict)
+    project_windows: dict[str, list[Window]] = field(default_factory=dict)
+    burst: Window | None = None
     faults: FaultConfig = field(default_factory=FaultConfig)
     state_file: Path | None = None
     max_page_limit: int = 100
@@ -57,3 +70,22 @@ class FakeApiConfig:
             raise ValueError("a fake server needs at least one key")
         if self.max_page_limit < 1:
             raise ValueError("max_page_limit must be at least 1")
+        for name, keys in self.projects.items():
+            for key in keys:
+                if key not in self.keys:
+                    self.keys.append(key)
+                if self.project_of(key) != name:
+                    raise ValueError(f"key {key[:12]}... is in two projects")
+        for name in self.project_windows:
+            if name not in self.projects and name != DEFAULT_PROJECT:
+                raise ValueError(f"windows for project {name!r}, which has no keys")
+
+    def project_of(self, key: str) -> str:
+        for name, keys in self.projects.items():
+            if key in keys:
+                return name
+        return DEFAULT_PROJECT
+
+    def windows_of(self, project: str) -> list[Window]:
+        windows = list(self.project_windows.get(project, self.windows))
+        return [*windows, self.burst] if self.burst is not None else windows

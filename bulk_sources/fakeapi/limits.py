@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..limits.windows import Window
@@ -34,17 +34,27 @@ class SlidingLog:
 
 
 class RateLimiter:
-    """One sliding log per window per key; the verdict for each mutation as it arrives."""
+    """One sliding log per window per budget (a project, or a key); the verdict for each
+    mutation as it arrives. `windows_of` gives a budget other windows than `windows`."""
 
-    def __init__(self, windows: Sequence[Window], count_rejected: bool = False) -> None:
+    def __init__(
+        self,
+        windows: Sequence[Window],
+        count_rejected: bool = False,
+        windows_of: Callable[[str], Sequence[Window]] | None = None,
+    ) -> None:
         self.windows = list(windows)
         self.count_rejected = count_rejected
+        self._windows_of = windows_of
         self._logs: dict[str, list[SlidingLog]] = {}
+
+    def windows_for(self, key: str) -> list[Window]:
+        return list(self._windows_of(key)) if self._windows_of is not None else self.windows
 
     def _logs_of(self, key: str) -> list[SlidingLog]:
         logs = self._logs.get(key)
         if logs is None:
-            logs = [SlidingLog(w.period) for w in self.windows]
+            logs = [SlidingLog(w.period) for w in self.windows_for(key)]
             self._logs[key] = logs
         return logs
 
@@ -52,7 +62,7 @@ class RateLimiter:
         """None if the mutation may go ahead (and is logged), else seconds until a slot frees."""
         logs = self._logs_of(key)
         wait: float | None = None
-        for window, log in zip(self.windows, logs, strict=True):
+        for window, log in zip(self.windows_for(key), logs, strict=True):
             log.prune(now)
             held = len(log.times)
             if held >= window.count:

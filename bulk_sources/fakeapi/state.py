@@ -44,7 +44,8 @@ class FakeApiState:
         self.clock = clock
         self.store = SourceStore(config.duplicate_message)
         self.faults = FaultInjector(config.faults)
-        self.limiter = RateLimiter(config.windows, config.count_rejected)
+        # One budget per project, shared by all its keys (the current page's rule).
+        self.limiter = RateLimiter(config.windows, config.count_rejected, config.windows_of)
         self._labels = {key: key_label(key) for key in config.keys}
         self._revoked: set[str] = set()
         self.dirty = False
@@ -67,9 +68,18 @@ class FakeApiState:
         self.duplicates = 0
         self.rate_limited = 0
         self.fault_counts: Counter[str] = Counter({kind: 0 for kind in FAULT_KINDS})
-        self.window_stats = WindowStats(self.config.windows)
+        config = self.config
+        self.window_stats = WindowStats(config.windows_of(""))
         self.key_stats = {
-            label: WindowStats(self.config.windows) for label in self._labels.values()
+            label: WindowStats(config.windows_of(config.project_of(key)))
+            for key, label in self._labels.items()
+        }
+        self.project_stats = {
+            name: WindowStats(config.windows_of(name))
+            for name in {config.project_of(key) for key in config.keys}
+        }
+        self._project_of_label = {
+            label: config.project_of(key) for key, label in self._labels.items()
         }
 
     def reset(self) -> None:
@@ -89,7 +99,7 @@ class FakeApiState:
 
     def admit(self, key: str, now: float) -> float | None:
         """Count a mutation's arrival; None if it may proceed, else seconds until a slot frees."""
-        wait = self.limiter.admit(key, now)
+        wait = self.limiter.admit(self.config.project_of(key), now)
         self._record_arrival(Arrival(now, self._labels[key], wait is None))
         if wait is not None:
             self.rate_limited += 1
@@ -100,6 +110,8 @@ class FakeApiState:
         self.arrivals.append(arrival)
         self.window_stats.add(arrival.time, arrival.accepted, counted)
         self.key_stats[arrival.key].add(arrival.time, arrival.accepted, counted)
+        project = self._project_of_label[arrival.key]
+        self.project_stats[project].add(arrival.time, arrival.accepted, counted)
 
     def count_request(self, method: str, status: str) -> None:
         self.requests += 1
@@ -126,8 +138,20 @@ class FakeApiState:
                 label: {"mutations": ks.mutations, "windows": ks.as_json()}
                 for label, ks in self.key_stats.items()
             },
+            "per_project": {
+                name: {"mutations": ps.mutations, "rejected": ps.rejected, "windows": ps.as_json()}
+                for name, ps in sorted(self.project_stats.items())
+            },
             "settings": {
                 "windows": [str(w) for w in self.config.windows],
+                "burst": str(self.config.burst) if self.config.burst else None,
+                "projects": {
+                    name: [key_label(k) for k in keys]
+                    for name, keys in self.config.projects.items()
+                },
+                "project_windows": {
+                    name: [str(w) for w in ws] for name, ws in self.config.project_windows.items()
+                },
                 "retry_after": self.config.retry_after,
                 "count_rejected": self.config.count_rejected,
             },
@@ -137,7 +161,8 @@ class FakeApiState:
     # neither loses what was created nor forgets the budget already spent.
 
     def snapshot(self) -> dict[str, Any]:
-        horizon = self.clock() - max((w.period for w in self.config.windows), default=0.0)
+        periods = [w.period for name in self.project_stats for w in self.config.windows_of(name)]
+        horizon = self.clock() - max(periods, default=0.0)
         wall_offset = time.time() - self.clock()
         fingerprints = {label: key_fingerprint(key) for key, label in self._labels.items()}
         recent: list[dict[str, Any]] = []
@@ -198,5 +223,5 @@ class FakeApiState:
             at = min(float(entry["at"]) + mono_offset, now)
             accepted = bool(entry.get("accepted", True))
             if accepted or self.config.count_rejected:
-                self.limiter.restore(key, [at])
+                self.limiter.restore(self.config.project_of(key), [at])
             self._record_arrival(Arrival(at, self._labels[key], accepted), counted=False)
