@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import signal
@@ -125,3 +126,42 @@ async def test_state_file_keeps_sources_and_the_spent_window_across_restarts(
         stats = server.state.stats()
     assert stats["mutations"] == 1
     assert stats["windows"][0]["max_arrivals_in_window"] == 4
+
+
+def fake_server_config(*flags: str) -> FakeApiConfig:
+    from bulk_sources.cli.fake_server import build_config, register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    return build_config(parser.parse_args(["fake-server", *flags]))
+
+
+def test_defaults_model_the_current_page() -> None:
+    config = fake_server_config()
+    assert [str(w) for w in config.windows] == ["100/10s", "1800/15m"]
+    assert config.count_rejected and not config.retry_after and config.burst is None
+
+
+def test_projects_burst_and_the_old_behaviours_by_flag() -> None:
+    config = fake_server_config(
+        "--project", "shop=console-a,console-b",
+        "--project", "blog=console-c",
+        "--project-rate-limit", "blog=50/10s",
+        "--project-rate-limit", "blog=450/15m",
+        "--burst", "20/2s",
+        "--retry-after",
+        "--no-count-rejected",
+    )  # fmt: skip
+    assert config.keys == ["console-a", "console-b", "console-c"]
+    assert config.project_of("console-b") == "shop"
+    assert [str(w) for w in config.windows_of("blog")] == ["50/10s", "450/15m", "20/2s"]
+    assert [str(w) for w in config.windows_of("shop")] == ["100/10s", "1800/15m", "20/2s"]
+    assert config.retry_after and not config.count_rejected
+
+
+def test_cli_refuses_bad_project_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    for flags in (["--project", "shop"], ["--project-rate-limit", "shop=fast"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["fake-server", *flags])
+        assert exit_info.value.code == 2
+    assert "NAME=KEY" in capsys.readouterr().err

@@ -28,6 +28,21 @@ def _window(text: str) -> Window:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _project(text: str) -> tuple[str, list[str]]:
+    name, _, keys = text.partition("=")
+    listed = [k.strip() for k in keys.split(",") if k.strip()]
+    if not name.strip() or not listed:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=KEY[,KEY...]")
+    return name.strip(), listed
+
+
+def _project_window(text: str) -> tuple[str, Window]:
+    name, _, window = text.partition("=")
+    if not name.strip() or not window:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=COUNT/PERIOD, like shop=50/10s")
+    return name.strip(), _window(window)
+
+
 def _rate(text: str) -> float:
     try:
         rate = float(text)
@@ -79,20 +94,46 @@ def register(subparsers: Any) -> None:
         dest="windows",
         type=_window,
         metavar="COUNT/PERIOD",
-        help="a mutation window per key, repeatable "
-        f"(default: {' '.join(str(w) for w in DEFAULT_WINDOWS)})",
+        help="a mutation window per project, shared by its keys, repeatable "
+        f"(default: {' '.join(str(w) for w in DEFAULT_WINDOWS)}, the current page)",
+    )
+    parser.add_argument(
+        "--project",
+        action="append",
+        dest="projects",
+        type=_project,
+        default=[],
+        metavar="NAME=KEY[,KEY...]",
+        help="these keys share project NAME's windows (repeatable; keys not named share one)",
+    )
+    parser.add_argument(
+        "--project-rate-limit",
+        action="append",
+        dest="project_windows",
+        type=_project_window,
+        default=[],
+        metavar="NAME=COUNT/PERIOD",
+        help="project NAME has this window instead of the --rate-limit ones (repeatable)",
+    )
+    parser.add_argument(
+        "--burst",
+        type=_window,
+        metavar="COUNT/PERIOD",
+        help="burst protection: one more window every project has (default: none)",
     )
     parser.add_argument(
         "--retry-after",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="send Retry-After (whole seconds) with 429 (default: on)",
+        default=False,
+        help="send Retry-After (whole seconds) with 429; the real API documents none "
+        "(default: off)",
     )
     parser.add_argument(
         "--count-rejected",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="let a 429'd attempt occupy the windows too (default: off)",
+        default=True,
+        help="let a 429'd attempt occupy the windows too, as the current page says "
+        "(default: on; --no-count-rejected for the earlier behaviour)",
     )
     faults = parser.add_argument_group("faults (rates from 0 to 1, per mutation)")
     faults.add_argument("--error-rate", type=_rate, default=0.0, help="answer 500")
@@ -136,11 +177,21 @@ def build_config(args: argparse.Namespace) -> FakeApiConfig:
 
     if args.stall_seconds < 0:
         raise UsageError("--stall-seconds must be 0 or more")
+    projects: dict[str, list[str]] = {}
+    for name, keys in args.projects:
+        projects.setdefault(name, []).extend(keys)
+    project_windows: dict[str, list[Window]] = {}
+    for name, window in args.project_windows:
+        project_windows.setdefault(name, []).append(window)
+    named = [key for keys in projects.values() for key in keys]
     return FakeApiConfig(
-        keys=args.keys or [generate_key()],
+        keys=args.keys or named or [generate_key()],
         windows=args.windows or list(DEFAULT_WINDOWS),
         retry_after=args.retry_after,
         count_rejected=args.count_rejected,
+        projects=projects,
+        project_windows=project_windows,
+        burst=args.burst,
         faults=FaultConfig(
             error_rate=args.error_rate,
             reset_rate=args.reset_rate,
@@ -175,9 +226,9 @@ async def serve(config: FakeApiConfig, host: str, port: int) -> None:
                 loop.add_signal_handler(sig, stop.set)
         print(f"url: {server.url}", flush=True)
         print(f"key: {server.key}", flush=True)
-        windows = ", ".join(str(w) for w in config.windows)
+        windows = ", ".join(str(w) for w in config.windows_of(""))
         print(
-            f"fake Console API at {server.url} (limits per key: {windows}); Ctrl-C stops it",
+            f"fake Console API at {server.url} (limits per project: {windows}); Ctrl-C stops it",
             file=sys.stderr,
             flush=True,
         )
