@@ -52,8 +52,6 @@ def settings(base_url: str, report_dir: Path, **changes: Any) -> SubmitSettings:
         "timeout": 2.0,
         "retry_base": 0.02,
         "retry_cap": 0.2,
-        "pause_base": 0.3,
-        "pause_cap": 2.0,
         "stop_grace": 2.0,
         "seed": 1,
     }

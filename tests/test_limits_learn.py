@@ -173,3 +173,21 @@ def test_patience_runs_out_when_nothing_is_accepted() -> None:
     learner = BudgetLearner(limiter, [Window(1, 1.0)], max_wait=3600.0)
     assert not learner.starved(since=0.0, now=3599.0)
     assert learner.starved(since=0.0, now=3600.0)
+
+
+def test_a_budget_someone_else_holds_is_not_pounded() -> None:
+    """429s with nothing of ours in any window: wait the shortest window, doubling."""
+
+    async def main() -> list[float]:
+        limiter = MultiWindowLimiter([Window(5, 1.0), Window(50, 60.0)], drift=0.0)
+        learner = BudgetLearner(limiter, [Window(5, 1.0), Window(50, 60.0)])
+        times = []
+        for _ in range(8):
+            slot = await limiter.acquire()
+            slot.release()
+            times.append(slot.admitted_at)
+            learner.rejected(slot)
+        return times
+
+    # 1, 2, 4, ... seconds apart, capped at the longest window.
+    assert run(main()) == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 63.0, 123.0]

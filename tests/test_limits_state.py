@@ -100,6 +100,30 @@ def test_old_lines_leave_at_compaction_and_learned_windows_stay(tmp_path: Path) 
         assert memory.learned_windows() == []
 
 
+def test_a_restart_sees_what_an_earlier_process_sent(tmp_path: Path) -> None:
+    now = [1000.0]
+    first = BudgetMemory("key", 60.0, directory=tmp_path, clock=lambda: now[0])
+    first.record_sent("a", 990.0)
+    first.record_done("a", 991.0)
+    first.record_sent("b", 995.0)  # killed before its answer
+    first.record_sent("old", 900.0)
+    first.record_done("old", 901.0)
+    first.close()
+    with first.path.open("a") as handle:
+        handle.write('{"rid": "c", "se')  # torn by the kill
+    later = BudgetMemory("key", 60.0, directory=tmp_path, clock=lambda: now[0])
+    # "old" left the horizon; "b" has no answer: stamped now, never earlier than its arrival.
+    assert later.stamps() == [991.0, 1000.0]
+    # With a timeout, an answerless send is done at the latest by sent + timeout.
+    now[0] = 1010.0
+    assert later.stamps(timeout=5.0) == [991.0, 1000.0]
+    later.compact()
+    assert later.known("a") and not later.known("old")
+    later.close()
+    lines = [json.loads(line) for line in first.path.read_text().splitlines()]
+    assert {line["rid"] for line in lines} == {"a", "b"}
+
+
 def test_torn_and_foreign_lines_are_skipped(tmp_path: Path) -> None:
     with BudgetMemory("p", HOUR, directory=tmp_path) as memory:
         path = memory.path

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..api.apikey import ApiKey, load_api_key
 from ..errors import UsageError
-from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
+from ..limits.windows import DEFAULT_WINDOWS, Window, parse_duration, parse_window
 from ..run.settings import (
     SubmitSettings,
     count_at_least_one,
@@ -72,8 +72,10 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=_window,
         metavar="COUNT/PERIOD",
-        help="a window the API enforces, repeatable; periods in ms, s, m, h "
-        f"(default: {' and '.join(str(w) for w in DEFAULT_WINDOWS)})",
+        help="a ceiling on the project's budget, repeatable; periods in ms, s, m, h (default: "
+        f"{' and '.join(str(w) for w in DEFAULT_WINDOWS)}, the current page; a project on the "
+        "earlier quota: --rate-limit 100/10s --rate-limit 900/15m). The tool learns lower "
+        "limits from 429s",
     )
     parser.add_argument(
         "--concurrency",
@@ -110,7 +112,22 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
         "--margin",
         type=_checked(float, seconds_at_least_zero),
         default=d.margin,
-        help=f"seconds added to every window for clock drift (default {d.margin:g})",
+        help="seconds added to every window beyond the 100 ppm drift pad each window always "
+        f"has (default {d.margin:g})",
+    )
+    parser.add_argument(
+        "--max-wait",
+        type=_duration,
+        default=d.max_wait,
+        metavar="DURATION",
+        help="stop (exit 3, resume later) after this long with no request accepted: the "
+        "project's budget is being used by someone else (default 1h; e.g. 30m, 2h)",
+    )
+    parser.add_argument(
+        "--project",
+        metavar="NAME",
+        help="share the rate budget of project NAME with every run that names it, whatever "
+        "the key (the API's quota is per project; default: one budget per key)",
     )
     parser.add_argument(
         "--spacing",
@@ -131,6 +148,13 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
     values: dict[str, Any] = {
         "base_url": base_url_from(args),
@@ -141,6 +165,8 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
         "on_exists": args.on_exists,
         "respect_review_settings": args.respect_review_settings,
         "margin": args.margin,
+        "max_wait": args.max_wait,
+        "project": args.project,
         "spacing": args.spacing,
         "encoding": args.encoding,
         "report_dir": args.report_dir,

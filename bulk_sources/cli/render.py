@@ -152,7 +152,7 @@ def print_dry_run(plan: DryRun) -> None:
             lines.append(f"      ... and {count - shown} more")
     lines.append(
         f"  {plan.requests} requests under {', '.join(plan.windows)} take at least "
-        f"{duration(plan.estimated_seconds)}"
+        f"{duration(plan.estimated_seconds)} (budget: {plan.budget_source})"
     )
     if plan.plan_file is not None:
         lines.append(f"plan: {plan.plan_file}")

@@ -20,9 +20,9 @@ from .limiter import MultiWindowLimiter, Slot
 from .state import BudgetMemory, Delta
 from .windows import DRIFT, Window, parse_window
 
-__all__ = ["Answer", "SharedBudget"]
+__all__ = ["SharedBudget", "Verdict"]
 
-Answer = Literal["accepted", "rejected", "unknown"]
+Verdict = Literal["accepted", "rejected", "unknown"]
 Source = Literal["default", "configured"]
 
 
@@ -51,6 +51,7 @@ class SharedBudget:
         self.learner = BudgetLearner(self.limiter, ceilings, start=start, max_wait=max_wait)
         self._prefix = f"{os.getpid()}-{secrets.token_hex(3)}"
         self._foreign_open: dict[str, float] = {}
+        self._rids: dict[int, str] = {}
         self._saved = self.learner.remembered()
         self.restored = 0
         self.attempts = 0
@@ -88,33 +89,39 @@ class SharedBudget:
 
     # -- per request ----------------------------------------------------------------------
 
-    async def acquire(self) -> Slot:
+    async def acquire(self, rid: str | None = None) -> Slot:
+        """Admit one request; `rid` names it in the shared memory (and the run's journal)."""
         while True:
             slot = await self.limiter.acquire()
-            if self.memory is None or self._claim(slot):
+            name = rid if rid is not None else f"{self._prefix}-{slot.seq}"
+            if self.memory is None or self._claim(slot, name):
                 self.attempts += 1
+                self._rids[slot.seq] = name
                 return slot
             slot.cancel()  # another process took it first: wait again with its sends counted
 
-    def rid(self, slot: Slot) -> str:
-        return f"{self._prefix}-{slot.seq}"
-
-    def _claim(self, slot: Slot) -> bool:
+    def _claim(self, slot: Slot, rid: str) -> bool:
         assert self.memory is not None
         with self.memory.locked():
             self._absorb(self.memory._sync())
             if self.limiter.overfull():
                 return False
-            self._absorb(self.memory.append_locked({"rid": self.rid(slot), "sent": self._wall()}))
+            self._absorb(self.memory.append_locked({"rid": rid, "sent": self._wall()}))
         return True
 
-    def answered(self, slot: Slot, answer: Answer, retry_after: float | None = None) -> None:
+    def add_history(self, wall_stamps: Sequence[float]) -> None:
+        """Completion stamps (wall clock) the memory does not know, e.g. from a journal."""
+        self._add_foreign(list(wall_stamps))
+
+    def answered(self, slot: Slot, answer: Verdict, retry_after: float | None = None) -> None:
         """After slot.release() (or cancel(): nothing is learned from a request never sent)."""
+        rid = self._rids.pop(slot.seq, None)
+        if self.memory is not None and rid is not None:
+            # A cancelled slot was claimed too: close it, so no one counts it as in flight.
+            ok = {"accepted": True, "rejected": False}.get(answer)
+            self.memory.record_done(rid, self._wall(), ok=ok if slot.stamp is not None else None)
         if slot.stamp is None:
             return
-        if self.memory is not None:
-            ok = {"accepted": True, "rejected": False}.get(answer)
-            self.memory.record_done(self.rid(slot), self._wall(), ok=ok)
         if answer == "accepted":
             self.learner.accepted(slot)
         elif answer == "rejected":

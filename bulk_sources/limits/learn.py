@@ -124,6 +124,7 @@ class BudgetLearner:
         self._proven: dict[float, int] = {}
         self._epoch = 0
         self._probe: tuple[int, Rule, float] | None = None
+        self._unexplained = 0
         self.last_accepted: float | None = None
         self._learn_start(start)
         self._apply()
@@ -138,6 +139,7 @@ class BudgetLearner:
         for rule in self.rules:
             self._note_proven(rule.period, entry.stamp)
         self.last_accepted = entry.stamp
+        self._unexplained = 0
         if self.limiter.cap == 1:
             self.limiter.cap = None  # the probe after a 429 got through
         self._relax(entry.stamp)
@@ -194,8 +196,17 @@ class BudgetLearner:
 
     def _explain(self, x: _Entry, now: float) -> None:
         options = [*self._lower_options(x), *self._burst_options(x)]
+        if self.last_accepted is None:
+            options = []  # nothing went through yet: no count to learn, only to wait
         if not options:
+            # Nothing we sent explains it: someone else holds the budget. Wait the shortest
+            # window, doubling while it lasts, up to the longest (no pounding, no fixed pause).
+            periods = [r.period for r in self.rules]
+            wait = min(min(periods) * 2**self._unexplained, max(periods))
+            self._unexplained += 1
+            self.limiter.hold_until(now + self.limiter.span(wait))
             return
+        self._unexplained = 0
         best = max(options, key=lambda o: o.rate)
         before = self.windows
         self.rules = _without_redundant(best.rules)

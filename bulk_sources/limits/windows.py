@@ -64,6 +64,18 @@ def parse_window(text: str) -> Window:
     return Window(count, period)
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """`1h`, `30m`, `90s`, `250ms`, or plain seconds: seconds, above 0."""
+    match = _DURATION.match(text)
+    seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"] if match else 0.0
+    if seconds <= 0:
+        raise UsageError(f"{text!r} is not a duration; write it like 1h, 30m, 90s or 250ms")
+    return seconds
+
+
 def exact_schedule(
     n: int, windows: Sequence[Window], history: Iterable[float] = (), start: float = 0.0
 ) -> list[float]:

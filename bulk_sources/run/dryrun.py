@@ -20,7 +20,7 @@ from ..errors import UsageError
 from .execute import open_client
 from .finish import static_results
 from .folder import new_run_dir
-from .history import limit_memory, past_stamps
+from .history import planned_budget
 from .listing import by_name, list_existing
 from .plan import PlanEntry, all_entries, estimate_seconds, make_plan
 from .planfile import PLAN_FILE, write_plan
@@ -56,19 +56,16 @@ async def dry_run_async(
             f"can't write the plan to {plan_file} ({exc.strerror or exc}); "
             "give a writable --plan FILE or --report-dir"
         ) from None
-    memory = limit_memory(settings, api_key)
-    try:
-        history = past_stamps(memory, settings)
-    finally:
-        memory.close()
+    windows, history, source = planned_budget(settings, api_key)
     requests = len(plan.tasks)
     return DryRun(
         catalog=catalog.path,
         rows=validation.total,
         actions=dict(Counter(e.action for e in entries)),
         requests=requests,
-        estimated_seconds=estimate_seconds(requests, settings.windows, history, now=time.time()),
-        windows=[str(w) for w in settings.windows],
+        estimated_seconds=estimate_seconds(requests, windows, history, now=time.time()),
+        windows=[str(w) for w in windows],
+        budget_source=source,
         examples=_examples(entries),
         plan_file=plan_file,
         problems=sorted(

@@ -1,7 +1,7 @@
 """One invocation of a run folder: list, plan, send, and leave a complete report.
 
 `RunResources` owns what lives for the invocation (HTTP session, journal, rate-limit
-memory, limiter, pause); background tickers run in a TaskGroup so their errors surface.
+budget with its shared memory); background tickers run in a TaskGroup so their errors surface.
 Whatever happens (a refused key, an unreachable API, a signal, a full disk), every catalog
 row ends up in the report once.
 """
@@ -24,16 +24,14 @@ from ..api.client import ConsoleClient, make_session
 from ..catalog.reader import Catalog
 from ..catalog.validation import ValidationReport
 from ..errors import RunStopped
-from ..limits.backoff import SharedPause
-from ..limits.limiter import MultiWindowLimiter
-from ..limits.memory import LimitMemory
+from ..limits.budget import SharedBudget
 from ..version import __version__
 from .answers import make_rngs
 from .created import with_listed_data, without_data
 from .executor import Executor, Task
 from .finish import finish_run
 from .folder import JOURNAL_FILE, RunRecord
-from .history import limit_memory, restore_history
+from .history import open_budget, restore_history
 from .journal import Journal, JournalState
 from .listing import by_name, list_existing
 from .plan import Plan, all_entries, make_plan
@@ -71,10 +69,8 @@ async def open_client(
 class RunResources:
     client: ConsoleClient
     journal: Journal
-    memory: LimitMemory
-    limiter: MultiWindowLimiter
-    pause: SharedPause
-    jitter_rng: random.Random  # the executor's retry jitter; the pause has its own stream
+    budget: SharedBudget
+    jitter_rng: random.Random  # the executor's retry jitter
 
 
 @contextlib.asynccontextmanager
@@ -84,17 +80,15 @@ async def run_resources(
     api_key: ApiKey,
     session: aiohttp.ClientSession | None,
 ) -> AsyncIterator[RunResources]:
-    limiter = MultiWindowLimiter(settings.windows, margin=settings.margin, spacing=settings.spacing)
-    jitter_rng, pause_rng = make_rngs(settings.seed)
-    pause = SharedPause(base=settings.pause_base, cap=settings.pause_cap, rng=pause_rng)
+    jitter_rng, _ = make_rngs(settings.seed)
     journal = Journal(run_dir / JOURNAL_FILE)
     try:
-        memory = limit_memory(settings, api_key)
+        budget = open_budget(settings, api_key)
         try:
             async with open_client(settings, api_key, session) as client:
-                yield RunResources(client, journal, memory, limiter, pause, jitter_rng)
+                yield RunResources(client, journal, budget, jitter_rng)
         finally:
-            memory.close()
+            budget.close()
     finally:
         journal.close()
 
@@ -149,6 +143,7 @@ async def execute(
                 _not_sent(task.row.row, task.row.name, task.row.key, exc) for task in plan.tasks
             ]
         finally:
+            budget = res.budget.report()
             with contextlib.suppress(OSError):  # a full disk: the report below still goes out
                 res.journal.event("stop", reason=stop_reason)
     return finish_run(
@@ -165,6 +160,7 @@ async def execute(
         key_fingerprint=api_key.fingerprint,
         catalog_sha256=inv.catalog_sha256,
         resumed=bool(inv.state.records),
+        budget=budget,
     )
 
 
@@ -267,8 +263,8 @@ async def _send(
 
 
 def restore_for(res: RunResources, state: JournalState, settings: SubmitSettings) -> int:
-    """Seed the rate limits with what earlier processes sent; how many stamps."""
-    return restore_history(res.limiter, res.memory, state, settings)
+    """Seed the rate budget with what earlier processes sent; how many stamps."""
+    return restore_history(res.budget, state, settings)
 
 
 async def send_tasks(
@@ -281,14 +277,12 @@ async def send_tasks(
 ) -> tuple[list[RowResult], Requests, str | None]:
     """Send `tasks` through the executor under the run's limits, signals and journal;
     `settle` is its hook for lost answers (Executor.settle)."""
-    progress = progress_factory(len(tasks), res.limiter.estimate_finish)
+    progress = progress_factory(len(tasks), res.budget.limiter.estimate_finish)
     executor = Executor(
         client=res.client,
         settings=settings,
-        limiter=res.limiter,
-        pause=res.pause,
+        budget=res.budget,
         journal=res.journal,
-        memory=res.memory,
         progress=progress,
         run_id=f"{int(time.time() * 1000):x}",
         rng=res.jitter_rng,
@@ -323,7 +317,7 @@ async def send_tasks(
         sent=c.requests_sent,
         rate_limited_429=c.rate_limited,
         retries=c.retries,
-        pauses=res.pause.total_pauses,
+        pauses=res.budget.learner.fresh_rejections,
         first_at=c.first_request_at,
         last_at=c.last_request_at,
     )

@@ -1,8 +1,9 @@
-"""The executor: workers take planned rows and send them under the limiter and the shared pause.
+"""The executor: workers take planned rows and send them under the run's budget.
 
 Concurrency (how many rows are in progress) and the rate limit (when a request may go) are
 separate: `concurrency` workers each carry one row at a time through its attempts, and
-every request first passes the shared 429 pause, then the multi-window limiter.
+every request is first admitted by the budget (limits/budget.py: the windows in force as
+learned from the answers, and what other processes on the same budget send).
 
 A row's answer decides its fate (the rules themselves are in `answers.py`):
 - 2xx: created / updated.
@@ -11,7 +12,9 @@ A row's answer decides its fate (the rules themselves are in `answers.py`):
 - other 4xx: failed, never repeated.
 - 401/403, a 3xx (not followed) or a refused certificate: the whole run stops; rows not
   sent are not_attempted.
-- 429: one shared pause for all workers; the row tries again and the 429 is not an attempt.
+- 429: evidence for the budget, which holds every worker until the window it infers frees
+  (or Retry-After, capped by max_wait); the row tries again and the 429 is not an attempt.
+  After max_wait with no request accepted the run stops (patience.py).
 - 5xx, timeouts, lost connections: retried with full-jitter backoff up to max_attempts; a
   row whose last attempt got no answer ends unknown (resume settles it).
 - connection refused: nothing reached the server. A row refused on every attempt of its
@@ -36,9 +39,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..api.client import Answer, AnswerKind
-from ..limits.backoff import SharedPause, full_jitter, parse_retry_after
-from ..limits.limiter import MultiWindowLimiter, Slot
-from ..limits.memory import LimitMemory
+from ..limits.backoff import full_jitter, parse_retry_after
+from ..limits.budget import SharedBudget, Verdict
+from ..limits.limiter import Slot
 from ..models import full_update_body
 from .answers import (
     DONE_BY_ACTION,
@@ -52,6 +55,7 @@ from .answers import (
 )
 from .gauges import Counters, Waiting
 from .journal import Journal
+from .patience import watch_patience
 from .progress import Progress
 from .results import UNSETTLED, RowResult, Status
 from .settings import SubmitSettings
@@ -71,10 +75,8 @@ _SETTLED_BY_LISTING = frozenset({"create", "delete"})
 class Executor:
     client: Sender
     settings: SubmitSettings
-    limiter: MultiWindowLimiter
-    pause: SharedPause
+    budget: SharedBudget
     journal: Journal
-    memory: LimitMemory | None
     progress: Progress
     run_id: str
     rng: random.Random = field(default_factory=random.Random)
@@ -123,12 +125,13 @@ class Executor:
         oldest = now - min(flying) if flying else 0.0
         if self._stopping.is_set():
             return Waiting(len(flying), oldest)
-        window = self.limiter.estimate_finish(1) if self.limiter.waiting else None
+        limiter = self.budget.limiter
+        window = limiter.estimate_finish(1) if limiter.waiting else None
         retries = self._backing_off.values()
         return Waiting(
             len(flying),
             oldest,
-            pause_left=self.pause.remaining(),
+            pause_left=max(0.0, limiter.held_until - now),
             window_frees_in=window,
             retrying=len(retries),
             next_retry_in=max(0.0, min(retries) - now) if retries else 0.0,
@@ -156,6 +159,9 @@ class Executor:
     async def _supervise(self, workers: list[asyncio.Task[None]]) -> None:
         all_done: asyncio.Future[Any] = asyncio.gather(*workers, return_exceptions=True)
         stop_watch = asyncio.create_task(self._stopping.wait())
+        patience = asyncio.create_task(
+            watch_patience(self.budget.learner, self.settings.max_wait, self.stop, self._stopping)
+        )
         await asyncio.wait({stop_watch, all_done}, return_when=asyncio.FIRST_COMPLETED)
         if not all_done.done():
             # Requests in flight get a bounded time to answer, cut short by stop(now=True).
@@ -169,6 +175,7 @@ class Executor:
             for worker in workers:
                 worker.cancel()
         stop_watch.cancel()
+        patience.cancel()
         for result in await all_done:
             if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                 raise result
@@ -217,32 +224,27 @@ class Executor:
             value.cancel()
         return False, None
 
-    async def _admitted(self) -> Slot | None:
-        """Wait out the shared pause and the windows; None once the run stops."""
-        loop = asyncio.get_running_loop()
-        while True:
-            ok, _ = await self._unless_stopped(self.pause.wait())
-            if not ok:
-                return None
-            ok, slot = await self._unless_stopped(self.limiter.acquire())
-            if not ok or slot is None:
-                return None
-            if self._stopping.is_set():
-                slot.cancel()
-                return None
-            if self.pause.paused_until <= loop.time():
-                return slot
-            slot.cancel()  # a 429 arrived while we queued: don't spend the slot
+    async def _admitted(self, rid: str) -> Slot | None:
+        """Wait for the budget (windows, 429 holds, other processes); None once stopped."""
+        ok, slot = await self._unless_stopped(self.budget.acquire(rid))
+        if not ok or slot is None:
+            return None
+        if self._stopping.is_set():
+            slot.cancel()
+            self.budget.answered(slot, "unknown")
+            return None
+        return slot
 
     async def _process(self, task: Task) -> RowResult | None:
         loop = asyncio.get_running_loop()
         while True:
-            slot = await self._admitted()
+            rid = f"{self.run_id}-{next(self._rid)}"
+            slot = await self._admitted(rid)
             if slot is None:
                 return None
             task.attempts += 1
             sent_at = loop.time()
-            answer = await self._send(task, slot, sent_at)
+            answer = await self._send(task, slot, sent_at, rid)
             task.last = answer
             kind = answer.kind
             if answer.status is not None:  # the server answered: it is reachable
@@ -250,12 +252,10 @@ class Executor:
             if kind is not AnswerKind.NOT_SENT:
                 task.refused_since = None
             if kind is AnswerKind.OK:
-                self.pause.record_success(sent_at=sent_at)
                 return settled(task, DONE_BY_ACTION[task.action], answer, "")
             if kind is AnswerKind.RATE_LIMITED:
                 task.attempts -= 1  # a 429 is not one of the row's attempts
                 self.counters.rate_limited += 1
-                self.pause.trigger(parse_retry_after(answer.retry_after), sent_at=sent_at)
                 continue
             if answer.stops_run:  # the same for every row: a wrong key, URL or certificate
                 task.attempts -= 1  # not the row's fault
@@ -318,8 +318,7 @@ class Executor:
             del self._backing_off[task.row.row]
         return ok
 
-    async def _send(self, task: Task, slot: Slot, sent_at: float) -> Answer:
-        rid = f"{self.run_id}-{next(self._rid)}"
+    async def _send(self, task: Task, slot: Slot, sent_at: float, rid: str) -> Answer:
         wall = time.time()
         row = task.row
         self.journal.sending(
@@ -330,8 +329,6 @@ class Executor:
             action=task.action,
             attempt=task.attempts,
         )
-        if self.memory is not None:
-            self.memory.record_sent(rid, wall)
         counters = self.counters
         counters.requests_sent += 1
         counters.first_request_at = counters.first_request_at or wall
@@ -358,5 +355,16 @@ class Executor:
                 slot.cancel()  # the connection was refused: nothing reached the server
             else:
                 slot.release()
-            if self.memory is not None:
-                self.memory.record_done(rid, time.time())
+            retry_after = parse_retry_after(answer.retry_after) if answer is not None else None
+            self.budget.answered(slot, _verdict(answer), retry_after)
+
+
+def _verdict(answer: Answer | None) -> Verdict:
+    """What an answer says about the rate budget: passed its windows, refused, or unknown."""
+    if answer is None:
+        return "unknown"
+    if answer.kind is AnswerKind.RATE_LIMITED:
+        return "rejected"
+    if answer.kind in (AnswerKind.OK, AnswerKind.EXISTS, AnswerKind.REJECTED):
+        return "accepted"
+    return "unknown"  # no answer, a 5xx, a refused key: no evidence either way

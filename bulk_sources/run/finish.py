@@ -96,6 +96,7 @@ def finish_run(
     key_fingerprint: str,
     catalog_sha256: str,
     resumed: bool,
+    budget: dict[str, Any] | None = None,
     write: bool = True,
 ) -> RunReport:
     earlier = earlier_totals(run_dir)
@@ -129,6 +130,7 @@ def finish_run(
         retry_of=record.retry_of,
         resumed=resumed,
         restored_rate_limit_history=restored,
+        budget=budget,
         results=results,
     )
     if write:

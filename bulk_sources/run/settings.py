@@ -51,8 +51,7 @@ _RULES: dict[str, tuple[str, Callable[[object], str | None]]] = {
     "spacing": ("--spacing", seconds_above_zero),
     "retry_base": ("retry_base", seconds_above_zero),
     "retry_cap": ("retry_cap", seconds_above_zero),
-    "pause_base": ("pause_base", seconds_above_zero),
-    "pause_cap": ("pause_cap", seconds_above_zero),
+    "max_wait": ("--max-wait", seconds_above_zero),
     "stop_grace": ("stop_grace", seconds_at_least_zero),
 }
 _FLAGS = ("respect_review_settings",)
@@ -69,14 +68,18 @@ class SubmitSettings:
     respect_review_settings: bool = False
     report_dir: Path = Path("reports")
     encoding: str | None = None
-    # Seconds added to every window: clock drift between us and the server (~100 ppm).
-    margin: float = 0.1
+    # Seconds added to every window beyond the drift pad the limiter always keeps (100 ppm of
+    # each period, limits/windows.py DRIFT), e.g. for a server whose clock is known to run fast.
+    margin: float = 0.0
     # Minimum gap between requests (aiolimiter pacer); None sends a window's budget at once.
     spacing: float | None = None
     retry_base: float = 0.5
     retry_cap: float = 30.0
-    pause_base: float = 10.0
-    pause_cap: float = 900.0
+    # The run's patience: with no request accepted for this long, it stops (exit 3).
+    max_wait: float = 3600.0
+    # The budget identity: runs on one project share its budget memory, whatever their key
+    # (None: the key's fingerprint).
+    project: str | None = None
     # How long Ctrl-C waits for requests already in flight before giving up on them.
     stop_grace: float = 10.0
     seed: int | None = None
@@ -94,8 +97,8 @@ class SubmitSettings:
             problem = None if name == "spacing" and value is None else rule(value)
             if problem:
                 raise UsageError(f"{option} {problem}")
-        if self.pause_base > self.pause_cap:
-            raise UsageError("pause_base must not be above pause_cap")
+        if self.project is not None and (not isinstance(self.project, str) or not self.project):
+            raise UsageError(f"--project must be a name, got {self.project!r}")
         if self.on_exists not in ("skip", "update", "fail"):
             raise UsageError("--on-exists must be skip, update or fail")
         for name in _FLAGS:

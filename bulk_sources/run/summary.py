@@ -94,6 +94,8 @@ class RunReport:
     retry_of: str | None = None
     resumed: bool = False
     restored_rate_limit_history: int = 0
+    # The rate budget: in force at the end, where it came from, 429s and every learned change.
+    budget: dict[str, Any] | None = None
     rollback_of: str | None = None  # a rollback run: the run folder it undoes
     results: list[RowResult] = field(default_factory=list, repr=False)
     # A remark for the reader, e.g. "nothing to resume": the CLI shows it first.
@@ -133,6 +135,7 @@ class RunReport:
             "last_request_at": iso(self.requests.last_at),
             "windows": self.windows,
             "restored_rate_limit_history": self.restored_rate_limit_history,
+            "budget": self.budget,
             "failed_rows_file": str(self.failed_rows_file),
             "key_fingerprint": self.key_fingerprint,
         }
@@ -169,6 +172,8 @@ class DryRun:
     requests: int
     estimated_seconds: float
     windows: list[str]
+    # Where the windows come from: default, configured, or learned (when, from what).
+    budget_source: str = "default"
     # The rows a submit would leave invalid or failed, with why.
     problems: list[RowResult] = field(default_factory=list, repr=False)
     examples: dict[str, list[PlanEntry]] = field(default_factory=dict, repr=False)
@@ -223,6 +228,7 @@ class DryRun:
             "requests": self.requests,
             "estimated_seconds": round(self.estimated_seconds, 1),
             "windows": self.windows,
+            "budget_source": self.budget_source,
             "plan_file": str(self.plan_file) if self.plan_file else None,
             "examples": {
                 action: [
