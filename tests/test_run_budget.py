@@ -44,7 +44,8 @@ async def test_a_stricter_project_is_learned_reported_and_remembered(
     assert budget["ceilings"] == ["20/500ms", "60/3s"]
     assert budget["in_force"][-2:] == ["8/500ms", "60/3s"]
     assert budget["rate_limited"] == summary_of(report.run_dir)["rate_limited_429"] >= 1
-    assert budget["changes"] and all({"at", "before", "after", "reason"} <= set(c) for c in budget["changes"])
+    changes = budget["changes"]
+    assert changes and all({"at", "before", "after", "reason"} <= set(c) for c in changes)
     stats = server.state.stats()
     assert stats["rate_limited"] == budget["rate_limited"]
 
@@ -82,9 +83,12 @@ async def test_a_budget_someone_else_holds_stops_the_run_after_max_wait(
     server = await fake_server_factory(
         FakeApiConfig(keys=[KEY, OTHER], windows=[Window(1, 60.0)], projects={"p": [KEY, OTHER]})
     )
-    async with aiohttp.ClientSession() as session, session.post(
-        server.url + CREATE, json=source_body("theirs"), headers={"STATSIG-API-KEY": OTHER}
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            server.url + CREATE, json=source_body("theirs"), headers={"STATSIG-API-KEY": OTHER}
+        ) as response,
+    ):
         assert response.status == 201
     catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(5)])
     s = settings(server.url, tmp_path / "reports", windows=(Window(10, 60.0),), max_wait=0.5)
