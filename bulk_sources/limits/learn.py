@@ -39,6 +39,9 @@ WIDEN = 4.0
 # A burst window's period is refined by bisection until known within this share.
 PRECISION = 1 / 8
 MAX_BACKOFF = 10
+# Past a window's proven count, requests in flight are bounded by the probe cap or this share
+# of the proven count (slow start: a wrong guess wastes at most ~3 % of what is known to go).
+PROBE_SHARE = 32
 # Weight of an explanation that needs someone else spending the budget (a window lowered
 # below what it was proven to take): a 10 s window must look 16 times likelier to win over
 # a 15 min one, which is what the default windows' rates (10/s against 2/s) call for.
@@ -415,7 +418,12 @@ class BudgetLearner:
 
     def _apply(self) -> None:
         proven = [max(1, self.proven(r.period)) for r in self.rules]
-        self.limiter.set_windows(self.windows, proven=proven, probe_cap=self.probe_cap)
+        if self._probe is not None:  # relaxing: one rejected attempt at most
+            self.limiter.set_windows(self.windows, proven=proven, probe_cap=1)
+        else:
+            self.limiter.set_windows(
+                self.windows, proven=proven, probe_cap=self.probe_cap, probe_share=PROBE_SHARE
+            )
 
     def _copy(self) -> list[Rule]:
         return [Rule(**vars(r)) for r in self.rules]

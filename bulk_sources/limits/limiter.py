@@ -109,25 +109,32 @@ class MultiWindowLimiter:
         self.windows = tuple(windows)
         self._proven: tuple[int, ...] | None = None
         self._probe_cap = 1
+        self._probe_share: int | None = None
         # Expiry is always computed as `stamp + span <= now`, the same float expression the
         # wake-up time uses, so a timer set for a stamp's expiry finds it expired.
         self._spans = tuple((w.count, self.span(w.period)) for w in self.windows)
         self._horizon = max((span for _, span in self._spans), default=0.0)
 
     def set_windows(
-        self, windows: Sequence[Window], proven: Sequence[int] | None = None, probe_cap: int = 1
+        self,
+        windows: Sequence[Window],
+        proven: Sequence[int] | None = None,
+        probe_cap: int = 1,
+        probe_share: int | None = None,
     ) -> None:
         """Replace the windows now; stamps older than the new horizon may be forgotten.
 
         `proven[i]` is how many requests window i is known to take (a learner's lower bound):
         while a window holds at least that many, at most `probe_cap` requests are in flight,
-        so a wrong guess above the proven count costs at most `probe_cap` rejected attempts.
+        so a wrong guess above the proven count costs at most `probe_cap` rejected attempts
+        (or, with `probe_share`, up to proven // probe_share: slow start in proportion).
         """
         self._set(windows)
         if proven is not None and len(proven) != len(self.windows):
             raise ValueError("proven needs one count per window")
         self._proven = tuple(proven) if proven is not None else None
         self._probe_cap = probe_cap
+        self._probe_share = probe_share
         self._poke()
 
     @property
@@ -349,12 +356,16 @@ class MultiWindowLimiter:
         self._prune(now)
         log, at = self._log, max(now, self._hold)
         in_flight = self._in_flight + self._foreign
-        probing = capped and self._proven is not None and self._in_flight >= self._probe_cap
+        proven = self._proven if capped else None
         for i, (count, span) in enumerate(self._spans):
             expired = bisect_right(log, now, key=_expiry(span))
             live = len(log) - expired
-            if probing and self._proven is not None and live + in_flight >= self._proven[i]:
-                return None  # beyond what the window is known to take: one probe at a time
+            if proven is not None and live + in_flight >= proven[i]:
+                # Beyond what the window is known to take, a wrong guess may cost what is in
+                # flight: at most probe_cap, or a share of the proven count.
+                share = proven[i] // self._probe_share if self._probe_share else 0
+                if self._in_flight >= max(self._probe_cap, share):
+                    return None
             excess = live + in_flight - (count - 1)
             if excess <= 0:
                 continue
