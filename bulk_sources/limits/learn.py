@@ -22,81 +22,26 @@ Retry-After, when sent, is one more floor on it, capped by `max_wait`.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right, insort
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
+from .evidence import Entry, Evidence
 from .limiter import MultiWindowLimiter, Slot
-from .windows import Window, format_period
+from .rules import (
+    BURST_START,
+    MAX_BACKOFF,
+    PRECISION,
+    PROBE_SHARE,
+    UNLIKELY,
+    WIDEN,
+    Change,
+    Option,
+    Rule,
+    fmt,
+    without_redundant,
+)
+from .windows import Window
 
 __all__ = ["BudgetLearner", "Change", "Rule"]
-
-# A burst window starts at this share of the shortest known period and widens by WIDEN per
-# repeat, so its period is found in at most log_WIDEN(64) = 3 wrong guesses at any scale.
-BURST_START = 1 / 64
-WIDEN = 4.0
-# A burst window's period is refined by bisection until known within this share.
-PRECISION = 1 / 8
-MAX_BACKOFF = 10
-# Past a window's proven count, requests in flight are bounded by the probe cap or this share
-# of the proven count (slow start: a wrong guess wastes at most ~3 % of what is known to go).
-PROBE_SHARE = 32
-# Weight of an explanation that needs someone else spending the budget (a window lowered
-# below what it was proven to take): a 10 s window must look 16 times likelier to win over
-# a 15 min one, which is what the default windows' rates (10/s against 2/s) call for.
-UNLIKELY = 1 / 16
-
-
-@dataclass
-class Rule:
-    """One window as currently believed: `ceiling` None marks a discovered burst window."""
-
-    count: int
-    period: float
-    ceiling: int | None
-    lower: float = 0.0  # burst windows: the period is proven longer than this
-    upper: float = math.inf  # burst windows: the period is proven at most this
-    relax_at: float = math.inf
-    backoff: int = 0
-    # Lowered on evidence that needs nobody else (it held at least what it was proven to
-    # take): worth remembering for the next run. Otherwise someone else's use lowered it.
-    confirmed: bool = False
-
-    @property
-    def window(self) -> Window:
-        return Window(self.count, self.period)
-
-
-@dataclass(frozen=True)
-class Change:
-    at: float  # clock time
-    before: tuple[Window, ...]
-    after: tuple[Window, ...]
-    reason: str
-
-    def as_json(self, wall_offset: float = 0.0) -> dict[str, Any]:
-        return {
-            "at": round(self.at + wall_offset, 3),
-            "before": [str(w) for w in self.before],
-            "after": [str(w) for w in self.after],
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True)
-class _Entry:
-    seq: int  # admission order; -1 for another process's send
-    admit: float
-    stamp: float
-    accepted: bool | None  # None: no answer (it may or may not have counted)
-
-
-@dataclass
-class _Option:
-    rate: float
-    reason: str
-    rules: list[Rule] = field(default_factory=list)
 
 
 class BudgetLearner:
@@ -122,9 +67,7 @@ class BudgetLearner:
         self.changes: list[Change] = []
         self.rejections = 0
         self.fresh_rejections = 0
-        self._entries: list[_Entry] = []
-        self._accepted_admits: list[float] = []
-        self._proven: dict[float, int] = {}
+        self.log = Evidence(limiter)
         self._epoch = 0
         self._probe: tuple[int, Rule, float] | None = None
         self._unexplained = 0
@@ -138,9 +81,7 @@ class BudgetLearner:
         entry = self._record(slot, True)
         if entry is None:
             return
-        insort(self._accepted_admits, entry.admit)
-        for rule in self.rules:
-            self._note_proven(rule.period, entry.stamp)
+        self.log.note_accepted(entry, [rule.period for rule in self.rules])
         self.last_accepted = entry.stamp
         self._unexplained = 0
         if self.limiter.cap == 1:
@@ -153,9 +94,7 @@ class BudgetLearner:
 
     def foreign(self, stamps: Sequence[float]) -> None:
         """Completed sends of another process on the same budget (clock time)."""
-        for stamp in stamps:
-            self._entries.append(_Entry(-1, stamp, stamp, None))
-        self._entries.sort(key=lambda e: e.stamp)
+        self.log.add_foreign(stamps)
 
     def rejected(self, slot: Slot, retry_after: float | None = None) -> float:
         """Learn from a 429 and return when sending may resume (clock time)."""
@@ -185,9 +124,19 @@ class BudgetLearner:
 
     def proven(self, period: float) -> int:
         """Most requests ever accepted inside one period (a lower bound on its count)."""
-        if period not in self._proven:
-            self._proven[period] = self._scan_proven(period)
-        return self._proven[period]
+        return self.log.proven(period)
+
+    def _record(self, slot: Slot, accepted: bool | None) -> Entry | None:
+        entry = self.log.record(slot, accepted)
+        if entry is not None:
+            self.log.prune(entry.stamp, keep=2 * max(r.period for r in self.rules))
+        return entry
+
+    def _held(self, x: Entry, period: float) -> int:
+        return self.log.held(x, period)
+
+    def _recent_stamp(self, x: Entry, k: int) -> float:
+        return self.log.recent_stamp(x, k)
 
     def starved(self, since: float, now: float | None = None) -> bool:
         """True when nothing was accepted for max_wait (counted from `since` at the latest)."""
@@ -197,7 +146,7 @@ class BudgetLearner:
 
     # -- inference ----------------------------------------------------------------------
 
-    def _explain(self, x: _Entry, now: float) -> None:
+    def _explain(self, x: Entry, now: float) -> None:
         options = [*self._lower_options(x), *self._burst_options(x)]
         if self.last_accepted is None:
             options = []  # nothing went through yet: no count to learn, only to wait
@@ -212,11 +161,11 @@ class BudgetLearner:
         self._unexplained = 0
         best = max(options, key=lambda o: o.rate)
         before = self.windows
-        self.rules = _without_redundant(best.rules)
+        self.rules = without_redundant(best.rules)
         self._probe = None
         self.changes.append(Change(now, before, self.windows, best.reason))
 
-    def _revert_probe(self, x: _Entry, now: float) -> bool:
+    def _revert_probe(self, x: Entry, now: float) -> bool:
         """A 429 where a relaxing step let more through than before: that probe failed."""
         probe, self._probe = self._probe, None
         if probe is None:
@@ -236,7 +185,7 @@ class BudgetLearner:
         self.changes.append(Change(now, before, self.windows, "429 on a probe: undone"))
         return True
 
-    def _lower_options(self, x: _Entry) -> list[_Option]:
+    def _lower_options(self, x: Entry) -> list[Option]:
         """Lower a known window to what it held. Below its proven count that needs another
         consumer of the budget to explain it, so such an option is weighed down."""
         out = []
@@ -252,16 +201,16 @@ class BudgetLearner:
             rules[i].confirmed = held >= proven
             rate = held / rule.period
             reason = (
-                f"429 with {held} sent in the last {_fmt(rule.period)} "
-                f"(most ever accepted in {_fmt(rule.period)}: {proven})"
+                f"429 with {held} sent in the last {fmt(rule.period)} "
+                f"(most ever accepted in {fmt(rule.period)}: {proven})"
             )
             if held < proven:
                 rate *= UNLIKELY
                 reason += ": another consumer shares the budget"
-            out.append(_Option(rate, reason, rules))
+            out.append(Option(rate, reason, rules))
         return out
 
-    def _burst_options(self, x: _Entry) -> list[_Option]:
+    def _burst_options(self, x: Entry) -> list[Option]:
         known = [r for r in self.rules if r.ceiling is not None]
         bursts = [r for r in self.rules if r.ceiling is None]
         if not known:
@@ -280,11 +229,11 @@ class BudgetLearner:
         rules = [*self._copy(), Rule(held, period, None, lower=span, confirmed=True)]
         rules[-1].relax_at = x.admit + period * WIDEN
         reason = (
-            f"429 with {held} sent in {_fmt(span)}: burst protection of about {held}/{_fmt(period)}"
+            f"429 with {held} sent in {fmt(span)}: burst protection of about {held}/{fmt(period)}"
         )
-        return [_Option(held / period, reason, rules)]
+        return [Option(held / period, reason, rules)]
 
-    def _widen(self, x: _Entry, burst: Rule, known: list[Rule]) -> list[_Option]:
+    def _widen(self, x: Entry, burst: Rule, known: list[Rule]) -> list[Option]:
         gap = x.admit - self._recent_stamp(x, burst.count)
         if not math.isfinite(gap):
             return []
@@ -301,14 +250,14 @@ class BudgetLearner:
             if b.count < target.count:
                 self._lowered(target, b.count, x.admit)
                 target.confirmed = True
-            reason = f"429 again: the burst window of {b.count} is the {_fmt(target.period)} one"
-            return [_Option(target.count / target.period, reason, rules)]
+            reason = f"429 again: the burst window of {b.count} is the {fmt(target.period)} one"
+            return [Option(target.count / target.period, reason, rules)]
         # The count is at least what went through in such a period.
         b.count = max(b.count, self.proven(period))
         b.period, b.lower = period, lower
         b.relax_at = x.admit + period * WIDEN
-        reason = f"429 {_fmt(gap)} after the burst: burst window widened to {b.window}"
-        return [_Option(b.count / period, reason, rules)]
+        reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
+        return [Option(b.count / period, reason, rules)]
 
     def _lowered(self, rule: Rule, count: int, now: float) -> None:
         rule.count = max(1, count)
@@ -330,7 +279,7 @@ class BudgetLearner:
             elif rule.count < ceiling:
                 rule.count += 1
                 rule.relax_at = now + rule.period
-                reason = f"clean {_fmt(rule.period)}: probing one more"
+                reason = f"clean {fmt(rule.period)}: probing one more"
             else:
                 rule.relax_at = math.inf
                 continue
@@ -346,52 +295,6 @@ class BudgetLearner:
             before = last.before  # a creep is one change, however many steps
             self.changes.pop()
         self.changes.append(Change(now, before, self.windows, reason))
-
-    # -- the log ------------------------------------------------------------------------
-
-    def _record(self, slot: Slot, accepted: bool | None) -> _Entry | None:
-        if slot.stamp is None:
-            return None  # cancelled: never sent
-        entry = _Entry(slot.seq, slot.admitted_at, slot.stamp, accepted)
-        self._entries.append(entry)
-        self._prune(entry.stamp)
-        return entry
-
-    def _prune(self, now: float) -> None:
-        keep = 2 * max(r.period for r in self.rules)
-        entries = self._entries
-        if entries and entries[0].stamp < now - 2 * keep:
-            self._entries = [e for e in entries if e.stamp >= now - keep]
-            self._accepted_admits = [a for a in self._accepted_admits if a >= now - keep]
-
-    def _before(self, x: _Entry) -> list[float]:
-        """Stamps of what was admitted before x (in flight then: +inf), newest first."""
-        stamps = [e.stamp for e in self._entries if e.seq < x.seq and e is not x]
-        stamps += [math.inf] * sum(s.seq < x.seq for s in self.limiter.open_slots())
-        return sorted(stamps, reverse=True)
-
-    def _held(self, x: _Entry, period: float) -> int:
-        """What the limiter counted in the window when it admitted x."""
-        edge = x.admit - self.limiter.span(period)
-        return sum(1 for s in self._before(x) if s > edge)
-
-    def _recent_stamp(self, x: _Entry, k: int) -> float:
-        """Stamp of the k-th newest entry before x (-inf if there are fewer)."""
-        before = self._before(x)
-        return before[k - 1] if 1 <= k <= len(before) else -math.inf
-
-    def _note_proven(self, period: float, stamp: float) -> None:
-        acc = self._accepted_admits
-        held = len(acc) - bisect_right(acc, stamp - period)
-        self._proven[period] = max(self.proven(period), held)
-
-    def _scan_proven(self, period: float) -> int:
-        best, admits = 0, list[float]()
-        for e in self._entries:
-            if e.accepted:
-                insort(admits, e.admit)
-                best = max(best, len(admits) - bisect_right(admits, e.stamp - period))
-        return best
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -430,19 +333,3 @@ class BudgetLearner:
 
     def _now(self) -> float:
         return self.limiter._now()
-
-
-def _without_redundant(rules: list[Rule]) -> list[Rule]:
-    """Drop a burst window that a known one implies (no more requests in a longer period)."""
-    known = [r for r in rules if r.ceiling is not None]
-    kept = [
-        r
-        for r in rules
-        if r.ceiling is not None
-        or not any(k.period >= r.period and k.count <= r.count for k in known)
-    ]
-    return sorted(kept, key=lambda r: r.period)
-
-
-def _fmt(seconds: float) -> str:
-    return format_period(seconds) if math.isfinite(seconds) else "ever"

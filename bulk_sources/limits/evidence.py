@@ -1,0 +1,90 @@
+"""The learner's evidence: the limiter's log with each request's fate, and what it proves.
+
+Each entry is one request as the limiter saw it: admission order, admission time, completion
+stamp, and whether the server accepted it (None: no answer, or another process's send).
+`held` is what the limiter counted in a window when it admitted a request; `proven` is the
+most requests ever accepted inside one period (all their arrivals fit in it: each was
+admitted after the period's start and answered before its end).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right, insort
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .limiter import MultiWindowLimiter, Slot
+
+__all__ = ["Entry", "Evidence"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int  # admission order; -1 for another process's send
+    admit: float
+    stamp: float
+    accepted: bool | None  # None: no answer (it may or may not have counted)
+
+
+class Evidence:
+    def __init__(self, limiter: MultiWindowLimiter) -> None:
+        self.limiter = limiter
+        self.entries: list[Entry] = []
+        self._accepted_admits: list[float] = []
+        self._proven: dict[float, int] = {}
+
+    def record(self, slot: Slot, accepted: bool | None) -> Entry | None:
+        if slot.stamp is None:
+            return None  # cancelled: never sent
+        entry = Entry(slot.seq, slot.admitted_at, slot.stamp, accepted)
+        self.entries.append(entry)
+        return entry
+
+    def add_foreign(self, stamps: Sequence[float]) -> None:
+        for stamp in stamps:
+            self.entries.append(Entry(-1, stamp, stamp, None))
+        self.entries.sort(key=lambda e: e.stamp)
+
+    def prune(self, now: float, keep: float) -> None:
+        """Forget what is older than `keep` (rarely: only once twice that has piled up)."""
+        entries = self.entries
+        if entries and entries[0].stamp < now - 2 * keep:
+            self.entries = [e for e in entries if e.stamp >= now - keep]
+            self._accepted_admits = [a for a in self._accepted_admits if a >= now - keep]
+
+    def note_accepted(self, entry: Entry, periods: Sequence[float]) -> None:
+        insort(self._accepted_admits, entry.admit)
+        acc = self._accepted_admits
+        for period in periods:
+            held = len(acc) - bisect_right(acc, entry.stamp - period)
+            self._proven[period] = max(self.proven(period), held)
+
+    def proven(self, period: float) -> int:
+        if period not in self._proven:
+            self._proven[period] = self._scan_proven(period)
+        return self._proven[period]
+
+    def _scan_proven(self, period: float) -> int:
+        best, admits = 0, list[float]()
+        for e in self.entries:
+            if e.accepted:
+                insort(admits, e.admit)
+                best = max(best, len(admits) - bisect_right(admits, e.stamp - period))
+        return best
+
+    def before(self, x: Entry) -> list[float]:
+        """Stamps of what was admitted before x (in flight then: +inf), newest first."""
+        stamps = [e.stamp for e in self.entries if e.seq < x.seq and e is not x]
+        stamps += [math.inf] * sum(s.seq < x.seq for s in self.limiter.open_slots())
+        return sorted(stamps, reverse=True)
+
+    def held(self, x: Entry, period: float) -> int:
+        """What the limiter counted in the window when it admitted x."""
+        edge = x.admit - self.limiter.span(period)
+        return sum(1 for s in self.before(x) if s > edge)
+
+    def recent_stamp(self, x: Entry, k: int) -> float:
+        """Stamp of the k-th newest entry before x (-inf if there are fewer)."""
+        before = self.before(x)
+        return before[k - 1] if 1 <= k <= len(before) else -math.inf

@@ -1,0 +1,86 @@
+"""What the learner believes: one Rule per window, each Change with its evidence, and the
+constants of the inference (every one a share or a multiple of the windows' own periods)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .windows import Window, format_period
+
+__all__ = ["Change", "Option", "Rule"]
+
+# A burst window starts at this share of the shortest known period and widens by WIDEN per
+# repeat, so its period is found in at most log_WIDEN(64) = 3 wrong guesses at any scale.
+BURST_START = 1 / 64
+WIDEN = 4.0
+# A burst window's period is refined by bisection until known within this share.
+PRECISION = 1 / 8
+MAX_BACKOFF = 10
+# Past a window's proven count, requests in flight are bounded by the probe cap or this share
+# of the proven count (slow start: a wrong guess wastes at most ~3 % of what is known to go).
+PROBE_SHARE = 32
+# Weight of an explanation that needs someone else spending the budget (a window lowered
+# below what it was proven to take): a 10 s window must look 16 times likelier to win over
+# a 15 min one, which is what the default windows' rates (10/s against 2/s) call for.
+UNLIKELY = 1 / 16
+
+
+@dataclass
+class Rule:
+    """One window as currently believed: `ceiling` None marks a discovered burst window."""
+
+    count: int
+    period: float
+    ceiling: int | None
+    lower: float = 0.0  # burst windows: the period is proven longer than this
+    upper: float = math.inf  # burst windows: the period is proven at most this
+    relax_at: float = math.inf
+    backoff: int = 0
+    # Lowered on evidence that needs nobody else (it held at least what it was proven to
+    # take): worth remembering for the next run. Otherwise someone else's use lowered it.
+    confirmed: bool = False
+
+    @property
+    def window(self) -> Window:
+        return Window(self.count, self.period)
+
+
+@dataclass(frozen=True)
+class Change:
+    at: float  # clock time
+    before: tuple[Window, ...]
+    after: tuple[Window, ...]
+    reason: str
+
+    def as_json(self, wall_offset: float = 0.0) -> dict[str, Any]:
+        return {
+            "at": round(self.at + wall_offset, 3),
+            "before": [str(w) for w in self.before],
+            "after": [str(w) for w in self.after],
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Option:
+    rate: float
+    reason: str
+    rules: list[Rule] = field(default_factory=list)
+
+
+def without_redundant(rules: list[Rule]) -> list[Rule]:
+    """Drop a burst window that a known one implies (no more requests in a longer period)."""
+    known = [r for r in rules if r.ceiling is not None]
+    kept = [
+        r
+        for r in rules
+        if r.ceiling is not None
+        or not any(k.period >= r.period and k.count <= r.count for k in known)
+    ]
+    return sorted(kept, key=lambda r: r.period)
+
+
+def fmt(seconds: float) -> str:
+    return format_period(seconds) if math.isfinite(seconds) else "ever"
