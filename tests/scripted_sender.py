@@ -1,5 +1,6 @@
 """A Sender that answers from a script, with latency on the (virtual) loop clock, and the
-real executor around it: limiter, shared pause, journal file, progress.
+real executor around it: the budget (limiter and learner, no shared memory), journal file,
+progress.
 
     sender = ScriptedSender({"a": [NO_ANSWER, EXISTS], "b": [Step(ok(), latency=3.0)]})
     executor = make_executor(sender, tmp_path, concurrency=2)
@@ -20,8 +21,8 @@ from typing import Any
 
 from bulk_sources.api.client import Answer, AnswerKind, classify
 from bulk_sources.catalog.validation import ValidRow
-from bulk_sources.limits.backoff import SharedPause, full_jitter
-from bulk_sources.limits.limiter import MultiWindowLimiter
+from bulk_sources.limits.backoff import full_jitter
+from bulk_sources.limits.budget import SharedBudget
 from bulk_sources.limits.windows import Window
 from bulk_sources.run.executor import Executor, Task, make_rngs
 from bulk_sources.run.journal import Journal
@@ -134,8 +135,6 @@ def make_settings(**changes: Any) -> SubmitSettings:
         "margin": 0.0,
         "retry_base": 1.0,
         "retry_cap": 8.0,
-        "pause_base": 10.0,
-        "pause_cap": 900.0,
         "stop_grace": 10.0,
         "seed": SEED,
     }
@@ -145,14 +144,18 @@ def make_settings(**changes: Any) -> SubmitSettings:
 def make_executor(sender: ScriptedSender, tmp_path: Path, **changes: Any) -> Executor:
     """The executor as the session builds it, on the running loop's clock."""
     settings = make_settings(**changes)
-    jitter, pause_rng = make_rngs(settings.seed)
+    jitter, _ = make_rngs(settings.seed)
+    budget = SharedBudget(
+        settings.windows,
+        margin=settings.margin,
+        timeout=settings.timeout,
+        max_wait=settings.max_wait,
+    )
     return Executor(
         client=sender,
         settings=settings,
-        limiter=MultiWindowLimiter(settings.windows, margin=settings.margin),
-        pause=SharedPause(base=settings.pause_base, cap=settings.pause_cap, rng=pause_rng),
+        budget=budget,
         journal=Journal(tmp_path / "journal.jsonl"),
-        memory=None,
         progress=NoProgress(),
         run_id="t",
         rng=jitter,

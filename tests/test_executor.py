@@ -31,7 +31,7 @@ from scripted_sender import (
 from virtual_clock import run
 
 from bulk_sources.api.client import Answer, AnswerKind, classify
-from bulk_sources.limits.backoff import full_jitter
+from bulk_sources.limits.windows import Window
 from bulk_sources.run.executor import make_rngs
 from bulk_sources.run.results import DONE, RETRYABLE, UNSETTLED, Status
 
@@ -177,11 +177,11 @@ def test_a_redirect_or_a_refused_certificate_stops_the_run(tmp_path: Path, answe
     assert journal_records(tmp_path, "final") == []
 
 
-def test_429_pauses_every_worker_once_and_is_not_an_attempt(tmp_path: Path) -> None:
+def test_429_holds_every_worker_and_is_not_an_attempt(tmp_path: Path) -> None:
+    """Nothing was accepted yet, so no window explains the 429s: the budget holds for the
+    shortest window (10 s + 100 ppm), then sends one probe, then the rest."""
     sender = ScriptedSender({"a": [limited()], "b": [limited()]})
-    pause_rng = make_rngs(SEED)[1]
-    # Both 429s answer requests sent before the pause began: the second is an echo.
-    until = 0.25 + min(900.0, 10.0 + pause_rng.uniform(0.0, 1.0))
+    until = 0.25 + 10.0 * (1 + 1e-4)
 
     async def scenario() -> None:
         executor = make_executor(sender, tmp_path, concurrency=2, max_attempts=1)
@@ -190,16 +190,16 @@ def test_429_pauses_every_worker_once_and_is_not_an_attempt(tmp_path: Path) -> N
         assert executor.counters.rate_limited == 2
         assert executor.counters.retries == 0
         assert executor.counters.requests_sent == 4
-        assert executor.pause.total_pauses == 1
-        assert executor.pause.paused_until == until
+        learner = executor.budget.learner
+        assert (learner.rejections, learner.fresh_rejections) == (2, 1)  # b's is an echo
 
     run(scenario())
-    assert sender.sent("a") == sender.sent("b") == [0.0, until]
+    assert sender.sent("a") == [0.0, until]
+    assert sender.sent("b") == [0.0, until + 0.25]  # after the probe got through
 
 
-def test_429_retry_after_is_obeyed_with_the_pause_jitter(tmp_path: Path) -> None:
-    sender = ScriptedSender({"a": [limited("7")]})
-    until = 0.25 + (7.0 + make_rngs(SEED)[1].uniform(0.0, 0.1 * 7.0))
+def test_429_retry_after_is_one_more_floor(tmp_path: Path) -> None:
+    sender = ScriptedSender({"a": [limited("30")]})
 
     async def scenario() -> None:
         executor = make_executor(sender, tmp_path)
@@ -207,33 +207,51 @@ def test_429_retry_after_is_obeyed_with_the_pause_jitter(tmp_path: Path) -> None
         assert (result.status, result.attempts) == (Status.CREATED, 1)
 
     run(scenario())
-    assert sender.sent("a") == [0.0, until]
+    assert sender.sent("a") == [0.0, 30.25]
 
 
-def test_a_success_sent_before_the_pause_is_an_echo_and_keeps_the_streak(
-    tmp_path: Path,
-) -> None:
-    """record_success gets sent_at: a's success answers a request sent before b's 429, so
-    the next 429 continues the streak (a longer pause) instead of starting over."""
-    holder: dict[str, object] = {}
-    sender = ScriptedSender(
-        {"a": [Step(ok(name="a"), latency=5.0)], "b": [limited(), limited()]},
-        probe=lambda: holder["executor"].pause.streak,  # type: ignore[attr-defined]
-    )
-    rng = make_rngs(SEED)[1]
-    first = 0.25 + min(900.0, 10.0 + rng.uniform(0.0, 1.0))
-    second = (first + 0.25) + (10.0 + full_jitter(1, base=10.0, cap=890.0, rng=rng))
+def test_an_absurd_retry_after_is_capped_by_the_patience(tmp_path: Path) -> None:
+    sender = ScriptedSender({"a": [limited("99999999")]})
 
     async def scenario() -> None:
-        executor = make_executor(sender, tmp_path, concurrency=2)
-        holder["executor"] = executor
-        results = await execute(executor, tasks("a", "b"))
-        assert statuses(results) == {"a": "created", "b": "created"}
-        assert executor.pause.streak == 0  # b's own success ends it
+        executor = make_executor(sender, tmp_path, max_wait=20.0)
+        [result] = await execute(executor, tasks("a"))
+        assert result.status is Status.NOT_ATTEMPTED
+        assert asyncio.get_running_loop().time() == 20.0  # not 99999999 s
 
     run(scenario())
-    assert sender.sent("b") == [0.0, first, second]
-    assert [c.probe for c in sender.calls if c.name == "b"] == [0, 1, 2]
+    assert sender.sent("a") == [0.0]
+
+
+def test_a_429_after_accepted_requests_waits_for_the_window_it_infers(tmp_path: Path) -> None:
+    """a and b went through, c was refused in a burst shorter than the 10 s window: a burst
+    window of 2 is the likeliest explanation, and c goes again as soon as it frees."""
+    sender = ScriptedSender({"c": [limited()]})
+
+    async def scenario() -> list[str]:
+        executor = make_executor(sender, tmp_path, windows=(Window(5, 10.0),))
+        results = await execute(executor, tasks("a", "b", "c"))
+        assert statuses(results) == {"a": "created", "b": "created", "c": "created"}
+        return [str(w) for w in executor.budget.learner.windows]
+
+    assert run(scenario()) == ["2/0.3125s", "5/10s"]
+    assert sender.sent("c") == [0.5, 0.5 + 0.3125 * (1 + 1e-4)]
+
+
+def test_no_request_accepted_for_max_wait_stops_the_run(tmp_path: Path) -> None:
+    sender = ScriptedSender({"a": [limited()] * 100, "b": [limited()] * 100})
+    windows = (Window(100, 10.0), Window(1000, 60.0))
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path, concurrency=2, max_wait=60.0, windows=windows)
+        results = await execute(executor, tasks("a", "b"))
+        assert statuses(results) == {"a": "not_attempted", "b": "not_attempted"}
+        assert executor.stop_reason is not None and "someone else" in executor.stop_reason
+        assert asyncio.get_running_loop().time() == 60.0
+
+    run(scenario())
+    # The shortest window, then twice it (not pounding); the next would come after 60 s.
+    assert sender.sent("a") == pytest.approx([0.0, 0.25 + 10.001, 0.5 + 10.001 + 20.002])
 
 
 def test_transient_answers_are_retried_with_full_jitter(tmp_path: Path) -> None:

@@ -179,9 +179,13 @@ class BudgetLearner:
         if rule.ceiling is None:
             rule.lower = max(rule.lower, rule.period)
             rule.period = old.period if rule.count == old.count else rule.period
+        bisecting = rule.ceiling is None and rule.count == old.count
         rule.count = min(rule.count, old.count)
-        rule.backoff = min(rule.backoff + 1, MAX_BACKOFF)
-        rule.relax_at = now + rule.period * 2**rule.backoff
+        if bisecting:  # a bisection step is bounded by its precision: no backoff
+            rule.relax_at = now + rule.period * WIDEN
+        else:
+            rule.backoff = min(rule.backoff + 1, MAX_BACKOFF)
+            rule.relax_at = now + rule.period * 2**rule.backoff
         self.changes.append(Change(now, before, self.windows, "429 on a probe: undone"))
         return True
 
