@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from .evidence import Entry, Evidence
 from .limiter import MultiWindowLimiter, Slot
 from .rules import (
+    BISECT_CLEAN,
     BURST_START,
     MAX_BACKOFF,
     PRECISION,
@@ -182,7 +183,7 @@ class BudgetLearner:
         bisecting = rule.ceiling is None and rule.count == old.count
         rule.count = min(rule.count, old.count)
         if bisecting:  # a bisection step is bounded by its precision: no backoff
-            rule.relax_at = now + rule.period * WIDEN
+            rule.relax_at = now + rule.period * BISECT_CLEAN
         else:
             rule.backoff = min(rule.backoff + 1, MAX_BACKOFF)
             rule.relax_at = now + rule.period * 2**rule.backoff
@@ -278,7 +279,7 @@ class BudgetLearner:
                 rule.upper = min(rule.upper, rule.period)
             if rule.ceiling is None and rule.upper - rule.lower > rule.upper * PRECISION:
                 rule.period = (rule.lower + rule.upper) / 2
-                rule.relax_at = now + rule.period * WIDEN
+                rule.relax_at = now + rule.period * BISECT_CLEAN
                 reason = "clean periods: probing a shorter burst window"
             elif rule.count < ceiling:
                 rule.count += 1

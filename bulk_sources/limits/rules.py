@@ -15,8 +15,10 @@ __all__ = ["Change", "Option", "Rule"]
 # repeat, so its period is found in at most log_WIDEN(64) = 3 wrong guesses at any scale.
 BURST_START = 1 / 64
 WIDEN = 4.0
-# A burst window's period is refined by bisection until known within this share.
+# A burst window's period is refined by bisection until known within this share; each step
+# is judged after this many of its periods (a wrong one draws its 429 in the first).
 PRECISION = 1 / 8
+BISECT_CLEAN = 2
 MAX_BACKOFF = 10
 # Past a window's proven count, requests in flight are bounded by the probe cap or this share
 # of the proven count (slow start: a wrong guess wastes at most ~3 % of what is known to go).
