@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from virtual_clock import run
+from virtual_clock import most_overlapping, run
 
 from bulk_sources.limits.budget import SharedBudget
 from bulk_sources.limits.state import BudgetMemory
@@ -103,3 +103,35 @@ def test_learned_windows_are_remembered_for_the_next_run(tmp_path: Path) -> None
     assert report["source"] == "learned"
     learned_from = report["learned_from"]
     assert isinstance(learned_from, dict) and "5 sent in the last 100s" in learned_from["why"]
+
+
+def test_news_read_while_recording_an_answer_is_not_lost(tmp_path: Path) -> None:
+    """Every locked append reads the others' new lines first; those must reach the limiter
+    too, or one process misses the other's sends (in flight and stamps) for good."""
+
+    async def main() -> list[tuple[float, float]]:
+        a, b = budget(tmp_path), budget(tmp_path)
+        a.restore()
+        b.restore()
+        spans: list[tuple[float, float]] = []
+
+        async def spend_slowly(x: SharedBudget, n: int) -> None:
+            async def one() -> None:
+                slot = await x.acquire()
+                await asyncio.sleep(3.0)
+                slot.release()
+                x.answered(slot, "accepted")
+                assert slot.stamp is not None
+                spans.append((slot.admitted_at, slot.stamp))
+
+            await asyncio.gather(*(one() for _ in range(n)))
+
+        await asyncio.gather(spend_slowly(a, 12), spend_slowly(b, 12))
+        a.close()
+        b.close()
+        return spans
+
+    spans = run(main())
+    assert len(spans) == 24
+    # At the server, no 100 s window ever held more than 10 of the two processes' requests.
+    assert most_overlapping(spans, 100.0) <= 10

@@ -72,8 +72,9 @@ class SharedBudget:
             return 0
         with self.memory.locked():
             self.memory._sync()
+            self.memory.take_news()  # all of it is read below
             now, edge = self._wall(), self._wall() - self.memory.horizon
-            stamps: list[float] = []
+            sends: list[tuple[float, float, bool | None]] = []
             for rid, e in self.memory.sends.items():
                 if e.done is None and e.sent + self.timeout >= now:
                     self._foreign_open[rid] = e.sent  # still on its way: in flight
@@ -81,10 +82,10 @@ class SharedBudget:
                 # No answer recorded: its process died; it completed by the timeout at latest.
                 stamp = e.done if e.done is not None else e.sent + self.timeout
                 if stamp > edge:
-                    stamps.append(min(stamp, now))
-        self._add_foreign(stamps)
+                    sends.append((min(e.sent, now), min(stamp, now), e.ok))
+        self._add_foreign(sends)
         self.limiter.foreign_in_flight = len(self._foreign_open)
-        self.restored = len(stamps) + len(self._foreign_open)
+        self.restored = len(sends) + len(self._foreign_open)
         return self.restored
 
     # -- per request ----------------------------------------------------------------------
@@ -103,15 +104,17 @@ class SharedBudget:
     def _claim(self, slot: Slot, rid: str) -> bool:
         assert self.memory is not None
         with self.memory.locked():
-            self._absorb(self.memory._sync())
+            self.memory._sync()
+            self._absorb(self.memory.take_news())
             if self.limiter.overfull():
                 return False
-            self._absorb(self.memory.append_locked({"rid": rid, "sent": self._wall()}))
+            self.memory.append_locked({"rid": rid, "sent": self._wall()})
+        self._absorb(self.memory.take_news())
         return True
 
     def add_history(self, wall_stamps: Sequence[float]) -> None:
         """Completion stamps (wall clock) the memory does not know, e.g. from a journal."""
-        self._add_foreign(list(wall_stamps))
+        self._add_foreign([(s, s, None) for s in wall_stamps])
 
     def answered(self, slot: Slot, answer: Verdict, retry_after: float | None = None) -> None:
         """After slot.release() (or cancel(): nothing is learned from a request never sent)."""
@@ -120,6 +123,7 @@ class SharedBudget:
             # A cancelled slot was claimed too: close it, so no one counts it as in flight.
             ok = {"accepted": True, "rejected": False}.get(answer)
             self.memory.record_done(rid, self._wall(), ok=ok if slot.stamp is not None else None)
+            self._absorb(self.memory.take_news())
         if slot.stamp is None:
             return
         if answer == "accepted":
@@ -137,30 +141,34 @@ class SharedBudget:
         self._saved = remembered
         why = self.learner.changes[-1].reason
         self.memory.record_learned([str(w) for w in remembered], why)
+        self._absorb(self.memory.take_news())
 
     def _absorb(self, delta: Delta) -> None:
         now = self._wall()
         for rid, sent in delta.sent:
             self._foreign_open[rid] = sent
-        stamps = []
-        for rid, done, _ok in delta.done:
-            self._foreign_open.pop(rid, None)
-            stamps.append(done)
+        done: list[tuple[float, float, bool | None]] = []
+        for rid, stamp, ok in delta.done:
+            sent = self._foreign_open.pop(rid, stamp)
+            done.append((sent, stamp, ok))
         stale = [r for r, sent in self._foreign_open.items() if sent + self.timeout < now]
         for rid in stale:  # its process died: it completed at the latest at the timeout
-            stamps.append(self._foreign_open.pop(rid) + self.timeout)
-        if stamps:
-            self._add_foreign(stamps)
+            sent = self._foreign_open.pop(rid)
+            done.append((sent, sent + self.timeout, None))
+        if done:
+            self._add_foreign(done)
         if self.limiter.foreign_in_flight != len(self._foreign_open):
             self.limiter.foreign_in_flight = len(self._foreign_open)
 
-    def _add_foreign(self, wall_stamps: list[float]) -> None:
-        if not wall_stamps:
+    def _add_foreign(self, sends: list[tuple[float, float, bool | None]]) -> None:
+        """Others' (sent, done, accepted) in wall time: stamps for the limiter, and evidence
+        for the learner (what they got through proves counts too)."""
+        if not sends:
             return
         offset = asyncio.get_running_loop().time() - self._wall()
-        stamps = [s + offset for s in wall_stamps]
-        self.limiter.add_history(stamps)
-        self.learner.foreign(stamps)
+        moved = [(sent + offset, done + offset, ok) for sent, done, ok in sends]
+        self.limiter.add_history(done for _, done, _ in moved)
+        self.learner.foreign(moved)
 
     # -- what the run reports ---------------------------------------------------------------
 

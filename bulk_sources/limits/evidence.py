@@ -41,10 +41,12 @@ class Evidence:
         self.entries.append(entry)
         return entry
 
-    def add_foreign(self, stamps: Sequence[float]) -> None:
-        for stamp in stamps:
-            self.entries.append(Entry(-1, stamp, stamp, None))
+    def add_foreign(self, sends: Sequence[tuple[float, float, bool | None]]) -> list[Entry]:
+        """Another process's (sent, done, accepted): counted before anything of ours."""
+        added = [Entry(-1, sent, done, ok) for sent, done, ok in sends]
+        self.entries.extend(added)
         self.entries.sort(key=lambda e: e.stamp)
+        return added
 
     def prune(self, now: float, keep: float) -> None:
         """Forget what is older than `keep` (rarely: only once twice that has piled up)."""

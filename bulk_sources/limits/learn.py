@@ -93,9 +93,11 @@ class BudgetLearner:
     def unanswered(self, slot: Slot) -> None:
         self._record(slot, None)
 
-    def foreign(self, stamps: Sequence[float]) -> None:
-        """Completed sends of another process on the same budget (clock time)."""
-        self.log.add_foreign(stamps)
+    def foreign(self, sends: Sequence[tuple[float, float, bool | None]]) -> None:
+        """Completed sends of another process on the same budget: (sent, done, accepted)
+        in clock time. They fill windows (held), but only our own answers go into the
+        proven counts: theirs arrive late and out of order, and a proof must be sure."""
+        self.log.add_foreign(sends)
 
     def rejected(self, slot: Slot, retry_after: float | None = None) -> float:
         """Learn from a 429 and return when sending may resume (clock time)."""

@@ -94,6 +94,7 @@ class BudgetMemory:
         self.sends: dict[str, _Send] = {}
         self._mine: set[str] = set()
         self.learned: dict[str, Any] | None = None
+        self._news = Delta()
         self._lines = 0
         self._compact_every = compact_every
         self._check_at = compact_every
@@ -115,11 +116,18 @@ class BudgetMemory:
     def sync(self) -> Delta:
         """Read what others appended since the last call (takes the lock)."""
         with self.locked():
-            return self._sync()
+            self._sync()
+            return self.take_news()
 
-    def _sync(self) -> Delta:
+    def take_news(self) -> Delta:
+        """What others appended, as read by every sync since the last call (also the syncs
+        inside appends: no news is ever read and dropped)."""
+        news, self._news = self._news, Delta()
+        return news
+
+    def _sync(self) -> None:
         """Under the lock: reopen if the log was replaced, then read the new lines."""
-        delta = Delta()
+        delta = self._news
         try:
             inode = os.stat(self.path).st_ino
         except FileNotFoundError:
@@ -138,7 +146,6 @@ class BudgetMemory:
         for line in lines:
             self._lines += 1
             self._take(line, delta)
-        return delta
 
     def _take(self, line: bytes, delta: Delta) -> None:
         try:
@@ -228,9 +235,9 @@ class BudgetMemory:
         with self.locked():
             self.append_locked({"learned": windows, "at": at, "why": why})
 
-    def append_locked(self, record: dict[str, Any]) -> Delta:
-        """Under the lock: catch up with others, then append one line."""
-        delta = self._sync()
+    def append_locked(self, record: dict[str, Any]) -> None:
+        """Under the lock: catch up with others (see take_news), then append one line."""
+        self._sync()
         rid = record.get("rid")
         if isinstance(rid, str):
             self._mine.add(rid)
@@ -241,7 +248,6 @@ class BudgetMemory:
         self._lines += 1
         self._take(json.dumps(record).encode(), Delta())
         self._maybe_compact()
-        return delta
 
     def _maybe_compact(self) -> None:
         if self._lines < self._check_at:
