@@ -19,6 +19,10 @@ from .limiter import MultiWindowLimiter, Slot
 __all__ = ["Entry", "Evidence"]
 
 
+def _admit(entry: Entry) -> float:
+    return entry.admit
+
+
 @dataclass(frozen=True)
 class Entry:
     seq: int  # admission order; -1 for another process's send
@@ -73,6 +77,16 @@ class Evidence:
             if e.accepted:
                 insort(admits, e.admit)
                 best = max(best, len(admits) - bisect_right(admits, e.stamp - period))
+        return best
+
+    def tightest(self, k: int) -> float:
+        """The shortest span that held k of our accepted requests (inf if fewer): a window
+        of that period with a count below k would have refused one of them."""
+        accepted = sorted((e for e in self.entries if e.accepted and e.seq >= 0), key=_admit)
+        best = math.inf
+        for j in range(len(accepted) - k + 1):
+            group = accepted[j : j + k]
+            best = min(best, max(e.stamp for e in group) - group[0].admit)
         return best
 
     def before(self, x: Entry) -> list[float]:

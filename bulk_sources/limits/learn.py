@@ -245,11 +245,14 @@ class BudgetLearner:
         if not math.isfinite(gap):
             return []
         lower = max(burst.lower, gap)
+        # More than `count` went through within this span: the period is shorter than it.
+        upper = min(burst.upper, self.log.tightest(burst.count + 1))
         period = max(burst.period * WIDEN, lower * 1.25)
-        if math.isfinite(burst.upper) and burst.upper > lower:
-            period = min(period, burst.upper)
+        if upper > lower:
+            period = min(period, upper)
         rules = self._copy()
         b = next(r for r in rules if r.ceiling is None)
+        b.upper = upper
         longer = [r for r in rules if r.ceiling is not None and r.period > lower]
         if longer and period >= longer[0].period:
             target = longer[0]
@@ -259,8 +262,8 @@ class BudgetLearner:
                 target.confirmed = True
             reason = f"429 again: the burst window of {b.count} is the {fmt(target.period)} one"
             return [Option(target.count / target.period, reason, rules)]
-        # The count is at least what went through in such a period.
-        b.count = max(b.count, self.proven(period))
+        if upper <= lower:  # no period fits this count: it is lower, what went through in one
+            b.count = max(1, min(b.count - 1, self.proven(lower)))
         b.period, b.lower = period, lower
         b.relax_at = x.admit + period * WIDEN
         reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
