@@ -275,11 +275,19 @@ class BudgetLearner:
         rule.relax_at = now + rule.period * 2**rule.backoff
 
     def _relax(self, now: float) -> None:
+        if self._probe is not None:
+            index, _, at = self._probe
+            period = self.rules[index].period if index < len(self.rules) else 0.0
+            if now - at < period * BISECT_CLEAN:
+                return  # the probe is still being judged
+            self._probe = None  # it went through clean: keep it
         for index, rule in enumerate(self.rules):
             if now < rule.relax_at or self._probe is not None:
                 continue
             before, old = self.windows, Rule(**vars(rule))
-            ceiling = rule.ceiling if rule.ceiling is not None else self._burst_ceiling()
+            # A burst window keeps the count one burst got through; only its period is
+            # refined (probing its count would cost a 429 per try for nothing new).
+            ceiling = rule.ceiling if rule.ceiling is not None else rule.count
             if rule.ceiling is None:
                 rule.upper = min(rule.upper, rule.period)
             if rule.ceiling is None and rule.upper - rule.lower > rule.upper * PRECISION:
@@ -295,9 +303,6 @@ class BudgetLearner:
                 continue
             self._probe = (index, old, now)
             self._changed(now, before, reason)
-
-    def _burst_ceiling(self) -> int:
-        return min(r.ceiling for r in self.rules if r.ceiling is not None)
 
     def _changed(self, now: float, before: tuple[Window, ...], reason: str) -> None:
         last = self.changes[-1] if self.changes else None
@@ -326,8 +331,12 @@ class BudgetLearner:
         self.rules.sort(key=lambda r: r.period)
 
     def remembered(self) -> tuple[Window, ...]:
-        """The learned windows worth starting the next run from."""
-        return tuple(r.window for r in self.rules if r.confirmed)
+        """The learned windows worth starting the next run from (a probe still being judged
+        is not one of them)."""
+        rules = list(self.rules)
+        if self._probe is not None and self._probe[0] < len(rules):
+            rules[self._probe[0]] = self._probe[1]
+        return tuple(r.window for r in rules if r.confirmed)
 
     def _apply(self) -> None:
         proven = [max(1, self.proven(r.period)) for r in self.rules]
