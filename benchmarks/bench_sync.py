@@ -72,9 +72,7 @@ async def measure(rows: int, changed: list[dict[str, Any]], folder: Path) -> tup
         settings = SubmitSettings(
             base_url=server.url,
             windows=SCALED,
-            margin=0.1 * SCALE,
-            pause_base=10.0 * SCALE,
-            pause_cap=900.0 * SCALE,
+            max_wait=3600.0 * SCALE,
             on_exists="update",
             report_dir=folder / "reports",
         )
