@@ -262,8 +262,10 @@ class BudgetLearner:
                 target.confirmed = True
             reason = f"429 again: the burst window of {b.count} is the {fmt(target.period)} one"
             return [Option(target.count / target.period, reason, rules)]
-        if upper <= lower:  # no period fits this count: it is lower, what went through in one
-            b.count = max(1, min(b.count - 1, self.proven(lower)))
+        if upper <= lower:
+            # The gap since the burst overstates the period when requests admitted after
+            # the refused one reached the server before it; what went through is proof.
+            period, lower = upper, upper * (1 - PRECISION)
         b.period, b.lower = period, lower
         b.relax_at = x.admit + period * WIDEN
         reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
