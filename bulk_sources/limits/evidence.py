@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right, insort
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -81,12 +82,20 @@ class Evidence:
 
     def tightest(self, k: int) -> float:
         """The shortest span that held k of our accepted requests (inf if fewer): a window
-        of that period with a count below k would have refused one of them."""
+        of that period with a count below k would have refused one of them. A proof, from
+        admissions (before arrival) and stamps (after it)."""
         accepted = sorted((e for e in self.entries if e.accepted and e.seq >= 0), key=_admit)
-        best = math.inf
-        for j in range(len(accepted) - k + 1):
-            group = accepted[j : j + k]
-            best = min(best, max(e.stamp for e in group) - group[0].admit)
+        best, latest = math.inf, deque[int]()  # indices of the group's stamps, largest first
+        for j, entry in enumerate(accepted):
+            while latest and accepted[latest[-1]].stamp <= entry.stamp:
+                latest.pop()
+            latest.append(j)
+            first = j - k + 1
+            if first < 0:
+                continue
+            while latest[0] < first:
+                latest.popleft()
+            best = min(best, accepted[latest[0]].stamp - accepted[first].admit)
         return best
 
     def before(self, x: Entry) -> list[float]:

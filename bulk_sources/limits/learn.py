@@ -246,7 +246,7 @@ class BudgetLearner:
             return []
         lower = max(burst.lower, gap)
         # More than `count` went through within this span: the period is shorter than it.
-        upper = min(burst.upper, self.log.tightest(burst.count + 1))
+        upper = self.log.tightest(burst.count + 1)
         period = max(burst.period * WIDEN, lower * 1.25)
         if upper > lower:
             period = min(period, upper)
@@ -291,7 +291,9 @@ class BudgetLearner:
             # refined (probing its count would cost a 429 per try for nothing new).
             ceiling = rule.ceiling if rule.ceiling is not None else rule.count
             if rule.ceiling is None:
-                rule.upper = min(rule.upper, rule.period)
+                # Bisect between what 429s proved and the lesser of the period in force
+                # and what went through proves (clean periods alone prove nothing).
+                rule.upper = min(rule.period, self.log.tightest(rule.count + 1))
             if rule.ceiling is None and rule.upper - rule.lower > rule.upper * PRECISION:
                 rule.period = (rule.lower + rule.upper) / 2
                 rule.relax_at = now + rule.period * BISECT_CLEAN
