@@ -1,9 +1,12 @@
-"""Helpers for the catalog tests: write real CSV and Parquet files from rows."""
+"""The one catalog builder of the tests: rows as dicts, written as real CSV or Parquet files.
+
+`good()` is a row whose SQL names its columns (the catalog tests); `row()` a row for runs,
+with tags; `write_catalog()` writes `row()`s with their header."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +59,33 @@ def write_parquet(
         schema = pa.schema([(c, pa.string()) for c in columns])
     pq.write_table(pa.Table.from_pylist(list(rows), schema=schema), path)
     return path
+
+
+# A source as runs send it: the required fields and tags.
+SOURCE_HEADER = [*HEADER, "tags"]
+
+
+def row(name: str, **override: str) -> dict[str, str]:
+    cells = {
+        "name": name,
+        "sql": f"SELECT * FROM exposures_{name}",
+        "timestampColumn": "ts",
+        "experimentIDColumn": "experiment",
+        "groupIDColumn": "group_id",
+        "idTypeMapping": "userID=user_id;stableID=stable_id",
+        "tags": "migrated;bulk",
+    }
+    cells.update(override)
+    return cells
+
+
+def write_catalog(path: Path, rows: Iterable[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, SOURCE_HEADER)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def names(n: int, prefix: str = "src") -> list[str]:
+    return [f"{prefix}_{i:04d}" for i in range(n)]

@@ -1,46 +1,20 @@
-"""Helpers for the submit tests: catalogs on disk and settings sized for short windows."""
+"""Helpers for the run tests: settings sized for short windows, and reading a run folder back.
+
+Catalogs are built with `catalog_helpers`."""
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bulk_sources.catalog.cells import REQUIRED_FIELDS
 from bulk_sources.limits.windows import Window
 from bulk_sources.run.settings import SubmitSettings
 
-HEADER = [*REQUIRED_FIELDS, "tags"]
 # Short windows so a test crosses both in seconds (20/0.5 s and 60/3 s).
 TEST_WINDOWS = (Window(20, 0.5), Window(60, 3.0))
-
-
-def row(name: str, **override: str) -> dict[str, str]:
-    cells = {
-        "name": name,
-        "sql": f"SELECT * FROM exposures_{name}",
-        "timestampColumn": "ts",
-        "experimentIDColumn": "experiment",
-        "groupIDColumn": "group_id",
-        "idTypeMapping": "userID=user_id;stableID=stable_id",
-        "tags": "migrated;bulk",
-    }
-    cells.update(override)
-    return cells
-
-
-def write_catalog(path: Path, rows: Iterable[dict[str, str]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, HEADER)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def names(n: int, prefix: str = "src") -> list[str]:
-    return [f"{prefix}_{i:04d}" for i in range(n)]
 
 
 def settings(base_url: str, report_dir: Path, **changes: Any) -> SubmitSettings:

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from catalog_helpers import names, row, write_catalog
 from process_helpers import server_process, server_stats, tool, wait_for_sends
-from submit_helpers import names, read_results, row, write_catalog
+from submit_helpers import read_results
 
 from bulk_sources.cli.main import build_parser, main
 

@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 
 import aiohttp
+from catalog_helpers import names, row, write_catalog
 from fakeapi_fixtures import CREATE_PATH as CREATE
 from fakeapi_fixtures import StartFakeServer, source_body
-from submit_helpers import names, read_results, row, settings, write_catalog
+from submit_helpers import read_results, settings
 
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.fakeapi import FakeApiConfig

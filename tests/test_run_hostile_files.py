@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from catalog_helpers import SOURCE_HEADER, names, row, write_catalog
 from hostile_server import serve
 from process_helpers import tool
-from submit_helpers import HEADER, names, read_results, row, settings, write_catalog
+from submit_helpers import read_results, settings
 
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.fakeapi import FakeApiServer
@@ -156,9 +157,9 @@ def test_ctrl_c_while_validating_is_a_sentence_and_exit_3(tmp_path: Path) -> Non
     base = row("x")
     with catalog.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(HEADER)
+        writer.writerow(SOURCE_HEADER)
         for i in range(400_000):
-            writer.writerow([f"big_{i}" if c == "name" else base[c] for c in HEADER])
+            writer.writerow([f"big_{i}" if c == "name" else base[c] for c in SOURCE_HEADER])
     proc = subprocess.Popen(
         tool("submit", str(catalog), "--base-url", "http://127.0.0.1:9", "--report-dir", "r"),
         cwd=tmp_path,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from catalog_helpers import names, row, write_catalog
 from fakeapi_fixtures import CREATE_PATH, StartFakeServer, source_body
-from submit_helpers import names, read_results, row, settings, write_catalog
+from submit_helpers import read_results, settings
 
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.errors import RunLockedError

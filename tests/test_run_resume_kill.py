@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from catalog_helpers import names, row, write_catalog
 from process_helpers import (
     journal_sends,
     run_folder,
@@ -23,14 +24,7 @@ from process_helpers import (
     tool,
     wait_for_sends,
 )
-from submit_helpers import (
-    names,
-    no_send_after_success,
-    read_journal,
-    read_results,
-    row,
-    write_catalog,
-)
+from submit_helpers import no_send_after_success, read_journal, read_results
 
 KEY = "console-kill-test-key"
 WINDOWS = ["40/500ms", "200/3s"]

@@ -9,8 +9,9 @@ from urllib.parse import quote
 
 import aiohttp
 import pytest
+from catalog_helpers import names, row, write_catalog
 from fakeapi_fixtures import StartFakeServer
-from submit_helpers import names, read_journal, read_results, row, settings, write_catalog
+from submit_helpers import read_journal, read_results, settings
 
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.api.protocol import ITEM_PATH

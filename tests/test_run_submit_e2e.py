@@ -10,18 +10,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from catalog_helpers import names, row, write_catalog
 from fakeapi_fixtures import CREATE_PATH as CREATE
 from fakeapi_fixtures import StartFakeServer, source_body
-from submit_helpers import (
-    TEST_WINDOWS,
-    names,
-    no_send_after_success,
-    read_journal,
-    read_results,
-    row,
-    settings,
-    write_catalog,
-)
+from submit_helpers import TEST_WINDOWS, no_send_after_success, read_journal, read_results, settings
 
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.catalog.reader import open_catalog

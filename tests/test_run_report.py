@@ -8,8 +8,9 @@ import csv
 import json
 from pathlib import Path
 
+from catalog_helpers import names, row, write_catalog
 from fakeapi_fixtures import StartFakeServer
-from submit_helpers import names, read_results, row, settings, write_catalog
+from submit_helpers import read_results, settings
 
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.catalog.reader import open_catalog

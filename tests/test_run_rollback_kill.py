@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from catalog_helpers import names, row, write_catalog
 from process_helpers import server_process, server_stats, tool
-from submit_helpers import names, read_journal, read_results, row, write_catalog
+from submit_helpers import read_journal, read_results
 
 KEY = "console-rollback-kill-key"
 WINDOWS = ["60/300ms", "600/6s"]

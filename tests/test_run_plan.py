@@ -16,18 +16,10 @@ import aiohttp
 import pyarrow.parquet as pq
 import pytest
 from aiohttp import web
+from catalog_helpers import names, row, write_catalog
 from fakeapi_fixtures import CREATE_PATH, StartFakeServer
 from process_helpers import server_process, server_stats
-from submit_helpers import (
-    TEST_WINDOWS,
-    names,
-    no_send_after_success,
-    read_journal,
-    read_results,
-    row,
-    settings,
-    write_catalog,
-)
+from submit_helpers import TEST_WINDOWS, no_send_after_success, read_journal, read_results, settings
 
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.api.client import AnswerKind, ConsoleClient, classify
