@@ -7,13 +7,17 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from ..limits.windows import DEFAULT_WINDOWS
+
+_WINDOWS = " and ".join(str(w) for w in DEFAULT_WINDOWS)
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="submit the example catalog to the embedded Console API stand-in (no network)",
-        description="Starts the stand-in on a free loopback port with the real windows "
-        "(100/10s and 900/15m) and a few injected faults, submits the example catalog "
+        description="Starts the stand-in on a free loopback port with the current page's "
+        f"windows ({_WINDOWS}) and a few injected faults, submits the example catalog "
         "(valid rows, some bad ones, more than 100 so the 10 s window shows), and prints "
         "the summary, what the stand-in saw, and the run folder.",
     )
@@ -39,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from .render import print_report
 
     catalog = args.catalog or default_demo_catalog()
-    print(f"demo: submitting {catalog} to the embedded stand-in (100/10s and 900/15m windows,")
+    print(f"demo: submitting {catalog} to the embedded stand-in ({_WINDOWS} windows,")
     print("      3 % 500s, 2 % resets, 1 % create-then-drop, 5-30 ms latency)", flush=True)
     outcome = asyncio.run(run_demo(catalog, args.report_dir, progress=bar_progress(args.quiet)))
     print_report(outcome.report)
