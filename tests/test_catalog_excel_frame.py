@@ -10,12 +10,16 @@ import openpyxl
 import pandas as pd
 import pytest
 from catalog_helpers import good, write_csv
+from submit_helpers import settings
 
+from bulk_sources.api.apikey import ApiKey
 from bulk_sources.catalog.frame import open_frame, validate_frame
 from bulk_sources.catalog.reader import open_catalog
 from bulk_sources.catalog.validation import validate_catalog
 from bulk_sources.cli.main import main
 from bulk_sources.errors import CatalogError
+from bulk_sources.fakeapi import FakeApiServer
+from bulk_sources.run.session import resume_run_async, submit_catalog_async
 
 
 def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
@@ -151,3 +155,18 @@ def test_template_all_validates(tmp_path: Path, capsys: pytest.CaptureFixture[st
     path.write_text(out, encoding="utf-8")
     report = validate_catalog(open_catalog(path))
     assert (report.valid_count, report.invalid, report.warnings) == (2, {}, [])
+
+
+async def test_submit_reads_the_named_sheet_and_resume_keeps_it(
+    fake_server: FakeApiServer, tmp_path: Path
+) -> None:
+    sources = [list(good()), *(list(good(f"x{i}").values()) for i in range(3))]
+    path = _workbook(tmp_path / "c.xlsx", {"Notes": [["just notes"]], "Sources": sources})
+    report = await submit_catalog_async(
+        path, settings(fake_server.url, tmp_path / "r", sheet="Sources"), ApiKey(fake_server.key)
+    )
+    assert report.counts["created"] == 3
+    assert [r.row for r in report.results] == [2, 3, 4]  # as Excel shows them
+    again = await resume_run_async(report.run_dir, ApiKey(fake_server.key))
+    assert again.counts["created"] == 3
+    assert sorted(fake_server.state.sources) == ["x0", "x1", "x2"]

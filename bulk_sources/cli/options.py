@@ -140,6 +140,9 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
         "--encoding", help="text encoding of a CSV catalog (default UTF-8, a BOM is fine)"
     )
     parser.add_argument(
+        "--sheet", metavar="NAME", help="the sheet of an .xlsx catalog (default: the first)"
+    )
+    parser.add_argument(
         "--report-dir",
         type=Path,
         default=d.report_dir,
@@ -169,6 +172,7 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
         "project": args.project,
         "spacing": args.spacing,
         "encoding": args.encoding,
+        "sheet": args.sheet,
         "report_dir": args.report_dir,
     }
     if getattr(args, "tag", None) is not None:

@@ -36,7 +36,7 @@ EXAMPLES_PER_ACTION = 5
 async def dry_run_async(
     path: Path, settings: SubmitSettings, api_key: ApiKey, *, plan_file: Path | None = None
 ) -> DryRun:
-    catalog = open_catalog(Path(path), settings.encoding)
+    catalog = open_catalog(Path(path), settings.encoding, sheet=settings.sheet)
     with raising_on_signals("reading the catalog"):
         validation = with_tag(validate_catalog(catalog, keep_valid=True), settings.tag)
     existing: dict[str, dict[str, Any]] = {}

@@ -82,7 +82,7 @@ def retry_subset(
         raise UsageError(f"{run_dir} has no {RESULTS_FILE} yet; run `bulk-sources resume` first")
     previous = read_results(results_path)
     path = _catalog_path(run_dir, record)
-    catalog = open_catalog(path, settings.encoding)
+    catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
     validation = validate_catalog(catalog, keep_valid=True)
     chosen, missing = choose_rows(previous, validation, include_invalid)
     invalid_left = not include_invalid and any(r.status is Status.INVALID for r in previous)

@@ -126,7 +126,7 @@ async def submit_catalog_async(
     with _nothing_sent_yet(None):
         # Whole-file problems before any run folder exists; then the run's own copy, which
         # is all the run reads from here on (the checks hold for it: it is the same bytes).
-        catalog = open_catalog(path, settings.encoding)
+        catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
         run_dir = new_run_dir(settings.report_dir, label)
     with _nothing_sent_yet(run_dir):
         snapshot, sha256 = snapshot_catalog(path, run_dir)
@@ -175,7 +175,7 @@ async def resume_run_async(
         state = read_journal(run_dir / JOURNAL_FILE)
         with _nothing_sent_yet(None):
             source, sha256 = _resume_source(record, run_dir)
-            catalog = open_catalog(source, record.settings.encoding)
+            catalog = open_catalog(source, record.settings.encoding, sheet=record.settings.sheet)
         return await _invoke(run_dir, record, catalog, sha256, state, api_key, session, progress)
 
 
@@ -198,7 +198,7 @@ async def retry_run_async(
     with retry_subset(run_dir, record, settings, include_invalid) as chosen:
         report = await submit_catalog_async(
             chosen.subset,
-            settings.with_changes(encoding=None),
+            settings.with_changes(encoding=None, sheet=None),  # the subset is UTF-8 CSV or Parquet
             api_key,
             progress=progress,
             session=session,

@@ -68,6 +68,7 @@ class SubmitSettings:
     respect_review_settings: bool = False
     report_dir: Path = Path("reports")
     encoding: str | None = None
+    sheet: str | None = None  # of an .xlsx catalog; None: the first
     # Seconds added to every window beyond the drift pad the limiter always keeps (100 ppm of
     # each period, limits/windows.py DRIFT), e.g. for a server whose clock is known to run fast.
     margin: float = 0.0
@@ -108,6 +109,8 @@ class SubmitSettings:
             raise UsageError(f"--tag must be a text, got {self.tag!r}")
         if self.encoding is not None and not isinstance(self.encoding, str):
             raise UsageError(f"--encoding must be a name, got {self.encoding!r}")
+        if self.sheet is not None and not isinstance(self.sheet, str):
+            raise UsageError(f"--sheet must be a sheet's name, got {self.sheet!r}")
         if self.seed is not None and not (
             isinstance(self.seed, int) and not isinstance(self.seed, bool)
         ):
