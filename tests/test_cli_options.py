@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from catalog_helpers import good, write_csv
+from catalog_helpers import good, row, write_catalog, write_csv
 from process_helpers import tool
 
 from bulk_sources.api.apikey import ApiKey, load_api_key
@@ -185,3 +185,20 @@ def test_a_closed_stdout_is_quiet_and_the_exit_code_stays(
         os.close(write_end)
     assert done.returncode == code
     assert done.stderr == ""
+
+
+def test_a_bug_is_one_sentence_and_exit_4_never_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bulk_sources.run.session as session
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("something the tool did not expect\x1b[2J")
+
+    monkeypatch.setattr(session, "submit_catalog", broken)
+    monkeypatch.setenv("STATSIG_API_KEY", "console-bug")
+    catalog = write_catalog(tmp_path / "c.csv", [row("a")])
+    assert main(["submit", str(catalog), "--base-url", "http://127.0.0.1:9"]) == 4
+    err = capsys.readouterr().err
+    assert "internal error (RuntimeError: something the tool did not expect)" in err
+    assert "Traceback" not in err and "\x1b" not in err

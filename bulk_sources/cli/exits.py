@@ -1,7 +1,8 @@
 """The one map from what happened to an exit code.
 
 0 every row done; 1 some row invalid or failed (fix and retry); 2 a usage or file problem,
-nothing sent; 3 the run stopped early (key refused, API unreachable, interrupted): resume it.
+nothing sent; 3 the run stopped early (key refused, API unreachable, interrupted): resume it;
+4 a bug in the tool (one sentence, never a traceback).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ EXIT_OK = 0
 EXIT_ROWS_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STOPPED = 3
+EXIT_BUG = 4  # an exception the tool did not expect: a bug to report
 
 _BY_OUTCOME = {
     Outcome.OK: EXIT_OK,

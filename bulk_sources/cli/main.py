@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from ..errors import BulkSourcesError, NothingToRetry
 from ..version import __version__
 from . import completion, demo, export, fake_server, rollback, submit, validate
-from .exits import EXIT_STOPPED, EXIT_USAGE, for_error
+from .exits import EXIT_BUG, EXIT_STOPPED, EXIT_USAGE, for_error
 
 ENVIRONMENT = """\
 environment:
@@ -185,6 +185,16 @@ def _run(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         _say("bulk-sources: interrupted", as_json, error="interrupted", code=EXIT_STOPPED)
         return EXIT_STOPPED
+    except Exception as exc:  # a bug: still one sentence and a defined code, no traceback
+        from ..api.redact import strip_controls
+
+        what = f"{type(exc).__name__}: {strip_controls(str(exc))[:300]}"
+        text = (
+            f"bulk-sources: internal error ({what}); this is a bug in bulk-sources. A run "
+            "folder it made is complete up to here: `bulk-sources resume` continues it."
+        )
+        _say(text, as_json, error=f"internal error: {what}", code=EXIT_BUG)
+        return EXIT_BUG
 
 
 def _say(

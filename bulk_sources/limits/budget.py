@@ -9,6 +9,7 @@ memory. report() says which budget is in force and where it came from.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import time
@@ -194,3 +195,12 @@ class SharedBudget:
     def close(self) -> None:
         if self.memory is not None:
             self.memory.close()
+
+    def __enter__(self) -> SharedBudget:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # The memory is a best effort across runs; failing to close it (a full disk) must
+        # not replace the run's own outcome.
+        with contextlib.suppress(OSError):
+            self.close()

@@ -81,16 +81,11 @@ async def run_resources(
     session: aiohttp.ClientSession | None,
 ) -> AsyncIterator[RunResources]:
     jitter_rng, _ = make_rngs(settings.seed)
-    journal = Journal(run_dir / JOURNAL_FILE)
-    try:
-        budget = open_budget(settings, api_key)
-        try:
-            async with open_client(settings, api_key, session) as client:
-                yield RunResources(client, journal, budget, jitter_rng)
-        finally:
-            budget.close()
-    finally:
-        journal.close()
+    # Closing flushes: on a full or vanished disk that fails, and the writes before it have
+    # already stopped the run and said so, so the report still goes out.
+    with Journal(run_dir / JOURNAL_FILE) as journal, open_budget(settings, api_key) as budget:
+        async with open_client(settings, api_key, session) as client:
+            yield RunResources(client, journal, budget, jitter_rng)
 
 
 @dataclass

@@ -8,6 +8,7 @@ mark of a crash mid-write, is skipped on read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -81,8 +82,18 @@ class Journal:
 
     def close(self) -> None:
         if not self._file.closed:
-            self.sync()
-            self._file.close()
+            try:
+                self.sync()
+            finally:
+                self._file.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # A failed final fsync (full disk) must not replace the run's own outcome.
+        with contextlib.suppress(OSError):
+            self.close()
 
 
 @dataclass
