@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import aiohttp
+import pytest
 from catalog_helpers import names, row, write_catalog
 from fakeapi_fixtures import CREATE_PATH as CREATE
 from fakeapi_fixtures import StartFakeServer, source_body
@@ -29,6 +30,7 @@ def summary_of(run_dir: Path) -> dict[str, object]:
     return data
 
 
+@pytest.mark.slow
 async def test_a_stricter_project_is_learned_reported_and_remembered(
     fake_server_factory: StartFakeServer, tmp_path: Path
 ) -> None:
@@ -62,6 +64,7 @@ async def test_a_stricter_project_is_learned_reported_and_remembered(
     assert server.state.stats()["rate_limited"] == stats["rate_limited"]
 
 
+@pytest.mark.slow
 async def test_keys_of_one_project_share_the_budget_with_project(
     fake_server_factory: StartFakeServer, tmp_path: Path
 ) -> None:

@@ -240,6 +240,7 @@ async def test_lost_answers_share_listings(tmp_path: Path) -> None:
     assert [d.action if d else None for d in late] == ["settled", "create"]
 
 
+@pytest.mark.slow
 async def test_lost_answers_are_settled_by_listing_not_by_the_duplicate_wording(
     fake_server_factory: StartFakeServer, tmp_path: Path
 ) -> None:
