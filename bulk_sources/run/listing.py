@@ -20,6 +20,8 @@ async def list_existing(client: ConsoleClient, settings: SubmitSettings) -> list
         max_attempts=settings.max_attempts,
         retry_base=settings.retry_base,
         retry_cap=settings.retry_cap,
+        # A Retry-After on the listing is bounded by the same patience as the sending.
+        max_wait=settings.max_wait,
     )
 
 
