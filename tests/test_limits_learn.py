@@ -197,3 +197,21 @@ def test_a_budget_someone_else_holds_is_not_pounded() -> None:
 
     # 1, 2, 4, ... seconds apart, capped at the longest window.
     assert run(main()) == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 63.0, 123.0]
+
+
+@pytest.mark.parametrize("n", [240, 1200])
+def test_a_window_between_the_told_ones_is_found(n: int) -> None:
+    """Told 50/2s + 1800/15m, the project's windows are 100/10s + 1800/15m: the 429 with
+    fewer than 50 in the last 2 s is a window between the two, not someone else's use."""
+    scale = 0.02
+    server = scaled([Window(100, 10.0), Window(1800, 900.0)], scale)
+    out = simulate(server, scaled([Window(50, 2.0), Window(1800, 900.0)], scale), n)
+    kept(out, server)
+    assert len(out.accepted_at) == n
+    # 7 at n=240 (2.9 %): the first 429 finds a probe cap's worth in flight past the 15 min
+    # window's proven count, then one per wrong guess of the period; 11 at n=1200 (0.9 %).
+    assert out.rejected <= max(7, n * 0.02)
+    assert out.finished / limit(n, server) < 1.15
+    between = [w for w in out.windows if 2.0 * scale < w.period < 900.0 * scale]
+    assert between and all(w.count <= 100 for w in between)
+    assert "another consumer" not in " ".join(out.changes)

@@ -72,6 +72,10 @@ class Evidence:
             self._proven[period] = self._scan_proven(period)
         return self._proven[period]
 
+    def scan_proven(self, period: float) -> int:
+        """proven(period) from the log, not cached (for a period no rule watches yet)."""
+        return self._scan_proven(period)
+
     def _scan_proven(self, period: float) -> int:
         best, admits = 0, list[float]()
         for e in self.entries:

@@ -11,7 +11,8 @@ the server):
   leaves the highest rate (the smallest change). When the 429 came in a burst shorter than
   every known window, a new short window (burst protection) is the most permissive
   hypothesis; it is widened after each repeat until it explains the 429s or merges into a
-  known window.
+  known window. A 429 after at least two full bursts of the shortest window, far under the
+  longer one, is a window between them (between.py), widened the same way in smaller steps.
 - Learned windows are provisional: after clean periods they creep back toward the ceiling,
   one request at a time, and the limiter lets at most `probe_cap` requests be in flight past a
   window's proven count, so a wrong guess costs at most that many rejected attempts.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from .between import STEP, between_options
 from .evidence import Entry, Evidence
 from .limiter import MultiWindowLimiter, Slot
 from .rules import (
@@ -224,21 +226,22 @@ class BudgetLearner:
             return []
         if bursts:
             return self._widen(x, bursts[0], known)
+        between = between_options(self.log, x, self._copy())
         shortest = known[0].period
         held = self._held(x, shortest)
         if held < 1:
-            return []
+            return between
         span = x.admit - self._recent_stamp(x, held)
         period = max(shortest * BURST_START, span * 1.25)
         if period > shortest / WIDEN or held < self.proven(period):
             # Spread over much of the shortest window: that window explains it better.
-            return []
+            return between
         rules = [*self._copy(), Rule(held, period, None, lower=span, confirmed=True)]
         rules[-1].relax_at = x.admit + period * WIDEN
         reason = (
             f"429 with {held} sent in {fmt(span)}: burst protection of about {held}/{fmt(period)}"
         )
-        return [Option(held / period, reason, rules)]
+        return [Option(held / period, reason, rules), *between]
 
     def _widen(self, x: Entry, burst: Rule, known: list[Rule]) -> list[Option]:
         gap = x.admit - self._recent_stamp(x, burst.count)
@@ -247,7 +250,10 @@ class BudgetLearner:
         lower = max(burst.lower, gap)
         # More than `count` went through within this span: the period is shorter than it.
         upper = self.log.tightest(burst.count + 1)
-        period = max(burst.period * WIDEN, lower * 1.25)
+        # Below every known window the period is anyone's guess (widen fast); between two
+        # known ones each wrong guess is one rejected attempt (step, and overshoot little).
+        grow = WIDEN if burst.period < known[0].period else STEP
+        period = max(burst.period * grow, lower * 1.25)
         if upper > lower:
             period = min(period, upper)
         rules = self._copy()
