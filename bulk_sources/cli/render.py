@@ -138,18 +138,28 @@ _ACTION_NOTES = {
 
 
 def print_dry_run(plan: DryRun) -> None:
-    lines = [f"dry run of {plan.catalog}: {plan.rows} rows, nothing sent"]
-    for action, word in _ACTION_WORDS.items():
+    title = f"dry run of {plan.catalog}: {plan.rows} rows, nothing sent"
+    print_plan(plan, title, _ACTION_WORDS, _ACTION_NOTES)
+
+
+def print_plan(
+    plan: DryRun, title: str, words: dict[str, str], notes: dict[str, str] | None = None
+) -> None:
+    """Counts per action (in `words`' order), the first rows of each, and the time needed:
+    the dry run of a submit and of a rollback alike."""
+    notes = notes or {}
+    lines = [title]
+    for action, word in words.items():
         count = plan.actions.get(action, 0)
-        note = f" ({_ACTION_NOTES[action]})" if action in _ACTION_NOTES and count else ""
+        note = f" ({notes[action]})" if action in notes and count else ""
         lines.append(f"  {word + ':':<14}{count:>7}{note}")
-        for entry in plan.examples.get(action, []) if count else []:
+        examples = plan.examples.get(action, []) if count else []
+        for entry in examples:
             detail = ", ".join(entry.fields) if entry.fields else entry.note
             who = f"row {entry.row}" + (f" ({entry.name})" if entry.name else "")
             lines.append(f"      {who}" + (f": {detail}" if detail and action != "create" else ""))
-        shown = len(plan.examples.get(action, []))
-        if count > shown:
-            lines.append(f"      ... and {count - shown} more")
+        if count > len(examples):
+            lines.append(f"      ... and {count - len(examples)} more")
     lines.append(
         f"  {plan.requests} requests under {', '.join(plan.windows)} take at least "
         f"{duration(plan.estimated_seconds)} (budget: {plan.budget_source})"

@@ -89,17 +89,8 @@ _WORDS = {
 
 
 def print_rollback_plan(plan: DryRun) -> None:
-    lines = [f"rollback dry run of {plan.catalog.parent}: {plan.rows} rows, nothing sent"]
-    for action, word in _WORDS.items():
-        count = plan.actions.get(action, 0)
-        lines.append(f"  {word + ':':<15}{count:>7}")
-        for entry in plan.examples.get(action, []) if count else []:
-            detail = f": {entry.note}" if entry.note else ""
-            lines.append(f"      row {entry.row} ({entry.name}){detail}")
-        if count > len(plan.examples.get(action, [])):
-            lines.append(f"      ... and {count - len(plan.examples.get(action, []))} more")
-    lines.append(f"  {plan.requests} requests under {', '.join(plan.windows)}")
-    if plan.plan_file is not None:
-        lines.append(f"plan: {plan.plan_file}")
-    print("\n".join(lines))
+    from .render import print_plan
+
+    title = f"rollback dry run of {plan.catalog.parent}: {plan.rows} rows, nothing sent"
+    print_plan(plan, title, _WORDS)
     sys.stdout.flush()
