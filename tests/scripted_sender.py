@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from bulk_sources.catalog.validation import ValidRow
 from bulk_sources.limits.backoff import full_jitter
 from bulk_sources.limits.budget import SharedBudget
 from bulk_sources.limits.windows import Window
-from bulk_sources.run.executor import Executor, Task, make_rngs
+from bulk_sources.run.executor import Executor, Task
 from bulk_sources.run.journal import Journal
 from bulk_sources.run.progress import NoProgress
 from bulk_sources.run.settings import SubmitSettings
@@ -144,7 +145,7 @@ def make_settings(**changes: Any) -> SubmitSettings:
 def make_executor(sender: ScriptedSender, tmp_path: Path, **changes: Any) -> Executor:
     """The executor as the session builds it, on the running loop's clock."""
     settings = make_settings(**changes)
-    jitter, _ = make_rngs(settings.seed)
+    jitter = random.Random(settings.seed)
     budget = SharedBudget(
         settings.windows,
         margin=settings.margin,
@@ -183,5 +184,5 @@ async def execute(executor: Executor, todo: list[Task]) -> list[Any]:
 
 def retry_delays(n: int, *, base: float = 1.0, cap: float = 8.0) -> list[float]:
     """The first n retry delays one row draws from the executor's jitter stream."""
-    rng = make_rngs(SEED)[0]
+    rng = random.Random(SEED)
     return [full_jitter(i, base=base, cap=cap, rng=rng) for i in range(n)]

@@ -14,7 +14,6 @@ from scripted_sender import (
     EXISTS,
     NO_ANSWER,
     REJECTED,
-    SEED,
     UNAVAILABLE,
     ScriptedSender,
     Step,
@@ -32,7 +31,6 @@ from virtual_clock import run
 
 from bulk_sources.api.client import Answer, AnswerKind, classify
 from bulk_sources.limits.windows import Window
-from bulk_sources.run.executor import make_rngs
 from bulk_sources.run.results import DONE, RETRYABLE, UNSETTLED, Status
 
 
@@ -314,13 +312,3 @@ def test_unknown_is_resumable_and_retryable_but_not_done() -> None:
     assert Status.UNKNOWN in UNSETTLED and Status.NOT_ATTEMPTED in UNSETTLED
     assert Status.UNKNOWN in RETRYABLE
     assert Status.UNKNOWN not in DONE
-
-
-def test_the_jitter_and_pause_streams_differ_and_repeat_by_seed() -> None:
-    def draws() -> tuple[list[float], list[float]]:
-        jitter, pause = make_rngs(SEED)
-        return [jitter.random() for _ in range(5)], [pause.random() for _ in range(5)]
-
-    jitter_draws, pause_draws = draws()
-    assert jitter_draws != pause_draws
-    assert draws() == (jitter_draws, pause_draws)

@@ -81,17 +81,6 @@ class RateLimiter:
             for log in logs:
                 log.add(t)
 
-    def occupied(self, key: str) -> list[float]:
-        """The times still inside the longest window (what a restart must remember)."""
-        logs = self._logs.get(key)
-        if not logs:
-            return []
-        longest = max(logs, key=lambda log: log.period)
-        return list(longest.times)
-
-    def keys(self) -> list[str]:
-        return list(self._logs)
-
     def clear(self) -> None:
         self._logs.clear()
 

@@ -6,7 +6,6 @@ executor can be driven by scripted answers on a virtual clock.
 
 from __future__ import annotations
 
-import random
 from typing import Any, Protocol
 
 from ..api.client import Answer, AnswerKind
@@ -20,7 +19,6 @@ __all__ = [
     "delete_not_found",
     "exists_outcome",
     "gave_up",
-    "make_rngs",
     "settled",
     "unfinished",
 ]
@@ -32,17 +30,6 @@ class Sender(Protocol):
     async def update(self, name: str, body: dict[str, Any]) -> Answer: ...
 
     async def delete(self, name: str) -> Answer: ...
-
-
-def make_rngs(seed: int | None) -> tuple[random.Random, random.Random]:
-    """(retry jitter, 429 pause) streams from one seed.
-
-    Two `Random(seed)` would draw the same numbers, so a retry delay would track the pause
-    jitter; the second stream is seeded from the first instead.
-    """
-    jitter = random.Random(seed)
-    pause = random.Random(jitter.getrandbits(64))
-    return jitter, pause
 
 
 def settled(task: Task, status: Status, answer: Answer, error: str) -> RowResult:

@@ -26,7 +26,6 @@ from ..catalog.validation import ValidationReport
 from ..errors import RunStopped
 from ..limits.budget import SharedBudget
 from ..version import __version__
-from .answers import make_rngs
 from .created import with_listed_data, without_data
 from .executor import Executor, Task
 from .finish import finish_run
@@ -80,7 +79,8 @@ async def run_resources(
     api_key: ApiKey,
     session: aiohttp.ClientSession | None,
 ) -> AsyncIterator[RunResources]:
-    jitter_rng, _ = make_rngs(settings.seed)
+    # The run's one random stream (retry jitter), seeded for repeatable tests.
+    jitter_rng = random.Random(settings.seed)
     # Closing flushes: on a full or vanished disk that fails, and the writes before it have
     # already stopped the run and said so, so the report still goes out.
     with Journal(run_dir / JOURNAL_FILE) as journal, open_budget(settings, api_key) as budget:

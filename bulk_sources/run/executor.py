@@ -49,7 +49,6 @@ from .answers import (
     delete_not_found,
     exists_outcome,
     gave_up,
-    make_rngs,
     settled,
     unfinished,
 )
@@ -61,7 +60,7 @@ from .results import UNSETTLED, RowResult, Status
 from .settings import SubmitSettings
 from .task import Action, Task
 
-__all__ = ["Action", "Counters", "Executor", "Sender", "Task", "Waiting", "make_rngs"]
+__all__ = ["Action", "Counters", "Executor", "Sender", "Task", "Waiting"]
 
 T = TypeVar("T")
 # A 429, 401/403, "already in use" or refused connection says the request changed nothing.
