@@ -44,7 +44,7 @@ from bulk_sources.api.protocol import SOURCES_PATH as CREATE_PATH
 from bulk_sources.catalog.reader import open_catalog
 from bulk_sources.catalog.validation import validate_catalog
 from bulk_sources.limits.windows import Window, exact_schedule
-from bulk_sources.run.session import submit_catalog_async
+from bulk_sources.run.entry import submit_catalog_async
 from bulk_sources.run.settings import SubmitSettings
 
 SCALE = 0.02

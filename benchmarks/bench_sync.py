@@ -30,7 +30,7 @@ from typing import Any
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
 from bulk_sources.limits.windows import DEFAULT_WINDOWS, Window, exact_schedule
-from bulk_sources.run.session import submit_catalog_async
+from bulk_sources.run.entry import submit_catalog_async
 from bulk_sources.run.settings import SubmitSettings
 
 SCALE = 0.02

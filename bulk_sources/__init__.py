@@ -33,9 +33,7 @@ if TYPE_CHECKING:
         UsageError,
     )
     from .frames import submit_frame, submit_frame_async
-    from .run.results import RowResult, Status
-    from .run.rollback import rollback_run, rollback_run_async
-    from .run.session import (
+    from .run.entry import (
         dry_run,
         dry_run_async,
         resume_run,
@@ -45,8 +43,10 @@ if TYPE_CHECKING:
         submit_catalog,
         submit_catalog_async,
     )
+    from .run.record.results import RowResult, Status
+    from .run.record.summary import DryRun, Outcome, RunReport
+    from .run.rollback.entry import rollback_run, rollback_run_async
     from .run.settings import SubmitSettings
-    from .run.summary import DryRun, Outcome, RunReport
     from .validate import validate
 
 _WHERE = {
@@ -58,22 +58,22 @@ _WHERE = {
     "submit_frame": "frames",
     "submit_frame_async": "frames",
     "validate_frame": "catalog.frame",
-    "RowResult": "run.results",
-    "Status": "run.results",
-    "dry_run": "run.session",
-    "dry_run_async": "run.session",
-    "resume_run": "run.session",
-    "resume_run_async": "run.session",
-    "retry_run": "run.session",
-    "retry_run_async": "run.session",
-    "submit_catalog": "run.session",
-    "submit_catalog_async": "run.session",
+    "RowResult": "run.record.results",
+    "Status": "run.record.results",
+    "dry_run": "run.entry",
+    "dry_run_async": "run.entry",
+    "resume_run": "run.entry",
+    "resume_run_async": "run.entry",
+    "retry_run": "run.entry",
+    "retry_run_async": "run.entry",
+    "submit_catalog": "run.entry",
+    "submit_catalog_async": "run.entry",
     "SubmitSettings": "run.settings",
-    "rollback_run": "run.rollback",
-    "rollback_run_async": "run.rollback",
-    "DryRun": "run.summary",
-    "Outcome": "run.summary",
-    "RunReport": "run.summary",
+    "rollback_run": "run.rollback.entry",
+    "rollback_run_async": "run.rollback.entry",
+    "DryRun": "run.record.summary",
+    "Outcome": "run.record.summary",
+    "RunReport": "run.record.summary",
     **{
         name: "errors"
         for name in (

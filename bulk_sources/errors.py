@@ -6,7 +6,7 @@
     ├── ApiKeyError             no key, or the key file can't be read
     ├── RunLockedError          another process holds the run folder
     ├── NothingToRetry          a retry found no row to send (not a failure in itself)
-    ├── RollbackRefused         a rollback that could undo the wrong thing (see run/rollback.py)
+    ├── RollbackRefused         a rollback that could undo the wrong thing (see run/rollback/)
     └── RunStopped              the run could not go on: auth refused, API unreachable, interrupted
         ├── AuthRefused         the API answered 401/403
         └── ListingFailed       the list of existing sources could not be read

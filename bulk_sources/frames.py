@@ -20,10 +20,10 @@ import pyarrow.parquet as pq
 
 from .api.apikey import ApiKey
 from .errors import CatalogError
-from .run.progress import ProgressFactory, no_progress
-from .run.session import submit_catalog_async
+from .run.entry import submit_catalog_async
+from .run.record.summary import RunReport
+from .run.send.progress import ProgressFactory, no_progress
 from .run.settings import SubmitSettings
-from .run.summary import RunReport
 
 
 def submit_frame(

@@ -25,11 +25,11 @@ from bulk_sources.catalog.validation import ValidRow
 from bulk_sources.limits.backoff import full_jitter
 from bulk_sources.limits.budget import SharedBudget
 from bulk_sources.limits.windows import Window
-from bulk_sources.run.executor import Executor, Task
-from bulk_sources.run.journal import Journal
-from bulk_sources.run.progress import NoProgress
+from bulk_sources.run.record.journal import Journal
+from bulk_sources.run.send.executor import Executor, Task
+from bulk_sources.run.send.progress import NoProgress
+from bulk_sources.run.send.task import Action
 from bulk_sources.run.settings import SubmitSettings
-from bulk_sources.run.task import Action
 
 SEED = 7
 LATENCY = 0.25

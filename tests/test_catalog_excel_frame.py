@@ -19,7 +19,7 @@ from bulk_sources.catalog.validation import validate_catalog
 from bulk_sources.cli.main import main
 from bulk_sources.errors import CatalogError
 from bulk_sources.fakeapi import FakeApiServer
-from bulk_sources.run.session import resume_run_async, submit_catalog_async
+from bulk_sources.run.entry import resume_run_async, submit_catalog_async
 
 
 def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:

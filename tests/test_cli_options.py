@@ -16,7 +16,7 @@ from bulk_sources.api.apikey import ApiKey, load_api_key
 from bulk_sources.cli.main import build_parser, main
 from bulk_sources.cli.options import settings_from
 from bulk_sources.errors import ApiKeyError, UsageError
-from bulk_sources.run.folder import RunRecord
+from bulk_sources.run.record.folder import RunRecord
 from bulk_sources.run.settings import SubmitSettings
 
 KEY = "console-options-test-0123456789"
@@ -190,7 +190,7 @@ def test_a_closed_stdout_is_quiet_and_the_exit_code_stays(
 def test_a_bug_is_one_sentence_and_exit_4_never_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import bulk_sources.run.session as session
+    import bulk_sources.run.entry as session
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("something the tool did not expect\x1b[2J")

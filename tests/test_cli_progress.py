@@ -10,7 +10,7 @@ import io
 from virtual_clock import virtual_clock
 
 from bulk_sources.cli.progress import LogProgress, run_progress, stop_message
-from bulk_sources.run.results import Status
+from bulk_sources.run.record.results import Status
 
 
 def _lines(stream: io.StringIO) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from catalog_helpers import good, write_csv
 
 from bulk_sources.cli.main import main
-from bulk_sources.run.csvsafe import neutralise
+from bulk_sources.run.record.csvsafe import neutralise
 
 REPO = Path(__file__).resolve().parent.parent
 

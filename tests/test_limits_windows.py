@@ -12,7 +12,7 @@ from bulk_sources.limits.windows import (
     exact_schedule,
     parse_window,
 )
-from bulk_sources.run.plan import estimate_seconds
+from bulk_sources.run.plan.rows import estimate_seconds
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from submit_helpers import read_results, settings
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.fakeapi import FakeApiConfig
 from bulk_sources.limits.windows import Window
-from bulk_sources.run.session import dry_run_async, submit_catalog_async
+from bulk_sources.run.entry import dry_run_async, submit_catalog_async
 
 KEY = "console-ours-budget-test"
 OTHER = "console-someone-else-same-project"

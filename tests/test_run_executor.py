@@ -31,7 +31,7 @@ from virtual_clock import run
 
 from bulk_sources.api.client import Answer, AnswerKind, classify
 from bulk_sources.limits.windows import Window
-from bulk_sources.run.results import DONE, RETRYABLE, UNSETTLED, Status
+from bulk_sources.run.record.results import DONE, RETRYABLE, UNSETTLED, Status
 
 
 def test_2xx_is_created_or_updated_after_one_attempt(tmp_path: Path) -> None:

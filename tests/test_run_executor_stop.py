@@ -25,8 +25,8 @@ from scripted_sender import (
 from virtual_clock import run
 
 from bulk_sources.limits.windows import Window
-from bulk_sources.run.executor import Executor, Waiting
-from bulk_sources.run.results import Status
+from bulk_sources.run.record.results import Status
+from bulk_sources.run.send.executor import Executor, Waiting
 
 HANG = Step(None)  # a request whose answer never comes
 

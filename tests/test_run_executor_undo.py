@@ -18,8 +18,8 @@ from scripted_sender import (
 from virtual_clock import run
 
 from bulk_sources.api.client import classify
-from bulk_sources.run.results import RowResult, Status
-from bulk_sources.run.task import Task
+from bulk_sources.run.record.results import RowResult, Status
+from bulk_sources.run.send.task import Task
 
 NOT_FOUND = classify(404, {"message": "Not Found."}, "", None)
 

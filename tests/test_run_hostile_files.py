@@ -22,8 +22,8 @@ from submit_helpers import read_results, settings
 
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.fakeapi import FakeApiServer
-from bulk_sources.run.session import submit_catalog_async
-from bulk_sources.run.summary import Outcome
+from bulk_sources.run.entry import submit_catalog_async
+from bulk_sources.run.record.summary import Outcome
 
 
 def _sending_folder(reports: Path) -> Path | None:

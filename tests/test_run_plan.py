@@ -28,10 +28,10 @@ from bulk_sources.cli.main import main
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
 from bulk_sources.limits.windows import Window
 from bulk_sources.models import row_key
+from bulk_sources.run.entry import dry_run_async, retry_run_async, submit_catalog_async
 from bulk_sources.run.export import catalog_rows, list_sources, write_export
-from bulk_sources.run.planfile import read_plan
-from bulk_sources.run.session import dry_run_async, retry_run_async, submit_catalog_async
-from bulk_sources.run.settle import ListingSettler
+from bulk_sources.run.plan.planfile import read_plan
+from bulk_sources.run.plan.settle import ListingSettler
 
 KEY = "console-sync-tests"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bulk_sources.catalog.verdicts import ValidRow
 from bulk_sources.models import row_key
-from bulk_sources.run.compare import differing_fields
-from bulk_sources.run.plan import make_plan
-from bulk_sources.run.results import RowResult, Status
+from bulk_sources.run.plan.compare import differing_fields
+from bulk_sources.run.plan.rows import make_plan
+from bulk_sources.run.record.results import RowResult, Status
 
 
 def _valid(row: int, name: str) -> ValidRow:

@@ -16,9 +16,9 @@ from bulk_sources.api.apikey import ApiKey
 from bulk_sources.catalog.reader import open_catalog
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
 from bulk_sources.limits.windows import Window
-from bulk_sources.run.progress import Estimate, NoProgress, Progress
-from bulk_sources.run.results import Status
-from bulk_sources.run.session import resume_run_async, retry_run_async, submit_catalog_async
+from bulk_sources.run.entry import resume_run_async, retry_run_async, submit_catalog_async
+from bulk_sources.run.record.results import Status
+from bulk_sources.run.send.progress import Estimate, NoProgress, Progress
 
 
 def _header(path: Path) -> list[str]:

@@ -16,10 +16,10 @@ from bulk_sources.api.apikey import ApiKey
 from bulk_sources.errors import RunLockedError
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
 from bulk_sources.limits.windows import Window
-from bulk_sources.run.folder import RunLock
-from bulk_sources.run.journal import Journal, read_journal
-from bulk_sources.run.results import RowResult, Status
-from bulk_sources.run.session import resume_run_async, retry_run_async, submit_catalog_async
+from bulk_sources.run.entry import resume_run_async, retry_run_async, submit_catalog_async
+from bulk_sources.run.record.folder import RunLock
+from bulk_sources.run.record.journal import Journal, read_journal
+from bulk_sources.run.record.results import RowResult, Status
 
 
 async def test_resume_after_reorder_and_append_sends_only_the_new_rows(

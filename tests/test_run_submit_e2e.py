@@ -19,7 +19,7 @@ from bulk_sources.api.apikey import ApiKey
 from bulk_sources.catalog.reader import open_catalog
 from bulk_sources.cli.main import main
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
-from bulk_sources.run.session import dry_run_async, submit_catalog_async
+from bulk_sources.run.entry import dry_run_async, submit_catalog_async
 
 OTHER_KEY = "console-other-tool-of-the-same-project"
 
@@ -336,7 +336,7 @@ async def test_a_journal_that_cannot_be_written_stops_the_run_and_loses_no_row(
     fake_server: FakeApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A full disk mid-run: the report still covers every row and tells the truth."""
-    from bulk_sources.run.journal import Journal
+    from bulk_sources.run.record.journal import Journal
 
     real_outcome = Journal.outcome
     written = []

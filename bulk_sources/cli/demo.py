@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..run.demo import default_demo_catalog, run_demo
-    from ..run.summary import Outcome
+    from ..run.record.summary import Outcome
     from .exits import for_outcome
     from .progress import bar_progress
     from .render import print_report

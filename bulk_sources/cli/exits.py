@@ -8,7 +8,7 @@ nothing sent; 3 the run stopped early (key refused, API unreachable, interrupted
 from __future__ import annotations
 
 from ..errors import BulkSourcesError, NothingToRetry, RollbackRefused, RunStopped
-from ..run.summary import Outcome
+from ..run.record.summary import Outcome
 
 EXIT_OK = 0
 EXIT_ROWS_FAILED = 1

@@ -18,8 +18,8 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from ..run.progress import Estimate, Progress, ProgressFactory, WaitingFor
-from ..run.results import Status
+from ..run.record.results import Status
+from ..run.send.progress import Estimate, Progress, ProgressFactory, WaitingFor
 
 # A log gets a record at each tenth of the rows and at least this often (seconds): often
 # enough that a watcher knows the run lives, rare enough for an hour-long log.

@@ -11,8 +11,8 @@ import json
 import sys
 from typing import Any
 
-from ..run.results import RETRYABLE, RowResult, Status
-from ..run.summary import TOOL, DryRun, RunReport
+from ..run.record.results import RETRYABLE, RowResult, Status
+from ..run.record.summary import TOOL, DryRun, RunReport
 
 # Rows that need a person: everything else in RETRYABLE (not sent, no answer) is settled by
 # `resume` without any change to the catalog.

@@ -11,7 +11,7 @@ from .options import add_key_options, key_from
 from .submit import _show, add_json_option
 
 if TYPE_CHECKING:
-    from ..run.summary import DryRun, RunReport
+    from ..run.record.summary import DryRun, RunReport
 
 SHOWN = 10
 
@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    from ..run.rollback import plan_rollback, rollback_run
+    from ..run.rollback.entry import plan_rollback, rollback_run
     from .exits import for_outcome
     from .progress import run_progress
     from .render import dry_run_document, print_json
@@ -71,7 +71,7 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 def print_kept(report: RunReport) -> None:
     """Each row left alone and why (all of them are in results.csv)."""
-    from ..run.results import Status
+    from ..run.record.results import Status
 
     kept = [r for r in report.results if r.status is Status.KEPT]
     for r in kept[:SHOWN]:

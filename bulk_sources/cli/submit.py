@@ -16,7 +16,7 @@ from .options import (
 )
 
 if TYPE_CHECKING:
-    from ..run.summary import RunReport
+    from ..run.record.summary import RunReport
 
 
 def register(subparsers: Any) -> None:
@@ -113,7 +113,7 @@ def _show(report: RunReport, as_json: bool) -> int:
 
 def run_submit(args: argparse.Namespace) -> int:
     from ..errors import ListingFailed
-    from ..run.session import dry_run, submit_catalog
+    from ..run.entry import dry_run, submit_catalog
     from .exits import for_outcome
     from .progress import run_progress
     from .render import dry_run_document, print_dry_run, print_json
@@ -143,7 +143,7 @@ def run_submit(args: argparse.Namespace) -> int:
 
 
 def run_resume(args: argparse.Namespace) -> int:
-    from ..run.session import resume_run
+    from ..run.entry import resume_run
     from .progress import run_progress
 
     report = resume_run(args.run, key_from(args), progress=run_progress(quiet=args.quiet))
@@ -151,7 +151,7 @@ def run_resume(args: argparse.Namespace) -> int:
 
 
 def run_retry(args: argparse.Namespace) -> int:
-    from ..run.session import retry_run
+    from ..run.entry import retry_run
     from .progress import run_progress
 
     report = retry_run(

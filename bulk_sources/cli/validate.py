@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CatalogError
-from ..run.csvsafe import neutralise
+from ..run.record.csvsafe import neutralise
 
 if TYPE_CHECKING:
     from ..catalog.validation import Finding, ValidationReport

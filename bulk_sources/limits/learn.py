@@ -25,8 +25,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .between import STEP, between_options
 from .evidence import Entry, Evidence
+from .hidden_window import STEP, between_options
 from .limiter import MultiWindowLimiter, Slot
 from .rules import (
     BISECT_CLEAN,

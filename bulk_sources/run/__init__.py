@@ -1,1 +1,1 @@
-"""A run: settings, plan, executor, journal, run folder, report, and the sessions over them."""
+"""A run: settings, library entry points (entry.py), and its plan/send/record/rollback parts."""

@@ -10,10 +10,10 @@ from typing import Any
 from ..api.apikey import ApiKey
 from ..fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
 from ..limits.windows import DEFAULT_WINDOWS
-from .progress import ProgressFactory, no_progress
-from .session import submit_catalog_async
+from .entry import submit_catalog_async
+from .record.summary import RunReport
+from .send.progress import ProgressFactory, no_progress
 from .settings import SubmitSettings
-from .summary import RunReport
 
 DEMO_FAULTS = FaultConfig(
     error_rate=0.03, reset_rate=0.02, create_then_drop_rate=0.01, latency=(0.005, 0.03), seed=7

@@ -18,17 +18,17 @@ from ..catalog.reader import open_catalog
 from ..catalog.validation import validate_catalog
 from ..errors import UsageError
 from .execute import open_client
-from .finish import static_results
-from .folder import new_run_dir
-from .history import planned_budget
-from .listing import by_name, list_existing
-from .plan import PlanEntry, all_entries, estimate_seconds, make_plan
-from .planfile import PLAN_FILE, write_plan
-from .results import RETRYABLE
+from .plan.existing import by_name, list_existing
+from .plan.planfile import PLAN_FILE, write_plan
+from .plan.rows import PlanEntry, all_entries, estimate_seconds, make_plan
+from .plan.tagging import with_tag
+from .record.finish import static_results
+from .record.folder import new_run_dir
+from .record.results import RETRYABLE
+from .record.summary import DryRun
+from .send.history import planned_budget
+from .send.signals import StopRequests, raising_on_signals
 from .settings import SubmitSettings
-from .signals import StopRequests, raising_on_signals
-from .summary import DryRun
-from .tagging import with_tag
 
 EXAMPLES_PER_ACTION = 5
 

@@ -26,21 +26,21 @@ from ..catalog.validation import ValidationReport
 from ..errors import RunStopped
 from ..limits.budget import SharedBudget
 from ..version import __version__
-from .created import with_listed_data, without_data
-from .executor import Executor, Task
-from .finish import finish_run
-from .folder import JOURNAL_FILE, RunRecord
-from .history import open_budget, restore_history
-from .journal import Journal, JournalState
-from .listing import by_name, list_existing
-from .plan import Plan, all_entries, make_plan
-from .planfile import PLAN_FILE, write_plan
-from .progress import ProgressFactory
-from .results import RowResult, Status
+from .plan.existing import by_name, list_existing
+from .plan.planfile import PLAN_FILE, write_plan
+from .plan.rows import Plan, all_entries, make_plan
+from .plan.settle import ListingSettler, settled_result
+from .record.created import with_listed_data, without_data
+from .record.finish import finish_run
+from .record.folder import JOURNAL_FILE, RunRecord
+from .record.journal import Journal, JournalState
+from .record.results import RowResult, Status
+from .record.summary import Requests, RunReport
+from .send.executor import Executor, Task
+from .send.history import open_budget, restore_history
+from .send.progress import ProgressFactory
+from .send.signals import StopRequests
 from .settings import SubmitSettings
-from .settle import ListingSettler, settled_result
-from .signals import StopRequests
-from .summary import Requests, RunReport
 
 
 @contextlib.asynccontextmanager

@@ -28,9 +28,9 @@ from pydantic import ValidationError
 from ..api.apikey import ApiKey
 from ..errors import UsageError
 from ..models import AssignmentSourceCreate
-from .compare import COMPARED_FIELDS
 from .execute import open_client
-from .listing import list_existing
+from .plan.compare import COMPARED_FIELDS
+from .plan.existing import list_existing
 from .settings import SubmitSettings
 
 EXPORT_COLUMNS = ("name", *COMPARED_FIELDS)

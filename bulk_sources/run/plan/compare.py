@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..models import AssignmentSourceCreate
+from ...models import AssignmentSourceCreate
 
 NOT_CONTENT = frozenset({"name", "dryRun"})
 COMPARED_FIELDS = tuple(f for f in AssignmentSourceCreate.model_fields if f not in NOT_CONTENT)

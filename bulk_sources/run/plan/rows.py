@@ -15,13 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..catalog.verdicts import ValidationReport, ValidRow
-from ..limits.windows import Window, exact_schedule
-from .actions import ACTIONS, PlanEntry
-from .results import RowResult
-from .settings import OnExists
+from ...catalog.verdicts import ValidationReport, ValidRow
+from ...limits.windows import Window, exact_schedule
+from ..actions import ACTIONS, PlanEntry
+from ..record.results import RowResult
+from ..send.task import Task
+from ..settings import OnExists
 from .settle import decide, settled_result
-from .task import Task
 
 
 @dataclass

@@ -24,8 +24,11 @@ from ..errors import RunStopped
 from ..version import __version__
 from .dryrun import dry_run_async
 from .execute import Invocation, execute
-from .finish import finish_run
-from .folder import (
+from .plan.retry import retry_subset
+from .plan.rows import make_plan
+from .plan.tagging import with_tag
+from .record.finish import finish_run
+from .record.folder import (
     JOURNAL_FILE,
     SUMMARY_FILE,
     RunLock,
@@ -34,14 +37,11 @@ from .folder import (
     new_run_dir,
     snapshot_catalog,
 )
-from .journal import JournalState, read_journal
-from .plan import make_plan
-from .progress import ProgressFactory, no_progress
-from .retry import retry_subset
+from .record.journal import JournalState, read_journal
+from .record.summary import DryRun, Requests, RunReport
+from .send.progress import ProgressFactory, no_progress
+from .send.signals import Interrupted, StopRequests, raising_on_signals
 from .settings import OnExists, SubmitSettings
-from .signals import Interrupted, StopRequests, raising_on_signals
-from .summary import DryRun, Requests, RunReport
-from .tagging import with_tag
 
 __all__ = [
     "dry_run",
@@ -166,7 +166,7 @@ async def resume_run_async(
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
     if record.rollback_of is not None:
-        from .rollback import resume_rollback_async
+        from .rollback.entry import resume_rollback_async
 
         return await resume_rollback_async(
             run_dir, record, api_key, progress=progress, session=session

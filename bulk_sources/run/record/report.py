@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from ..catalog.reader import Catalog
-from ..catalog.writer import write_rows_with_report
+from ...catalog.reader import Catalog
+from ...catalog.writer import write_rows_with_report
 from .csvsafe import neutralise
 from .results import RETRYABLE, RowResult, Status
 

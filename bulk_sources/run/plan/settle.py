@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..catalog.verdicts import ValidRow
-from ..errors import BulkSourcesError
+from ...catalog.verdicts import ValidRow
+from ...errors import BulkSourcesError
+from ..record.results import RowResult, Status
+from ..settings import OnExists
 from .compare import content_of, differing_fields
-from .results import RowResult, Status
-from .settings import OnExists
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..catalog.validation import ValidRow
+from ...catalog.validation import ValidRow
 
 if TYPE_CHECKING:
-    from ..api.client import Answer
+    from ...api.client import Answer
 
-# delete and restore are a rollback's (run/rollback.py).
+# delete and restore are a rollback's (run/rollback/).
 Action = Literal["create", "update", "delete", "restore"]
 
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import CatalogError, RunLockedError, UsageError
-from .settings import SubmitSettings
+from ...errors import CatalogError, RunLockedError, UsageError
+from ..settings import SubmitSettings
 
 RUN_FILE = "run.json"
 JOURNAL_FILE = "journal.jsonl"

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..catalog.validation import ValidRow
-from ..errors import UsageError
-from ..models import row_key
-from .compare import COMPARED_FIELDS, changed_fields
-from .plan import Plan, PlanEntry
-from .report import atomic_text
-from .results import RowResult, Status
-from .settle import Decision, settled_result
-from .task import Task
+from ...catalog.validation import ValidRow
+from ...errors import UsageError
+from ...models import row_key
+from ..plan.compare import COMPARED_FIELDS, changed_fields
+from ..plan.rows import Plan, PlanEntry
+from ..plan.settle import Decision, settled_result
+from ..record.report import atomic_text
+from ..record.results import RowResult, Status
+from ..send.task import Task
 
 UNDO_FILE = "undo.jsonl"  # a rollback run's own list of what it undoes (its "catalog")
 

@@ -38,12 +38,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ..api.client import Answer, AnswerKind
-from ..limits.backoff import full_jitter, parse_retry_after
-from ..limits.budget import SharedBudget, Verdict
-from ..limits.limiter import Slot
-from ..models import full_update_body
-from .answers import (
+from ...api.client import Answer, AnswerKind
+from ...limits.backoff import full_jitter, parse_retry_after
+from ...limits.budget import SharedBudget, Verdict
+from ...limits.limiter import Slot
+from ...models import full_update_body
+from ..record.journal import Journal
+from ..record.results import UNSETTLED, RowResult, Status
+from ..settings import SubmitSettings
+from .gauges import Counters, Waiting
+from .outcomes import (
     DONE_BY_ACTION,
     Sender,
     delete_not_found,
@@ -52,12 +56,8 @@ from .answers import (
     settled,
     unfinished,
 )
-from .gauges import Counters, Waiting
-from .journal import Journal
 from .patience import watch_patience
 from .progress import Progress
-from .results import UNSETTLED, RowResult, Status
-from .settings import SubmitSettings
 from .task import Action, Task
 
 __all__ = ["Action", "Counters", "Executor", "Sender", "Task", "Waiting"]
@@ -82,7 +82,7 @@ class Executor:
     counters: Counters = field(default_factory=Counters)
     stop_reason: str | None = None
     auth_error: str | None = None
-    # Settles a create whose answer was lost, by listing (run/settle.py): a final result, or
+    # Settles a create whose answer was lost, by listing (run/plan/settle.py): a final result, or
     # None to send the task again (as a create, or as the update it was turned into).
     settle: Callable[[Task], Awaitable[RowResult | None]] | None = None
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .actions import ACTIONS, PlanEntry
+from ..actions import ACTIONS, PlanEntry
 from .results import RETRYABLE, UNSETTLED, RowResult, Status
 
 if TYPE_CHECKING:

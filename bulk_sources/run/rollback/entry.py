@@ -1,5 +1,5 @@
 """`rollback`: undo a run. Deletes what it created and restores what it updated, only
-where the server still holds exactly what the run wrote (run/undo.py decides each row).
+where the server still holds exactly what the run wrote (undo.py decides each row).
 
 A rollback is a run of its own: its folder (`<label>-rollback`), journal, plan.csv,
 results.csv and summary.json, the same limiter and rate-limit memory, and `resume` goes
@@ -19,23 +19,23 @@ from typing import Any
 
 import aiohttp
 
-from ..api.apikey import ApiKey
-from ..catalog.reader import file_sha256
-from ..errors import RollbackRefused, RunLockedError, UsageError
-from ..limits.windows import Window
-from ..version import __version__
-from .execute import open_client
-from .folder import CREATED_FILE, LOCK_FILE, RESULTS_FILE, RunLock, RunRecord, new_run_dir
-from .listing import by_name, list_existing
-from .plan import PlanEntry, estimate_seconds
-from .planfile import PLAN_FILE, write_plan
-from .progress import ProgressFactory, no_progress
-from .report import read_results
-from .results import Status
-from .signals import StopRequests
-from .summary import DryRun, RunReport
+from ...api.apikey import ApiKey
+from ...catalog.reader import file_sha256
+from ...errors import RollbackRefused, RunLockedError, UsageError
+from ...limits.windows import Window
+from ...version import __version__
+from ..execute import open_client
+from ..plan.existing import by_name, list_existing
+from ..plan.planfile import PLAN_FILE, write_plan
+from ..plan.rows import PlanEntry, estimate_seconds
+from ..record.folder import CREATED_FILE, LOCK_FILE, RESULTS_FILE, RunLock, RunRecord, new_run_dir
+from ..record.report import read_results
+from ..record.results import Status
+from ..record.summary import DryRun, RunReport
+from ..send.progress import ProgressFactory, no_progress
+from ..send.signals import StopRequests
+from .execute import undo
 from .undo import UNDO_FILE, UndoItem, make_undo_plan, read_created, read_items, write_items
-from .undoing import undo
 
 __all__ = ["plan_rollback", "resume_rollback_async", "rollback_run", "rollback_run_async"]
 

@@ -11,9 +11,9 @@ import csv
 from collections.abc import Iterable
 from pathlib import Path
 
-from .csvsafe import neutralise
-from .plan import PlanEntry
-from .report import atomic_text
+from ..record.csvsafe import neutralise
+from ..record.report import atomic_text
+from .rows import PlanEntry
 
 PLAN_FILE = "plan.csv"
 PLAN_COLUMNS = ("row", "name", "action", "fields", "note")

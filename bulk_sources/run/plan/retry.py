@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..catalog.reader import file_sha256, open_catalog, write_rows_subset
-from ..catalog.validation import ValidationReport, validate_catalog
-from ..errors import NothingToRetry, UsageError
-from .folder import RESULTS_FILE, RunRecord, find_snapshot
-from .report import read_results
-from .results import RETRYABLE, RowResult, Status
-from .settings import SubmitSettings
+from ...catalog.reader import file_sha256, open_catalog, write_rows_subset
+from ...catalog.validation import ValidationReport, validate_catalog
+from ...errors import NothingToRetry, UsageError
+from ..record.folder import RESULTS_FILE, RunRecord, find_snapshot
+from ..record.report import read_results
+from ..record.results import RETRYABLE, RowResult, Status
+from ..settings import SubmitSettings
 
 
 @dataclass

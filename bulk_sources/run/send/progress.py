@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from .results import Status
+from ..record.results import Status
 
 # Seconds from now until n more requests could go, as the limiter sees it.
 Estimate = Callable[[int], float]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from ..limits.learn import BudgetLearner
-from ..limits.windows import format_period
+from ...limits.learn import BudgetLearner
+from ...limits.windows import format_period
 
 
 def starved_message(max_wait: float) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 
-from ..api.apikey import ApiKey
-from ..limits.budget import SharedBudget
-from ..limits.state import BudgetMemory
-from ..limits.windows import DEFAULT_WINDOWS, DRIFT, Window, parse_window
-from .journal import JournalState
-from .settings import SubmitSettings
+from ...api.apikey import ApiKey
+from ...limits.budget import SharedBudget
+from ...limits.state import BudgetMemory
+from ...limits.windows import DEFAULT_WINDOWS, DRIFT, Window, parse_window
+from ..record.journal import JournalState
+from ..settings import SubmitSettings
 
 
 def budget_identity(settings: SubmitSettings, api_key: ApiKey) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TypeVar
 
-from ..errors import RunStopped
+from ...errors import RunStopped
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 T = TypeVar("T")

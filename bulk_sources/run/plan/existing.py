@@ -6,8 +6,8 @@ from typing import Any
 
 from aiolimiter import AsyncLimiter
 
-from ..api.client import ConsoleClient
-from .settings import SubmitSettings
+from ...api.client import ConsoleClient
+from ..settings import SubmitSettings
 
 # GETs are not said to count against the mutation windows; 5 pages a second is still gentle.
 PAGES_PER_SECOND = 5

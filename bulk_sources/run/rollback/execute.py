@@ -1,6 +1,6 @@
 """One invocation of a rollback folder: list, decide each row, send, leave a full report.
 
-The same machinery as a submit (execute.py): run resources (journal, limiter, memory),
+The same machinery as a submit (run/execute.py): run resources (journal, limiter, memory),
 `send_tasks` under the signals, and a report in which every row appears once.
 """
 
@@ -14,24 +14,24 @@ from pathlib import Path
 
 import aiohttp
 
-from ..api.apikey import ApiKey
-from ..errors import RunStopped
-from ..version import __version__
-from .execute import RunResources, restore_for, run_resources, send_tasks
-from .finish import earlier_totals, short_reason
-from .folder import JOURNAL_FILE, RESULTS_FILE, SUMMARY_FILE, RunRecord
-from .journal import JournalState, read_journal
-from .listing import by_name, list_existing
-from .plan import Plan
-from .planfile import PLAN_FILE, write_plan
-from .progress import ProgressFactory
-from .report import write_results, write_summary
-from .results import RETRYABLE, RowResult, Status
-from .settings import SubmitSettings
-from .settle import ListingSettler, settled_result
-from .signals import StopRequests
-from .summary import Requests, RunReport, count_statuses, outcome_of
-from .task import Task
+from ...api.apikey import ApiKey
+from ...errors import RunStopped
+from ...version import __version__
+from ..execute import RunResources, restore_for, run_resources, send_tasks
+from ..plan.existing import by_name, list_existing
+from ..plan.planfile import PLAN_FILE, write_plan
+from ..plan.rows import Plan
+from ..plan.settle import ListingSettler, settled_result
+from ..record.finish import earlier_totals, short_reason
+from ..record.folder import JOURNAL_FILE, RESULTS_FILE, SUMMARY_FILE, RunRecord
+from ..record.journal import JournalState, read_journal
+from ..record.report import write_results, write_summary
+from ..record.results import RETRYABLE, RowResult, Status
+from ..record.summary import Requests, RunReport, count_statuses, outcome_of
+from ..send.progress import ProgressFactory
+from ..send.signals import StopRequests
+from ..send.task import Task
+from ..settings import SubmitSettings
 from .undo import UndoItem, judge, make_undo_plan
 
 NOTHING_TO_RESUME = "nothing to resume: every row already has a final outcome"

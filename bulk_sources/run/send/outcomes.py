@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ..api.client import Answer, AnswerKind
-from .results import RowResult, Status
-from .settings import OnExists
+from ...api.client import Answer, AnswerKind
+from ..record.results import RowResult, Status
+from ..settings import OnExists
 from .task import Task
 
 __all__ = [

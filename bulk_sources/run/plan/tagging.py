@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..catalog.validation import ValidationReport, ValidRow
-from ..models import row_key
+from ...catalog.validation import ValidationReport, ValidRow
+from ...models import row_key
 
 
 def tagged_row(row: ValidRow, tag: str) -> ValidRow:

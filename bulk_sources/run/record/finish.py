@@ -13,14 +13,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..catalog.reader import Catalog
-from ..catalog.validation import ValidationReport
-from ..errors import CatalogError
-from ..version import __version__
+from ...catalog.reader import Catalog
+from ...catalog.validation import ValidationReport
+from ...errors import CatalogError
+from ...version import __version__
+from ..settings import SubmitSettings
 from .folder import CREATED_FILE, RESULTS_FILE, SUMMARY_FILE, RunRecord
 from .report import failed_path, write_created, write_failed, write_results, write_summary
 from .results import RETRYABLE, RowResult, Status
-from .settings import SubmitSettings
 from .summary import Outcome, Requests, RunReport, count_statuses, outcome_of
 
 

@@ -1,0 +1,1 @@
+"""Sending planned rows: the executor, a row's task and outcomes, patience, signals, progress."""
