@@ -251,7 +251,7 @@ def main() -> None:
         type=float,
         default=None,
         metavar="S",
-        help="also measure bulk-sources with --spacing S (the GUIDE's 0.105 s scaled: 0.0021)",
+        help="also measure bulk-sources with --spacing S (a 0.105 s pacer scaled by 0.02: 0.0021)",
     )
     args = parser.parse_args()
     sizes: list[int] = [150, 300] if args.quick else args.sizes

@@ -62,8 +62,8 @@ def test_zero_latency_admissions_are_the_exact_schedule(margin: float) -> None:
     assert times == pytest.approx(expected, abs=EPS)
 
 
-def test_guide_table_limit_for_the_earlier_windows() -> None:
-    """GUIDE section 3: 10000 requests under 100/10s + 900/15m finish at 9900 s."""
+def test_schedule_floor_for_the_earlier_windows() -> None:
+    """The schedule's floor: 10000 requests under 100/10s + 900/15m finish at 9900 s."""
 
     async def main() -> list[float]:
         limiter = MultiWindowLimiter(EARLIER_WINDOWS, margin=0.0, drift=0.0)
@@ -239,7 +239,7 @@ def test_stamping_at_send_breaks_server_windows_under_latency() -> None:
 
 
 def test_naive_pair_of_leaky_buckets_overfills_both_windows() -> None:
-    """GUIDE section 3 scaled by 0.1: the naive pair allows 19 per 1 s and 179 per 90 s."""
+    """Two leaky buckets (scaled by 0.1) let 19 through per 1 s and 179 per 90 s."""
     windows = [Window(10, 1.0), Window(90, 90.0)]
 
     async def naive(n: int) -> list[float]:

@@ -1,4 +1,4 @@
-"""A window nobody told us about, with a period between two known ones (GUIDE section 3).
+"""A window nobody told us about, with a period between two known ones (docs/ratelimit.md).
 
 Told 50/2s + 1800/15m against a project whose real windows are 100/10s + 1800/15m, the third
 burst of 50 draws a 429 with fewer than 50 sent in the last 2 s and far fewer than 1800 in

@@ -1,4 +1,4 @@
-"""Learning the project's real budget from its answers (GUIDE section 3, "Learning the budget").
+"""Learning the project's real budget from its answers (docs/ratelimit.md).
 
 The windows a run is told are ceilings. Every answer is evidence, read off the limiter's own
 log (completion-stamped, in-flight counted, rejected attempts included since they count at

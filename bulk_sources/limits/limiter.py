@@ -1,4 +1,4 @@
-"""Client-side limiter that keeps several sliding windows at once (GUIDE section 3).
+"""Client-side limiter that keeps several sliding windows at once (docs/ratelimit.md).
 
 A request holds a slot from admission until its answer comes back, and its log stamp is the
 completion time. The server's arrival time lies between the two, so admitting only while
