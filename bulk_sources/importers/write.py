@@ -43,14 +43,14 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def check_output(path: Path, inputs: Sequence[Path]) -> None:
     """Refuse an output the tool can't write faithfully, before anything is read."""
+    for source in inputs:
+        if _same_file(path, Path(source)):
+            raise UsageError(f"--output {path} is one of the inputs; write the catalog elsewhere")
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES + EXCEL_SUFFIXES:
         raise UsageError(
             f"--output {path} has no catalog suffix; end it in .csv, .parquet or .xlsx"
         )
-    for source in inputs:
-        if _same_file(path, Path(source)):
-            raise UsageError(f"--output {path} is one of the inputs; write the catalog elsewhere")
     if path.is_dir():
         raise UsageError(f"--output {path} is a directory; name a file")
 
