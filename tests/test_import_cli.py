@@ -66,6 +66,7 @@ def _bad(tmp_path: Path, name: str, text: str) -> Path:
 BAD_GROWTHBOOK = [
     ("broken.yml", "datasources:\n  w: [unclosed\n", "is not valid YAML (line 3, column 1"),
     ("broken.json", '{"dataSources": [', "is not valid JSON (line 1, column 18"),
+    ("binary.yml", "datasources:\x01\n", "is not valid YAML (character 13: special characters"),
     ("other.yml", "metrics:\n  a: 1\n", "is neither a GrowthBook config.yml"),
     ("dd.json", MODELS.read_text(), "looks like a Datadog JSON:API answer"),
     ("empty_ds.yml", "datasources:\n  w:\n    type: postgres\n", "data source w has no assign"),
@@ -73,7 +74,7 @@ BAD_GROWTHBOOK = [
         "sql_number.yml",
         "datasources:\n  w:\n    settings:\n      queries:\n        exposure:\n"
         "          - {id: q1, name: Q, userIdType: user_id, query: 42}\n",
-        "data source w, query q1: `query` is a int, not text",
+        "data source w, query q1: `query` is a number, not text",
     ),
 ]
 

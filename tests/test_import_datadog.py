@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from bulk_sources.errors import CatalogError, UsageError
-from bulk_sources.importers import read_datadog
+from bulk_sources.errors import BulkSourcesError, CatalogError, UsageError
+from bulk_sources.importers import read_datadog, read_growthbook
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 MODELS = FIXTURES / "datadog_models.json"
@@ -78,7 +80,7 @@ def test_a_model_without_subject_types_or_with_sql_that_is_not_text(tmp_path: Pa
     document = json.loads(MODELS.read_text())
     document["data"][1]["attributes"]["sql"] = {"text": "SELECT 1"}
     path.write_text(json.dumps(document))
-    with pytest.raises(CatalogError, match=r"440001: `sql` is a dict, not text"):
+    with pytest.raises(CatalogError, match=r"440001: `sql` is an object, not text"):
         read_datadog(path, MAP)
 
 
@@ -89,3 +91,61 @@ def test_other_resources_and_growthbook_files_are_refused(tmp_path: Path) -> Non
         read_datadog(metrics, MAP)
     with pytest.raises(CatalogError, match="use `bulk-sources import growthbook`"):
         read_datadog(FIXTURES / "growthbook_rest_page1.json", MAP)
+
+
+_ANY = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+_KEYS = st.sampled_from(
+    [
+        "datasources",
+        "dataSources",
+        "dataSource",
+        "assignmentQueries",
+        "settings",
+        "queries",
+        "exposure",
+        "identityJoins",
+        "id",
+        "name",
+        "query",
+        "sql",
+        "userIdType",
+        "identifierType",
+        "dimensions",
+        "type",
+        "data",
+        "attributes",
+        "subject_types",
+        "column_name",
+        "subject_type_id",
+        "properties",
+        "timestamp_column",
+        "archived_at",
+    ]
+)
+_SHAPED = st.recursive(
+    _ANY,
+    lambda inner: st.dictionaries(_KEYS, inner, max_size=5) | st.lists(inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(document=_SHAPED)
+def test_any_json_gives_a_catalog_or_one_sentence_never_a_crash(
+    tmp_path: Path, document: object
+) -> None:
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(document))
+    for read in (read_growthbook, read_datadog):
+        try:
+            read(path, "user_id=userID")
+        except BulkSourcesError as exc:
+            assert str(path) in str(exc) or "--" in str(exc)

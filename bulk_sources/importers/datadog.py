@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CatalogError, UsageError
-from .files import Loaded, load, text_field
+from .files import Loaded, listed, load, text_field
 from .model import ImportedRow, ImportResult, parse_id_map, unmapped_error
 from .naming import Names
 
@@ -138,7 +138,7 @@ def _row(
     if renamed:
         result.renamed.append(f"{place}: {renamed}")
         row.info.append(renamed)
-    properties = attributes.get("properties") or []
+    properties = listed(attributes.get("properties"))
     if properties:
         shown = ", ".join(
             str(p.get("column_name", p)) if isinstance(p, dict) else str(p) for p in properties

@@ -79,17 +79,32 @@ def load(path: Path, *, environ: Mapping[str, str] | None = None) -> Loaded:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
-        problem = getattr(exc, "problem", None) or "it does not parse"
+        if mark is not None:
+            where = f"line {mark.line + 1}, column {mark.column + 1}"
+        else:  # a reader error: a character YAML does not allow, at a byte position
+            position = getattr(exc, "position", None)
+            where = f"character {position + 1}" if isinstance(position, int) else "?"
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or "no parse"
         raise CatalogError(f"{path} is not valid YAML ({where}: {problem})") from None
     return Loaded(path, document, unset)
+
+
+_KINDS = {int: "a number", float: "a number", bool: "a boolean", list: "a list", dict: "an object"}
 
 
 def text_field(value: object, file: Path, place: str, key: str) -> str:
     """A field that must be non-empty text, e.g. a query's SQL."""
     if not isinstance(value, str):
-        kind = "missing" if value is None else f"a {type(value).__name__}, not text"
+        kind = "missing" if value is None else f"{_KINDS.get(type(value), 'a value')}, not text"
         raise CatalogError(f"{file}: {place}: `{key}` is {kind}; it must be text")
     if not value.strip():
         raise CatalogError(f"{file}: {place}: `{key}` is empty")
     return value
+
+
+def listed(value: object) -> list[Any]:
+    """A list field as a list; one value as a list of it; absent or odd as empty (these are
+    only counted or named in the summary, never carried)."""
+    if isinstance(value, list):
+        return value
+    return [] if value is None or isinstance(value, dict | bool) else [value]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CatalogError, UsageError
-from .files import Loaded, load, text_field
+from .files import Loaded, listed, load, text_field
 from .model import ImportedRow, ImportResult, parse_id_map, unmapped_error
 from .naming import Names
 from .templates import translate, why_not
@@ -74,7 +74,7 @@ def _rest_query(raw: Any, file: Path, where: str) -> Query:
         id_type=text_field(raw.get("identifierType"), file, place, "identifierType"),
         sql=text_field(raw.get("sql"), file, place, "sql"),
         name_columns=raw.get("includesNameColumns") is True,
-        dimensions=[str(d) for d in raw.get("dimensionColumns") or []],
+        dimensions=[str(d) for d in listed(raw.get("dimensionColumns"))],
     )
 
 
@@ -90,7 +90,7 @@ def _config_query(raw: Any, file: Path, where: str) -> Query:
         id_type=text_field(raw.get("userIdType"), file, place, "userIdType"),
         sql=text_field(raw.get("query"), file, place, "query"),
         name_columns=raw.get("hasNameCol") is True,
-        dimensions=[str(d) for d in raw.get("dimensions") or []],
+        dimensions=[str(d) for d in listed(raw.get("dimensions"))],
     )
 
 
@@ -107,7 +107,7 @@ def _from_rest(raw: Any, file: Path) -> DataSource:
         ds_id,
         str(raw.get("type") or ""),
         [_rest_query(q, file, where) for q in queries],
-        identity_joins=len(raw.get("identifierJoinQueries") or []),
+        identity_joins=len(listed(raw.get("identifierJoinQueries"))),
     )
 
 
@@ -127,7 +127,7 @@ def _from_config(ds_id: str, raw: Any, file: Path) -> DataSource:
         ds_id,
         str(raw.get("type") or ""),
         [_config_query(q, file, where) for q in exposure],
-        identity_joins=len(queries.get("identityJoins") or []),
+        identity_joins=len(listed(queries.get("identityJoins"))),
         legacy_query=bool(queries.get("experimentsQuery")),
     )
 
