@@ -42,6 +42,11 @@ def test_import_writes_the_catalog_and_a_summary(
     assert "ds_abc123 / exq_1: dimension column(s) browser" in text
     assert "SQL dialect: databricks, snowflake" in text
     assert validate_catalog(open_catalog(out)).valid_count == 3
+    # --prefix alone puts the data source id first.
+    assert main([*args, "--id-map", "user_id=userID,device_id=stableID", "--prefix"]) == 0
+    assert "(another source already has it)" in capsys.readouterr().out
+    names = [r.cells["name"] for r in open_catalog(out).rows()]
+    assert names == ["ds_abc123 Users", "ds_abc123 Users (2)", "ds_def456 Checkout assignments"]
 
 
 def test_rows_to_edit_exit_1_and_json_lists_them(
@@ -66,7 +71,7 @@ def _bad(tmp_path: Path, name: str, text: str) -> Path:
 BAD_GROWTHBOOK = [
     ("broken.yml", "datasources:\n  w: [unclosed\n", "is not valid YAML (line 3, column 1"),
     ("broken.json", '{"dataSources": [', "is not valid JSON (line 1, column 18"),
-    ("binary.yml", "datasources:\x01\n", "is not valid YAML (character 13: special characters"),
+    ("binary.yml", "datasources:\x01\n", "is not valid YAML (character 13: "),
     ("other.yml", "metrics:\n  a: 1\n", "is neither a GrowthBook config.yml"),
     ("dd.json", MODELS.read_text(), "looks like a Datadog JSON:API answer"),
     ("empty_ds.yml", "datasources:\n  w:\n    type: postgres\n", "data source w has no assign"),
