@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         UsageError,
     )
     from .frames import submit_frame, submit_frame_async
+    from .importers import import_datadog, import_growthbook
     from .run.entry import (
         dry_run,
         dry_run_async,
@@ -58,6 +59,8 @@ _WHERE = {
     "submit_frame": "frames",
     "submit_frame_async": "frames",
     "validate_frame": "catalog.frame",
+    "import_datadog": "importers",
+    "import_growthbook": "importers",
     "RowResult": "run.record.results",
     "Status": "run.record.results",
     "dry_run": "run.entry",
@@ -113,6 +116,8 @@ __all__ = [
     "__version__",
     "dry_run",
     "dry_run_async",
+    "import_datadog",
+    "import_growthbook",
     "load_api_key",
     "resume_run",
     "resume_run_async",

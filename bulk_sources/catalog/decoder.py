@@ -29,6 +29,7 @@ from .columns import (
     REQUIRED_FIELDS,
     ColumnMap,
 )
+from .importnote import is_import_note, note_errors
 
 Decoder = Callable[[object], Any]
 
@@ -109,6 +110,8 @@ class RowDecoder:
         self._order = {t: i for i, t in enumerate(cmap.targets) if t is not None}
         if self._owner_parts:
             self._order["owner"] = min(self._order[p] for p in self._owner_parts)
+        # An imported row whose `_import_note` still says "EDIT ME:" is invalid (importnote.py).
+        self._note = next((i for i, c in enumerate(cmap.columns) if is_import_note(c)), None)
 
     def decode(self, values: Sequence[object]) -> tuple[dict[str, Any], Errors]:
         bodies, errors = self.decode_many([values])
@@ -138,6 +141,9 @@ class RowDecoder:
                 for i, value in enumerate(column):
                     if value is None and not any(f == field for f, _ in errors.get(i, ())):
                         errors.setdefault(i, []).append((field, REQUIRED_EMPTY))
+        if self._note is not None:
+            for i, reason in note_errors(columns[self._note]).items():
+                errors.setdefault(i, []).append(("row", reason))
         return _bodies(fields, decoded, len(rows)), errors
 
     def _gather_owner(

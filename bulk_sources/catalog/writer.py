@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from .batch import BATCH_ROWS
 from .cells import NulCell
 from .columns import is_report_column
+from .importnote import is_import_note
 from .parquet import parquet_file
 from .reader import CatalogSource
 
@@ -44,7 +45,10 @@ def write_rows_with_report(
     if bad:
         raise ValueError(f"report columns must start with '_' so the reader ignores them: {bad}")
     out_path = Path(out_path)
-    keep = [i for i, c in enumerate(catalog.columns) if not is_report_column(c)]
+    # An import's note stays with its row: it is what keeps an unedited row invalid.
+    keep = [
+        i for i, c in enumerate(catalog.columns) if not is_report_column(c) or is_import_note(c)
+    ]
     path = getattr(catalog, "path", None)
     if catalog.format == "parquet" and isinstance(path, Path):
         _write_parquet(path, keep, report, report_columns, out_path)

@@ -1,0 +1,101 @@
+"""Write an import as a catalog file: CSV, Parquet or an Excel workbook, by the suffix.
+
+Cells are what `export` writes (text as is, lists and objects as JSON, empty for absent),
+so the file reads back exactly as the rows were built. The file is written next to its
+final name and renamed over it, so a crash leaves the old file or the new one, never half;
+an input file is never the output.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..errors import UsageError
+from .model import CATALOG_COLUMNS
+
+PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+EXCEL_SUFFIXES = (".xlsx",)
+CSV_SUFFIXES = (".csv",)
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """The one place this package replaces a file (to become the shared atomic write)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(
+            f"can't write {path} ({exc.strerror or exc}); choose a writable --output"
+        ) from None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def check_output(path: Path, inputs: Sequence[Path]) -> None:
+    """Refuse an output the tool can't write faithfully, before anything is read."""
+    for source in inputs:
+        if _same_file(path, Path(source)):
+            raise UsageError(f"--output {path} is one of the inputs; write the catalog elsewhere")
+    suffix = path.suffix.lower()
+    if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES + EXCEL_SUFFIXES:
+        raise UsageError(
+            f"--output {path} has no catalog suffix; end it in .csv, .parquet or .xlsx"
+        )
+    if path.is_dir():
+        raise UsageError(f"--output {path} is a directory; name a file")
+
+
+def write_catalog(rows: Sequence[Sequence[str]], path: Path, inputs: Sequence[Path] = ()) -> Path:
+    path = Path(path)
+    check_output(path, inputs)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        _atomic_write(path, lambda tmp: _parquet(rows, tmp))
+    elif suffix in EXCEL_SUFFIXES:
+        _atomic_write(path, lambda tmp: _xlsx(rows, tmp))
+    else:
+        _atomic_write(path, lambda tmp: _csv(rows, tmp))
+    return path
+
+
+def _csv(rows: Sequence[Sequence[str]], tmp: Path) -> None:
+    with tmp.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CATALOG_COLUMNS)
+        writer.writerows(rows)
+
+
+def _parquet(rows: Sequence[Sequence[str]], tmp: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {
+        c: pa.array([r[i] or None for r in rows], type=pa.string())
+        for i, c in enumerate(CATALOG_COLUMNS)
+    }
+    pq.write_table(pa.table(columns), tmp)
+
+
+def _xlsx(rows: Sequence[Sequence[str]], tmp: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "sources"
+    sheet.append(list(CATALOG_COLUMNS))
+    for number, row in enumerate(rows, 2):
+        for column, value in enumerate(row, 1):
+            if value:
+                cell = sheet.cell(row=number, column=column, value=value)
+                cell.data_type = "s"  # SQL starting with `=` is text, never a formula
+    book.save(tmp)
