@@ -23,6 +23,7 @@ Retry-After, when sent, is one more floor on it, capped by `max_wait`.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 
 from .between import STEP, between_options
@@ -42,6 +43,7 @@ from .rules import (
     fmt,
     without_redundant,
 )
+from .safety import SafetyBound
 from .windows import Window
 
 __all__ = ["BudgetLearner", "Change", "Rule"]
@@ -62,6 +64,7 @@ class BudgetLearner:
         start: Sequence[Window] = (),
         probe_cap: int = 4,
         max_wait: float = 3600.0,
+        rng: random.Random | None = None,
     ) -> None:
         self.limiter = limiter
         self.probe_cap = probe_cap
@@ -75,6 +78,8 @@ class BudgetLearner:
         self._probe: tuple[int, Rule, float] | None = None
         self._unexplained = 0
         self.last_accepted: float | None = None
+        # Seeded unless told: a test's pauses are then repeatable; a run passes its own.
+        self.safety = SafetyBound(limiter, max_wait=max_wait, rng=rng or random.Random(0))
         self._learn_start(start)
         self._apply()
 
@@ -87,8 +92,7 @@ class BudgetLearner:
         self.log.note_accepted(entry, [rule.period for rule in self.rules])
         self.last_accepted = entry.stamp
         self._unexplained = 0
-        if self.limiter.cap == 1:
-            self.limiter.cap = None  # the probe after a 429 got through
+        self.safety.accepted(entry.seq)
         self._relax(entry.stamp)
         self._apply()
 
@@ -117,8 +121,8 @@ class BudgetLearner:
             rule.relax_at = max(rule.relax_at, now + rule.period)
         if not self._revert_probe(entry, now):
             self._explain(entry, now)
-        self.limiter.cap = 1  # until one request gets through
         self._apply()
+        self.safety.rejected(entry.seq, now)
         return self.limiter.free_at()
 
     # -- state --------------------------------------------------------------------------
