@@ -61,7 +61,8 @@ def test_stricter_project_is_learned_window_by_window(scale: float) -> None:
     kept(out, server)
     assert out.rejected == 22  # under 2 % of 1200
     assert learned(out) == [str(w) for w in server]
-    assert out.finished == pytest.approx(1860.186 * scale, rel=1e-12)
+    # +0.4 %: the safety bound's growing pause while the 429s of learning come in a row.
+    assert out.finished == pytest.approx(1867.0095455195572 * scale, rel=1e-9)
     assert len(out.changes) == 12
 
 

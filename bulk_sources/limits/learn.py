@@ -79,7 +79,12 @@ class BudgetLearner:
         self._unexplained = 0
         self.last_accepted: float | None = None
         # Seeded unless told: a test's pauses are then repeatable; a run passes its own.
-        self.safety = SafetyBound(limiter, max_wait=max_wait, rng=rng or random.Random(0))
+        self.safety = SafetyBound(
+            limiter,
+            max_wait=max_wait,
+            memory=min(w.period for w in ceilings),
+            rng=rng or random.Random(0),
+        )
         self._learn_start(start)
         self._apply()
 
@@ -236,6 +241,10 @@ class BudgetLearner:
         if held < 1:
             return between
         span = x.admit - self._recent_stamp(x, held)
+        if not math.isfinite(span):
+            return between  # one of them is still in flight: its arrival bounds nothing yet
+        # Answered after x was sent (answers reorder): it proves no period, only >= 0.
+        span = max(0.0, span)
         period = max(shortest * BURST_START, span * 1.25)
         if period > shortest / WIDEN or held < self.proven(period):
             # Spread over much of the shortest window: that window explains it better.
@@ -254,6 +263,8 @@ class BudgetLearner:
         lower = max(burst.lower, gap)
         # More than `count` went through within this span: the period is shorter than it.
         upper = self.log.tightest(burst.count + 1)
+        if upper <= 0:
+            return []  # more than its count went through in one instant: it is not this window
         # Below every known window the period is anyone's guess (widen fast); between two
         # known ones each wrong guess is one rejected attempt (step, and overshoot little).
         grow = WIDEN if burst.period < known[0].period else STEP
@@ -276,6 +287,8 @@ class BudgetLearner:
             # The gap since the burst overstates the period when requests admitted after
             # the refused one reached the server before it; what went through is proof.
             period, lower = upper, upper * (1 - PRECISION)
+        if period <= 0:
+            return []  # answers out of order left no period the evidence supports
         b.period, b.lower = period, lower
         b.relax_at = x.admit + period * WIDEN
         reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
@@ -304,7 +317,11 @@ class BudgetLearner:
                 # Bisect between what 429s proved and the lesser of the period in force
                 # and what went through proves (clean periods alone prove nothing).
                 rule.upper = min(rule.period, self.log.tightest(rule.count + 1))
-            if rule.ceiling is None and rule.upper - rule.lower > rule.upper * PRECISION:
+            if (
+                rule.ceiling is None
+                and rule.upper > 0
+                and rule.upper - rule.lower > rule.upper * PRECISION
+            ):
                 rule.period = (rule.lower + rule.upper) / 2
                 rule.relax_at = now + rule.period * BISECT_CLEAN
                 reason = "clean periods: probing a shorter burst window"

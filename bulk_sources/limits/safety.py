@@ -16,7 +16,8 @@ congestion estimate:
   the allowance doubles per round trip, until it reaches the shortest window's count, where
   the windows themselves are the bound again. A wrong belief then costs at most what the
   allowance had in flight when the next 429 came, never a full burst.
-- While 429s continue with nothing accepted between them, the pause grows: on top of the
+- While 429s continue (no acceptance, or less than the shortest ceiling's period between
+  them), the pause grows: on top of the
   learner's resume time, the run holds for full jitter over `base * 2**(streak - 1)` (the
   first 429 trusts the learner alone), `base` being the shortest window in force (the
   burst window most likely to be the one refusing), capped by `max_wait`.
@@ -40,10 +41,18 @@ class SafetyBound:
     """One per limiter; the learner calls rejected() and accepted() with each answer."""
 
     def __init__(
-        self, limiter: MultiWindowLimiter, *, max_wait: float, rng: random.Random | None = None
+        self,
+        limiter: MultiWindowLimiter,
+        *,
+        max_wait: float,
+        memory: float,
+        rng: random.Random | None = None,
     ) -> None:
         self.limiter = limiter
         self.max_wait = max_wait
+        self.memory = memory
+        self.last = -math.inf  # when the last fresh 429 came
+        self.clean = True  # something was accepted since it
         self.rng = rng if rng is not None else random.Random()
         self.streak = 0  # fresh 429s with no acceptance of a probe between them
         self.after = math.inf  # requests admitted at or after this seq are probes
@@ -56,6 +65,11 @@ class SafetyBound:
     def rejected(self, seq: int, now: float) -> float:
         """A fresh 429 of request `seq`: one probe at a time, and a growing pause.
         Returns the extra pause held (seconds, 0 for the first of a streak)."""
+        # The streak ends only with a clean stretch: something accepted since, and the
+        # shortest ceiling's period gone by without a 429.
+        if self.clean and now - self.last > self.limiter.span(self.memory):
+            self.streak = 0
+        self.last, self.clean = now, False
         self.streak += 1
         self.after = self.limiter.next_seq
         self.limiter.cap = 1
@@ -70,10 +84,10 @@ class SafetyBound:
 
     def accepted(self, seq: int) -> None:
         """An acceptance: if of a probe sent after the last 429, widen the allowance."""
+        self.clean = True
         cap = self.limiter.cap
         if cap is None or seq < self.after:
             return
-        self.streak = 0
         windows = self.limiter.windows
         ceiling = min((w.count for w in windows), default=1)
         self.limiter.cap = None if cap + 1 >= ceiling else cap + 1
