@@ -84,14 +84,24 @@ def write_catalog(path: Path, prefix: str, n: int) -> Path:
     return path
 
 
-async def submit(url: str, catalog: Path, work: Path, state: Path) -> tuple[int, dict[str, Any]]:
+async def submit(
+    url: str,
+    catalog: Path,
+    work: Path,
+    state: Path,
+    told: list[Window] | None = TOLD,
+    max_wait: float | None = 3600 * SCALE,
+) -> tuple[int, dict[str, Any]]:
+    """Run the tool; `told` None or `max_wait` None leave it on its real defaults."""
     keyfile = work / "key.txt"
     keyfile.write_text(KEY)
     reports = work / f"reports-{catalog.stem}"
     command = [sys.executable, "-m", "bulk_sources", "submit", str(catalog)]
     command += ["--base-url", url, "--api-key-file", str(keyfile), "--quiet"]
-    command += ["--report-dir", str(reports), "--max-wait", f"{3600 * SCALE:g}s"]
-    for window in TOLD:
+    command += ["--report-dir", str(reports)]
+    if max_wait is not None:
+        command += ["--max-wait", f"{max_wait:g}s"]
+    for window in told or []:
         command += ["--rate-limit", str(window)]
     env = {**os.environ, "BULK_SOURCES_STATE_DIR": str(state)}
     proc = await asyncio.create_subprocess_exec(
@@ -237,8 +247,26 @@ def table(rows: list[Row]) -> str:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1200, 3000])
-    parser.add_argument("--only", choices=[*SERVERS, "two", "other"], action="append")
+    parser.add_argument(
+        "--only",
+        action="append",
+        help=f"lab cases: one of {', '.join([*SERVERS, 'two', 'other'])}; with --matrix: "
+        "cells whose name contains it, e.g. 20/1s-0-200ms or busy",
+    )
+    parser.add_argument(
+        "--matrix",
+        action="store_true",
+        help="the real-time matrix and the compressed latency/busy cases (budget_matrix.py)",
+    )
     args = parser.parse_args()
+    if args.matrix:
+        from budget_matrix import run_matrix
+
+        await run_matrix(args.only or [])
+        return
+    unknown = set(args.only or []) - {*SERVERS, "two", "other"}
+    if unknown:
+        parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
     wanted = args.only or [*SERVERS, "two", "other"]
     rows: list[Row] = []
     started = time.time()

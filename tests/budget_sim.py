@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,7 +35,11 @@ def simulate(
     latency: float = 0.0,
     other: tuple[float, float] | None = None,  # (interval, until): another consumer's sends
     start: Sequence[Window] = (),
+    jitter: tuple[float, float] = (0.0, 0.0),  # max inbound, max answer latency: uniform
+    seed: int = 0,
 ) -> Outcome:
+    rng = random.Random(seed)
+
     async def main() -> Outcome:
         loop = asyncio.get_running_loop()
         strict = RateLimiter(server, count_rejected=True)
@@ -48,11 +53,13 @@ def simulate(
                 queue.popleft()
                 while True:
                     slot = await limiter.acquire()
-                    if latency:
-                        await asyncio.sleep(latency / 2)
+                    inbound = latency / 2 + rng.uniform(0.0, jitter[0])
+                    if inbound:
+                        await asyncio.sleep(inbound)
                     ok = strict.admit("k", loop.time()) is None
-                    if latency:
-                        await asyncio.sleep(latency / 2)
+                    outbound = latency / 2 + rng.uniform(0.0, jitter[1])
+                    if outbound:
+                        await asyncio.sleep(outbound)
                     slot.release()
                     if ok:
                         out.accepted_at.append(loop.time())

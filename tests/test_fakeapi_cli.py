@@ -91,7 +91,12 @@ def test_cli_prints_url_and_key_first_and_stops_cleanly(sig: signal.Signals) -> 
 
 
 def test_cli_refuses_bad_flags(capsys: pytest.CaptureFixture[str]) -> None:
-    for flags in (["--rate-limit", "100"], ["--error-rate", "2"], ["--latency", "5,1"]):
+    for flags in (
+        ["--rate-limit", "100"],
+        ["--error-rate", "2"],
+        ["--latency", "5,1"],
+        ["--answer-latency", "5,1"],
+    ):
         with pytest.raises(SystemExit) as exit_info:
             main(["fake-server", *flags])
         assert exit_info.value.code == 2

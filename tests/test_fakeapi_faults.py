@@ -107,6 +107,27 @@ async def test_latency_delays_the_arrival(fake_server_factory: Any) -> None:
         assert time.monotonic() - started < 0.15  # GETs are not delayed
 
 
+async def test_answer_latency_delays_the_answer_not_the_count(fake_server_factory: Any) -> None:
+    server = await start(
+        fake_server_factory, windows=[Window(1, 10.0)], answer_latency=(0.15, 0.15)
+    )
+    async with session_for(server) as session:
+        started = time.monotonic()
+        first, second = await asyncio.gather(outcome(session, "a"), outcome(session, "b"))
+        took = time.monotonic() - started
+    # Both answers left 0.15 s after both were counted: the second was refused at arrival,
+    # before the first one's answer had left.
+    assert sorted([first, second]) == ["201", "429"]
+    assert took >= 0.15
+    arrivals = server.state.arrivals
+    assert len(arrivals) == 2 and max(a.time for a in arrivals) - started < 0.1
+
+
+def test_answer_latency_must_be_a_range() -> None:
+    with pytest.raises(ValueError, match="answer_latency"):
+        FaultConfig(answer_latency=(0.009, 0.002))
+
+
 async def test_a_faulted_request_counts_in_the_window(fake_server_factory: Any) -> None:
     server = await start(fake_server_factory, windows=[Window(2, 10.0)], error_rate=1.0)
     async with session_for(server) as session:

@@ -61,7 +61,8 @@ def test_stricter_project_is_learned_window_by_window(scale: float) -> None:
     kept(out, server)
     assert out.rejected == 22  # under 2 % of 1200
     assert learned(out) == [str(w) for w in server]
-    assert out.finished == pytest.approx(1860.186 * scale, rel=1e-12)
+    # +0.4 %: the safety bound's growing pause while the 429s of learning come in a row.
+    assert out.finished == pytest.approx(1867.0095455195572 * scale, rel=1e-9)
     assert len(out.changes) == 12
 
 
@@ -76,7 +77,8 @@ def test_unknown_burst_window_is_added_and_its_period_found(scale: float) -> Non
     # Found within the bisection's precision (1/8), never shorter than the server's.
     assert 2.0 * scale < burst.period <= 2.0 * scale * (1 + 1 / 8)
     assert burst.period == pytest.approx(2.031265625 * scale, rel=1e-12)
-    assert out.finished == pytest.approx(124.54446882656248 * scale, rel=1e-12)
+    # The safety bound's pause on the third 429 in a row costs 0.2 s here.
+    assert out.finished == pytest.approx(124.78054706083799 * scale, rel=1e-9)
     assert out.finished / limit(1200, server) < 1.07
 
 

@@ -162,6 +162,14 @@ def register(subparsers: Any) -> None:
         metavar="LO,HI",
         help="inbound delay per mutation, uniform between LO and HI milliseconds (e.g. 20,400)",
     )
+    faults.add_argument(
+        "--answer-latency",
+        type=_latency,
+        default=(0.0, 0.0),
+        metavar="LO,HI",
+        help="delay between counting a mutation and its answer leaving, uniform between LO "
+        "and HI milliseconds (reorders the answers)",
+    )
     faults.add_argument("--seed", type=int, help="seed of the fault pattern (repeatable runs)")
     parser.add_argument(
         "--state",
@@ -199,6 +207,7 @@ def build_config(args: argparse.Namespace) -> FakeApiConfig:
             stall_rate=args.stall_rate,
             stall_seconds=args.stall_seconds,
             latency=args.latency,
+            answer_latency=args.answer_latency,
             seed=args.seed,
         ),
         state_file=args.state,

@@ -2,7 +2,8 @@
 
 Per mutation (POST/PATCH/PUT/DELETE under /console/), in this order: read the body, sleep the
 drawn inbound latency, check the key (401, not counted), count the arrival and check the
-windows (429), then the faults (reset, 500, stall), the route itself, and create-then-drop.
+windows (429), then the faults (reset, 500, stall), the route itself, and create-then-drop;
+then sleep the drawn answer latency before the answer leaves.
 GETs skip the windows and the faults.
 """
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from ..api.protocol import ITEM_PATH, KEY_HEADER, MUTATIONS, SOURCES_PATH, masked
 from ..models import AssignmentSourceCreate, AssignmentSourcePartialUpdate, AssignmentSourceUpdate
 from .config import FakeApiConfig
+from .faults import FaultDraw
 from .limits import retry_after_header
 from .state import FakeApiState
 from .store import NOT_FOUND, ApiError, DuplicateName
@@ -74,6 +76,15 @@ async def _api_rules(request: web.Request, handler: Handler) -> web.StreamRespon
         return _refuse_key(request, state) or await _answer(request, handler, state)
 
     draw = state.faults.draw()
+    response = await _mutation(request, handler, state, draw)
+    if draw.answer_latency > 0 and not request.get(_DROPPED):
+        await asyncio.sleep(draw.answer_latency)  # counted already: the answer leaves later
+    return response
+
+
+async def _mutation(
+    request: web.Request, handler: Handler, state: FakeApiState, draw: FaultDraw
+) -> web.StreamResponse:
     # Read the body now: once a client gives up on a stalled request aiohttp fails later reads,
     # and the stall must still be able to create the source.
     await request.read()

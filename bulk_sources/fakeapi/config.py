@@ -24,6 +24,10 @@ class FaultConfig:
     stall_rate: float = 0.0
     stall_seconds: float = 30.0
     latency: tuple[float, float] = (0.0, 0.0)  # seconds, uniform(lo, hi) before arrival
+    # Seconds, uniform(lo, hi), between counting a request and its answer leaving: a real
+    # server does work after counting (the real one checks the body), and jitter here
+    # reorders the answers the client sees.
+    answer_latency: tuple[float, float] = (0.0, 0.0)
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -31,9 +35,10 @@ class FaultConfig:
             rate = getattr(self, name)
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {rate}")
-        lo, hi = self.latency
-        if lo < 0 or hi < lo:
-            raise ValueError(f"latency must be (lo, hi) with 0 <= lo <= hi, got {self.latency}")
+        for name in ("latency", "answer_latency"):
+            lo, hi = getattr(self, name)
+            if lo < 0 or hi < lo:
+                raise ValueError(f"{name} must be (lo, hi) with 0 <= lo <= hi, got {(lo, hi)}")
         if self.stall_seconds < 0:
             raise ValueError(f"stall_seconds must be >= 0, got {self.stall_seconds}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -49,7 +50,9 @@ class SharedBudget:
         self.limiter = MultiWindowLimiter(ceilings, drift=drift, margin=margin, spacing=spacing)
         self.started_from: dict[str, Any] | None = None
         start = self._remembered()
-        self.learner = BudgetLearner(self.limiter, ceilings, start=start, max_wait=max_wait)
+        self.learner = BudgetLearner(
+            self.limiter, ceilings, start=start, max_wait=max_wait, rng=random.Random()
+        )
         self._prefix = f"{os.getpid()}-{secrets.token_hex(3)}"
         self._foreign_open: dict[str, float] = {}
         self._rids: dict[int, str] = {}

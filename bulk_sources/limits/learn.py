@@ -23,6 +23,7 @@ Retry-After, when sent, is one more floor on it, capped by `max_wait`.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 
 from .evidence import Entry, Evidence
@@ -42,6 +43,7 @@ from .rules import (
     fmt,
     without_redundant,
 )
+from .safety import SafetyBound
 from .windows import Window
 
 __all__ = ["BudgetLearner", "Change", "Rule"]
@@ -62,6 +64,7 @@ class BudgetLearner:
         start: Sequence[Window] = (),
         probe_cap: int = 4,
         max_wait: float = 3600.0,
+        rng: random.Random | None = None,
     ) -> None:
         self.limiter = limiter
         self.probe_cap = probe_cap
@@ -75,6 +78,13 @@ class BudgetLearner:
         self._probe: tuple[int, Rule, float] | None = None
         self._unexplained = 0
         self.last_accepted: float | None = None
+        # Seeded unless told: a test's pauses are then repeatable; a run passes its own.
+        self.safety = SafetyBound(
+            limiter,
+            max_wait=max_wait,
+            memory=min(w.period for w in ceilings),
+            rng=rng or random.Random(0),
+        )
         self._learn_start(start)
         self._apply()
 
@@ -87,8 +97,7 @@ class BudgetLearner:
         self.log.note_accepted(entry, [rule.period for rule in self.rules])
         self.last_accepted = entry.stamp
         self._unexplained = 0
-        if self.limiter.cap == 1:
-            self.limiter.cap = None  # the probe after a 429 got through
+        self.safety.accepted(entry.seq)
         self._relax(entry.stamp)
         self._apply()
 
@@ -117,8 +126,8 @@ class BudgetLearner:
             rule.relax_at = max(rule.relax_at, now + rule.period)
         if not self._revert_probe(entry, now):
             self._explain(entry, now)
-        self.limiter.cap = 1  # until one request gets through
         self._apply()
+        self.safety.rejected(entry.seq, now)
         return self.limiter.free_at()
 
     # -- state --------------------------------------------------------------------------
@@ -232,6 +241,10 @@ class BudgetLearner:
         if held < 1:
             return between
         span = x.admit - self._recent_stamp(x, held)
+        if not math.isfinite(span):
+            return between  # one of them is still in flight: its arrival bounds nothing yet
+        # Answered after x was sent (answers reorder): it proves no period, only >= 0.
+        span = max(0.0, span)
         period = max(shortest * BURST_START, span * 1.25)
         if period > shortest / WIDEN or held < self.proven(period):
             # Spread over much of the shortest window: that window explains it better.
@@ -250,6 +263,8 @@ class BudgetLearner:
         lower = max(burst.lower, gap)
         # More than `count` went through within this span: the period is shorter than it.
         upper = self.log.tightest(burst.count + 1)
+        if upper <= 0:
+            return []  # more than its count went through in one instant: it is not this window
         # Below every known window the period is anyone's guess (widen fast); between two
         # known ones each wrong guess is one rejected attempt (step, and overshoot little).
         grow = WIDEN if burst.period < known[0].period else STEP
@@ -272,6 +287,8 @@ class BudgetLearner:
             # The gap since the burst overstates the period when requests admitted after
             # the refused one reached the server before it; what went through is proof.
             period, lower = upper, upper * (1 - PRECISION)
+        if period <= 0:
+            return []  # answers out of order left no period the evidence supports
         b.period, b.lower = period, lower
         b.relax_at = x.admit + period * WIDEN
         reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
@@ -300,7 +317,11 @@ class BudgetLearner:
                 # Bisect between what 429s proved and the lesser of the period in force
                 # and what went through proves (clean periods alone prove nothing).
                 rule.upper = min(rule.period, self.log.tightest(rule.count + 1))
-            if rule.ceiling is None and rule.upper - rule.lower > rule.upper * PRECISION:
+            if (
+                rule.ceiling is None
+                and rule.upper > 0
+                and rule.upper - rule.lower > rule.upper * PRECISION
+            ):
                 rule.period = (rule.lower + rule.upper) / 2
                 rule.relax_at = now + rule.period * BISECT_CLEAN
                 reason = "clean periods: probing a shorter burst window"

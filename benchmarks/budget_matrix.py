@@ -1,0 +1,176 @@
+"""The budget in real time (issue 16): burst protection the tool is not told, at real latency.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_budget.py --matrix [--only CELL ...]
+
+Real-time cells: a stand-in with the page's 100/10s + 1800/15m and burst protection
+{10, 20, 50 per 1 s, 20 per 2 s}, inbound and answer latency each uniform in
+{0-5, 0-50, 0-200, 0-400 ms} (so answers reorder), {100, 300} rows, the tool on its real
+defaults (told nothing). Compressed cells:
+the earlier page (100/10s + 900/15m) x0.05 and the stricter project x0.02, quiet and with
+BUSY CPU-bound processes beside the run. Told cells: the tool given the server's windows.
+Every cell gets a fresh stand-in and state directory.
+
+Target per cell: 429s <= 2 % of attempts, time / limit <= 1.25 plus, where the latency
+exceeds 5 % of the shortest window, one round trip (both latencies' maxima) per cycle of
+that window, over the limit. Told cells: 0 x 429.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench_budget import KEY, measure, submit, write_catalog
+
+from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
+from bulk_sources.limits.windows import Window, exact_schedule
+
+BUSY = 4
+# The current page's windows (the tool's default ceilings) plus the burst protection: a
+# server without the 10 s window would measure the tool against a limit its own told
+# ceiling forbids it to reach.
+PAGE = (Window(100, 10.0), Window(1800, 900.0))
+BURSTS = [Window(10, 1.0), Window(20, 1.0), Window(50, 1.0), Window(20, 2.0)]
+LATENCIES = [0.005, 0.05, 0.2, 0.4]
+ROWS = [100, 300]
+
+
+@dataclass(frozen=True)
+class Cell:
+    name: str
+    windows: tuple[Window, ...]  # the server's, burst last
+    latency: float  # max of each of inbound and answer latency, seconds
+    rows: int
+    told: tuple[Window, ...] | None = None  # None: the tool's real defaults
+    max_wait: float | None = None
+    busy: bool = False
+
+    @property
+    def shortest(self) -> Window:
+        return min(self.windows, key=lambda w: w.period)
+
+
+def cells() -> list[Cell]:
+    out = []
+    for burst in BURSTS:
+        for latency in LATENCIES:
+            for rows in ROWS:
+                name = f"rt-{burst}-0-{latency * 1000:g}ms-{rows}"
+                out.append(Cell(name, (*PAGE, burst), latency, rows))
+    for latency in (0.2, 0.4):
+        told = (*PAGE, Window(20, 1.0))
+        out.append(Cell(f"told-20/1s-0-{latency * 1000:g}ms-300", told, latency, 300, told))
+    earlier = (Window(100, 0.5), Window(900, 45.0))
+    stricter = (Window(50, 0.2), Window(450, 18.0))
+    told05 = (Window(100, 0.5), Window(1800, 45.0))
+    told02 = (Window(100, 0.2), Window(1800, 18.0))
+    for busy in (False, True):
+        tag = "busy" if busy else "quiet"
+        out += [
+            Cell(f"x0.05-earlier-0-100ms-{tag}", earlier, 0.1, 1200, told05, 180.0, busy),
+            Cell(f"x0.02-stricter-0-5ms-{tag}", stricter, 0.005, 1200, told02, 72.0, busy),
+        ]
+    return out
+
+
+@contextmanager
+def busy_processes(n: int) -> Iterator[None]:
+    """n CPU-bound processes beside the run (a laptop or CI runner doing other work)."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def target(cell: Cell, limit: float) -> float:
+    """The time / limit target: 1.25, plus a round trip per short-window cycle if due."""
+    short = cell.shortest
+    if cell.latency <= 0.05 * short.period or limit <= 0:
+        return 1.25
+    cycles = cell.rows / short.count
+    return 1.25 + cycles * 2 * cell.latency / limit
+
+
+@dataclass
+class Result:
+    cell: Cell
+    ratio: float
+    rejected: int
+    attempts: int
+    created: int
+    limit: float
+    goal: float
+    seconds: float
+    code: int
+
+    def row(self) -> str:
+        share = 100.0 * self.rejected / self.attempts if self.attempts else 0.0
+        ok_429 = self.rejected == 0 if self.cell.told else share <= 2.0
+        ok = (
+            "yes" if ok_429 and self.ratio <= self.goal and self.created == self.cell.rows else "NO"
+        )
+        return (
+            f"| {self.cell.name} | {self.limit:.1f} s | {self.ratio:.2f} | <= {self.goal:.2f} "
+            f"| {self.rejected} | {share:.1f} % | {self.created} | {self.code} | {ok} |"
+        )
+
+
+HEAD = (
+    "| cell | exact limit | time / limit | target | 429s | 429s / attempts | created "
+    "| exit | met |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+)
+
+
+async def one(cell: Cell) -> Result:
+    faults = FaultConfig(latency=(0.0, cell.latency), answer_latency=(0.0, cell.latency), seed=1)
+    config = FakeApiConfig(keys=[KEY], windows=list(cell.windows), faults=faults)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        catalog = write_catalog(
+            work / "rows.csv", cell.name.replace("/", "_").replace(".", "_"), cell.rows
+        )
+        async with FakeApiServer(config) as server:
+            told = list(cell.told) if cell.told else None
+            code, summary = await submit(
+                server.url, catalog, work, work / "state", told, cell.max_wait
+            )
+            ratio, rejected, attempts = measure(server, list(cell.windows), 0, cell.rows)
+    limit = exact_schedule(cell.rows, list(cell.windows))[-1]
+    created = summary["counts"].get("created", 0)
+    seconds = time.monotonic() - started
+    return Result(
+        cell, ratio, rejected, attempts, created, limit, target(cell, limit), seconds, code
+    )
+
+
+async def run_matrix(only: list[str]) -> None:
+    chosen = [c for c in cells() if not only or any(o in c.name for o in only)]
+    started = time.time()
+    load = os.getloadavg()
+    print(HEAD, flush=True)
+    results = []
+    for cell in chosen:
+        if cell.busy:
+            with busy_processes(BUSY):
+                result = await one(cell)
+        else:
+            result = await one(cell)
+        results.append(result)
+        print(result.row(), flush=True)
+    met = sum(r.row().endswith("yes |") for r in results)
+    end = os.getloadavg()
+    print(
+        f"\n{met} of {len(results)} cells met; {time.time() - started:.0f} s in all; load "
+        f"average at start {load[0]:.1f}, at the end {end[0]:.1f} ({os.cpu_count()} cores)"
+    )
