@@ -124,8 +124,13 @@ def test_validate_groups_long_output_and_writes_the_full_list(
     assert lines[0] == "30 rows: tags: separate tags with `;`, not commas (did you mean …?)"
     assert lines[1].startswith("  row 1 (n0): tags: separate tags")
     assert lines[5] == "  ... and 26 more"
-    assert lines[-1] == "the full list of 30 problems written to c-problems.csv"
-    assert len((tmp_path / "c-problems.csv").read_text().splitlines()) == 31
+    assert lines[-1] == "30 problems in all; --report FILE writes the full list as CSV"
+    assert list(tmp_path.iterdir()) == [path]  # nothing written unasked
+    assert main(["validate", str(path), "--max-errors", "4", "--report", "p.csv"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "the full list of 30 problems written to p.csv"
+    )
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 31
 
 
 def test_conflicting_duplicates_name_the_fields(

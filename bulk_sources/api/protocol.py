@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import ipaddress
+import os
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from ..errors import UsageError
@@ -30,9 +32,32 @@ def is_loopback(host: str) -> bool:
     return False
 
 
+BASE_URL_ENV = "STATSIG_BASE_URL"
+
+
+def default_base_url(environ: Mapping[str, str] | None = None) -> str:
+    """$STATSIG_BASE_URL, else the real API: the one place every command and the library
+    read it, so a rehearsal against the stand-in never reaches production by accident."""
+    env = os.environ if environ is None else environ
+    return env.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+
+
 def check_base_url(base_url: str) -> str:
-    """Refuse plain http except to loopback: the key travels in a header."""
+    """Refuse plain http except to loopback: the key travels in a header. Refuse secrets in
+    the URL (user:password@, a query, a fragment) without repeating them: a URL is printed
+    and stored in run.json, a header is not."""
     parts = urlsplit(base_url)
+    if "@" in parts.netloc:
+        raise UsageError(
+            "the base URL holds a user name or password (user:password@host); the tool never "
+            "sends credentials in a URL, so give it as https://host and the key in "
+            "STATSIG_API_KEY or --api-key-file"
+        )
+    if parts.query or parts.fragment or "?" in base_url or "#" in base_url:
+        raise UsageError(
+            "the base URL has a query or fragment (?… or #…), which could hold a secret; give "
+            "only scheme, host and port, like https://statsigapi.net"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"--base-url {base_url!r} must look like https://statsigapi.net")
     if parts.scheme == "http" and not is_loopback(parts.hostname):

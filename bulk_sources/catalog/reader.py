@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import CatalogError, UsageError
+from ..fileio import guard_input
 from . import sniff
 from .batch import BATCH_ROWS, Batches
 from .cells import NulCell
@@ -129,6 +130,7 @@ def file_sha256(path: Path) -> str:
 def open_catalog(path: Path, encoding: str | None = None, *, sheet: str | None = None) -> Catalog:
     path = Path(path)
     size = sniff.check_regular_file(path)
+    guard_input(path)
     if size == 0:
         raise CatalogError(
             f"{path} is empty (0 bytes); a catalog needs at least a header line, {TEMPLATE_HINT}"

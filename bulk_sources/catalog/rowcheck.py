@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..api.names import name_problem
 from ..models import AssignmentSourceCreate, IdTypeMapping
 from .columns import REQUIRED_FIELDS
 from .decoder import Errors, RowDecoder
@@ -73,6 +74,7 @@ def check_batch(
             [*r[:width], *[""] * (width - len(r))] if i in ragged else r for i, r in enumerate(rows)
         ]
     bodies, errors = decoder.decode_many(rows)
+    _check_names(bodies, errors)
     for i, cells in ragged.items():
         problem = f"has {cells} cells but the header has {width} columns"
         errors[i] = [("row", f"{problem}; quote cells that contain commas"), *errors.get(i, [])]
@@ -101,6 +103,15 @@ def check_batch(
     for i, row_errors in errors.items():
         errors[i] = decoder.sort_errors(row_errors)
     return bodies, models, errors
+
+
+def _check_names(bodies: Sequence[dict[str, Any]], errors: dict[int, Errors]) -> None:
+    for i, body in enumerate(bodies):
+        name = body.get("name")
+        if isinstance(name, str) and name.strip():
+            problem = name_problem(name)
+            if problem is not None:
+                errors.setdefault(i, []).append(("name", problem))
 
 
 def validated_mapping(entries: Any) -> Any:

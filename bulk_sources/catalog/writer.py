@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..fileio import atomic_write
 from .batch import BATCH_ROWS
 from .cells import NulCell
 from .columns import is_report_column
@@ -55,7 +56,7 @@ def write_rows_with_report(
         return
     delimiter = getattr(catalog, "delimiter", ",")
     width = len(catalog.columns)
-    with out_path.open("w", encoding="utf-8", newline="") as f:
+    with atomic_write(out_path) as f:
         writer = csv.writer(f, delimiter=delimiter)
         writer.writerow([*(catalog.columns[i] for i in keep), *report_columns])
         for number, values in catalog.records():
@@ -87,7 +88,10 @@ def _write_parquet(
         schema = source.schema_arrow
         fields = [schema.field(i) for i in keep]
         fields += [pa.field(c, pa.string()) for c in report_columns]
-        with pq.ParquetWriter(out_path, pa.schema(fields)) as writer:
+        with (
+            atomic_write(out_path, "wb") as handle,
+            pq.ParquetWriter(handle, pa.schema(fields)) as writer,
+        ):
             for batch in source.iter_batches(batch_size=BATCH_ROWS):
                 take = [i for i in range(batch.num_rows) if offset + i + 1 in report]
                 numbers = [offset + i + 1 for i in take]

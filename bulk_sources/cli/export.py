@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..api.protocol import BASE_URL_ENV, DEFAULT_BASE_URL
 from ..run.settings import SubmitSettings
-from .options import add_key_options, key_from
+from .options import add_key_options, base_url_from, base_url_note, key_from
 
 
 def register(subparsers: Any) -> None:
@@ -21,14 +22,14 @@ def register(subparsers: Any) -> None:
         "stdout without --output. Use it as a backup, to copy sources to another project, "
         "or to start a catalog from what exists.",
     )
-    d = SubmitSettings()
+    d = SubmitSettings(base_url=DEFAULT_BASE_URL)  # defaults shown in --help, not $STATSIG_BASE_URL
     export.add_argument(
         "--output", type=Path, metavar="FILE", help="where to write (default: stdout, CSV)"
     )
     export.add_argument(
         "--base-url",
-        default=d.base_url,
-        help=f"Console API base URL (default {d.base_url}; http only to loopback)",
+        help=f"Console API base URL (default ${BASE_URL_ENV} if set, else {DEFAULT_BASE_URL}; "
+        "http only to loopback)",
     )
     add_key_options(export)
     export.add_argument(
@@ -40,7 +41,10 @@ def register(subparsers: Any) -> None:
 def run_export(args: argparse.Namespace) -> int:
     from ..run.export import catalog_rows, list_sources, write_csv, write_export
 
-    settings = SubmitSettings(base_url=args.base_url, timeout=args.timeout)
+    settings = SubmitSettings(base_url=base_url_from(args), timeout=args.timeout)
+    note = base_url_note(args)
+    if note:
+        print(note, file=sys.stderr)
     rows = catalog_rows(asyncio.run(list_sources(settings, key_from(args))))
     if args.output is None:
         write_csv(rows, sys.stdout)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api.apikey import ApiKey, load_api_key
+from ..api.protocol import BASE_URL_ENV, DEFAULT_BASE_URL, check_base_url, default_base_url
 from ..errors import UsageError
 from ..limits.windows import DEFAULT_WINDOWS, Window, parse_duration, parse_window
 from ..run.settings import (
@@ -17,8 +18,6 @@ from ..run.settings import (
     seconds_above_zero,
     seconds_at_least_zero,
 )
-
-BASE_URL_ENV = "STATSIG_BASE_URL"
 
 
 def _window(text: str) -> Window:
@@ -59,11 +58,11 @@ def add_key_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_submit_options(parser: argparse.ArgumentParser) -> None:
-    d = SubmitSettings()
+    d = SubmitSettings(base_url=DEFAULT_BASE_URL)  # defaults shown in --help, not $STATSIG_BASE_URL
     parser.add_argument(
         "--base-url",
         default=None,
-        help=f"Console API base URL (default ${BASE_URL_ENV} if set, else {d.base_url}; "
+        help=f"Console API base URL (default ${BASE_URL_ENV} if set, else {DEFAULT_BASE_URL}; "
         "http only to loopback)",
     )
     add_key_options(parser)
@@ -184,14 +183,14 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
 def base_url_from(args: argparse.Namespace, environ: dict[str, str] | None = None) -> str:
     """--base-url, else $STATSIG_BASE_URL, else the real API: a rehearsal against the
     stand-in is set once per shell instead of on every command."""
-    env = os.environ if environ is None else environ
-    return str(args.base_url or env.get(BASE_URL_ENV) or SubmitSettings().base_url)
+    return str(args.base_url or default_base_url(environ))
 
 
 def base_url_note(args: argparse.Namespace) -> str | None:
     """A line for stderr when the URL came from the environment, so it is never a surprise."""
     if args.base_url is None and os.environ.get(BASE_URL_ENV):
-        return f"base URL {os.environ[BASE_URL_ENV]} (from ${BASE_URL_ENV})"
+        # Checked before it is shown: a URL holding a password is refused, never printed.
+        return f"base URL {check_base_url(os.environ[BASE_URL_ENV])} (from ${BASE_URL_ENV})"
     return None
 
 

@@ -118,9 +118,10 @@ def summary(report: ValidationReport) -> str:
 def write_report(report: ValidationReport, path: Path) -> None:
     from ..catalog.problems import warning_findings
     from ..catalog.validation import findings
+    from ..fileio import atomic_write
 
     try:
-        with path.open("w", encoding="utf-8", newline="") as f:
+        with atomic_write(path) as f:
             writer = csv.writer(f)
             writer.writerow(["row", "name", "status", "field", "reason"])
             for item in [*findings(report), *warning_findings(report)]:
@@ -148,12 +149,6 @@ def _grouped(items: list[Finding], limit: int) -> list[str]:
     return lines
 
 
-def _full_list_path(args: argparse.Namespace) -> Path:
-    if args.report is not None:
-        return Path(args.report)
-    return Path(f"{Path(args.catalog).stem}-problems.csv")
-
-
 def run(args: argparse.Namespace) -> int:
     from ..catalog.problems import document, warning_findings
     from ..catalog.reader import open_catalog, unknown_columns_warning
@@ -177,13 +172,13 @@ def run(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     print(f"{catalog.path}: {summary(report)}")
-    if args.report is not None or long:
-        path = _full_list_path(args)
-        write_report(report, path)
-        print(
-            f"{'the full list of ' + str(len(items)) + ' problems' if long else 'report'} "
-            f"written to {path}"
-        )
+    if args.report is not None:
+        write_report(report, args.report)
+        what = f"the full list of {len(items)} problems" if long else "report"
+        print(f"{what} written to {args.report}")
+    elif long:
+        # Only where asked: a file appearing in the working folder unasked surprises.
+        print(f"{len(items)} problems in all; --report FILE writes the full list as CSV")
     return code
 
 

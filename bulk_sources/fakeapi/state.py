@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -14,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api.protocol import key_fingerprint, masked
+from ..fileio import write_text
 from .config import FakeApiConfig
 from .faults import FAULT_KINDS, FaultInjector
 from .limits import RateLimiter, WindowStats
@@ -190,17 +188,7 @@ class FakeApiState:
             return
         data = json.dumps(self.snapshot() if snapshot is None else snapshot, ensure_ascii=False)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_text(path, data)
 
     def _load(self, path: Path) -> None:
         try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +26,7 @@ from pydantic import ValidationError
 
 from ..api.apikey import ApiKey
 from ..errors import UsageError
+from ..fileio import atomic_write
 from ..models import AssignmentSourceCreate
 from .execute import open_client
 from .plan.compare import COMPARED_FIELDS
@@ -81,20 +81,18 @@ def write_csv(rows: list[list[str]], handle: IO[str]) -> None:
 
 def write_export(rows: list[list[str]], path: Path) -> Path:
     """CSV, or Parquet when the name ends in .parquet/.pq/.parq; written then renamed."""
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
         if path.suffix.lower() in _PARQUET_SUFFIXES:
             columns = {
                 c: pa.array([r[i] or None for r in rows], type=pa.string())
                 for i, c in enumerate(EXPORT_COLUMNS)
             }
-            pq.write_table(pa.table(columns), tmp)
+            with atomic_write(path, "wb") as binary:
+                pq.write_table(pa.table(columns), binary)
         else:
-            with tmp.open("w", encoding="utf-8", newline="") as handle:
+            with atomic_write(path) as handle:
                 write_csv(rows, handle)
-        os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise UsageError(
             f"can't write {path} ({exc.strerror or exc}); choose a writable --output"
         ) from None

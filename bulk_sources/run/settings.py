@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, TypeGuard
 
-from ..api.protocol import DEFAULT_BASE_URL, check_base_url
+from ..api.protocol import check_base_url, default_base_url
 from ..errors import UsageError
 from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
 
@@ -59,7 +59,7 @@ _FLAGS = ("respect_review_settings",)
 
 @dataclass(frozen=True)
 class SubmitSettings:
-    base_url: str = DEFAULT_BASE_URL
+    base_url: str = field(default_factory=default_base_url)
     windows: tuple[Window, ...] = DEFAULT_WINDOWS
     concurrency: int = 16
     max_attempts: int = 5

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from ...errors import CatalogError, RunLockedError, UsageError
 from ..settings import SubmitSettings
+from ...fileio import atomic_write, write_text
 
 RUN_FILE = "run.json"
 JOURNAL_FILE = "journal.jsonl"
@@ -126,9 +127,7 @@ class RunRecord:
             "source_rows": self.source_rows,
             "rollback_of": self.rollback_of,
         }
-        tmp = run_dir / f".{RUN_FILE}.tmp"
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, run_dir / RUN_FILE)
+        write_text(run_dir / RUN_FILE, json.dumps(data, indent=2) + "\n")
 
     @classmethod
     def load(cls, run_dir: Path) -> RunRecord:
@@ -186,16 +185,13 @@ def snapshot_catalog(source: Path, run_dir: Path) -> tuple[Path, str]:
     """Copy the catalog into the run folder, hashing it on the way: the run reads the copy,
     so the original can change or vanish mid-run without harm. Returns (copy, sha256)."""
     target = run_dir / (SNAPSHOT_STEM + source.suffix.lower())
-    tmp = target.with_name(f".{target.name}.tmp")
     digest = hashlib.sha256()
     try:
-        with source.open("rb") as src, tmp.open("wb") as dst:
+        with source.open("rb") as src, atomic_write(target, "wb", own_copy=True) as dst:
             while chunk := src.read(_COPY_CHUNK):
                 digest.update(chunk)
                 dst.write(chunk)
-        os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise CatalogError(
             f"can't copy the catalog {source} into the run folder {run_dir} "
             f"({exc.strerror or exc}); check both paths"

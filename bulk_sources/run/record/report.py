@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any
 
 from ...catalog.reader import Catalog
 from ...catalog.writer import write_rows_with_report
+from ...fileio import atomic_write
 from .csvsafe import neutralise
 from .results import RETRYABLE, RowResult, Status
 
@@ -24,14 +24,8 @@ RESULT_COLUMNS = ("row", "name", "status", "http_status", "attempts", "error", "
 REPORT_COLUMNS = ("_row", "_status", "_error")
 
 
-@contextmanager
-def atomic_text(path: Path) -> Iterator[IO[str]]:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as handle:
-        yield handle
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+def atomic_text(path: Path) -> AbstractContextManager[IO[str]]:
+    return atomic_write(path)
 
 
 def write_results(path: Path, results: Iterable[RowResult]) -> None:
@@ -88,9 +82,7 @@ def write_failed(
         if r.status in RETRYABLE
     }
     out = failed_path(run_dir, catalog)
-    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
-    write_rows_with_report(catalog, report, REPORT_COLUMNS, tmp)
-    os.replace(tmp, out)
+    write_rows_with_report(catalog, report, REPORT_COLUMNS, out)
     return out
 
 

@@ -265,6 +265,13 @@ class Executor:
                     self.stop(answer.message)
                 return None
             if kind is AnswerKind.EXISTS:
+                if task.action == "create" and self.settle and task.maybe_sent:
+                    # The wording proves nothing: the next listing settles it, if it can.
+                    ok, found = await self._unless_stopped(self.settle(task))
+                    if not ok:
+                        return None
+                    if found is not None and found.status is not Status.NOT_ATTEMPTED:
+                        return found
                 outcome = exists_outcome(task, answer, self.settings.on_exists)
                 if outcome is not None:
                     return outcome

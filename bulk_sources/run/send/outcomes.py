@@ -63,18 +63,19 @@ def delete_not_found(task: Task, answer: Answer) -> RowResult:
 
 
 def exists_outcome(task: Task, answer: Answer, policy: OnExists) -> RowResult | None:
-    """A 400 "already in use"; None means the task has switched to an update."""
-    if task.action == "create" and task.maybe_sent:
-        return settled(
+    """A 409/"already in use"; None means the task has switched to an update.
+
+    A create is planned only for a name the listing showed absent, so the claim contradicts
+    what the run saw and proves nothing (a hostile or confused server can say it of a name
+    it doesn't hold): the row is `unknown`, and resume's listing settles it."""
+    if task.action == "create":
+        earlier = " (an earlier attempt's answer was lost)" if task.maybe_sent else ""
+        return _row(
             task,
-            Status.CREATED,
-            answer,
-            "created by an earlier attempt whose answer was lost (settled by the API's "
-            f"wording, not by listing: the retry was told: {answer.message})",
+            Status.UNKNOWN,
+            f"the API said {answer.message!r}{earlier}, but the listing showed no source of "
+            "that name; resume lists again to settle it",
         )
-    if policy == "update" and task.action == "create":
-        task.action = "update"
-        return None
     if policy == "fail":
         return settled(task, Status.FAILED, answer, f"{answer.message} (--on-exists fail)")
     return settled(task, Status.EXISTS, answer, f"{answer.message} (skipped)")

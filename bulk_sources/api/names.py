@@ -1,0 +1,50 @@
+"""Which names a URL path can carry exactly.
+
+A source is updated and deleted at `.../assignment_source/{name}`, so a name is only usable
+when that path reaches it and nothing else: `.` and `..` are dot segments that every URL
+library and proxy resolves away (the DELETE for `..` reaches `/console/v1/experiments/`),
+and a name longer than a request line can carry is refused before the server sees it.
+Checked on the catalog (an invalid row), never by the stand-in: the real API takes them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import quote
+
+from .protocol import ITEM_PATH
+
+# Servers and proxies commonly refuse a request line over 8 KiB (nginx, AWS ALB, Apache);
+# the path is most of it, so the encoded path stays under that with room for the rest.
+URL_PATH_LIMIT = 8000
+_PREFIX = len(ITEM_PATH.format(name=""))
+_PLAIN = re.compile(r"[A-Za-z0-9_\-. ]{1,256}")
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` can't be addressed by its update/DELETE path, or None when it can."""
+    name = name.strip()
+    if name in (".", ".."):
+        where = "the folder above" if name == ".." else "the list itself"
+        return (
+            f"`{name}` is a dot segment: the URL path {ITEM_PATH.format(name=name)} is resolved "
+            f"to {where} by every HTTP library, so the source could never be updated or deleted; "
+            "rename it"
+        )
+    if _PLAIN.fullmatch(name):
+        return None
+    for char in name:
+        if unicodedata.category(char) == "Cs":
+            return (
+                f"holds a lone surrogate (U+{ord(char):04X}), which has no UTF-8 form, so no "
+                "URL path can carry it; fix the file's encoding"
+            )
+    encoded = len(quote(name, safe=""))
+    if _PREFIX + encoded > URL_PATH_LIMIT:
+        return (
+            f"is {encoded} characters once encoded for the URL; the update/DELETE path can "
+            f"carry at most {URL_PATH_LIMIT - _PREFIX} (a request line over "
+            f"{URL_PATH_LIMIT} is refused by common servers); shorten it"
+        )
+    return None
