@@ -193,3 +193,32 @@ def test_validate_catalog_makes_sql_errors_row_errors(tmp_path: Path) -> None:
     }
     off = validate_catalog(open_catalog(path), check_sql=False)
     assert off.valid_count == 3
+
+
+def test_cli_dialect_is_used_and_an_unknown_one_lists_the_known(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bulk_sources.cli.main import main
+
+    path = write_csv(tmp_path / "c.csv", [good("a", sql='SELECT "user_id", ts, exp, grp FROM t')])
+    assert main(["validate", str(path)]) == 0
+    assert main(["validate", str(path), "--dialect", "postgres"]) == 0
+    assert main(["validate", str(path), "--dialect", "Snowflake"]) == 1
+    out, _ = capsys.readouterr()
+    assert "row 1 (a): idTypeMapping: the SQL returns 'user_id' quoted, and snowflake" in out
+    with pytest.raises(SystemExit) as stop:
+        main(["validate", str(path), "--dialect", "snowflak"])
+    assert stop.value.code == 2
+    _, err = capsys.readouterr()
+    assert "unknown SQL dialect 'snowflak'; choose one of athena, bigquery," in err
+    assert "Traceback" not in err
+
+
+def test_the_dialect_is_a_recorded_setting() -> None:
+    from bulk_sources.errors import UsageError
+    from bulk_sources.run.settings import SubmitSettings
+
+    settings = SubmitSettings(dialect="bigquery")
+    assert SubmitSettings.from_json(settings.to_json()).dialect == "bigquery"
+    with pytest.raises(UsageError, match="--dialect: unknown SQL dialect 'nosuch'"):
+        SubmitSettings.from_json({**settings.to_json(), "dialect": "nosuch"})

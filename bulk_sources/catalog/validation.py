@@ -7,7 +7,7 @@ Every row ends in exactly one of valid, invalid, duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -64,7 +64,7 @@ def validate_catalog(
             number = start + i
             name = body.get("name")
             row_errors = errors.get(i)
-            sql_warnings: list[tuple[str, str]] = []
+            sql_warnings: Sequence[tuple[str, str]] = ()
             if row_errors is None and sql is not None:
                 sql_errors, sql_warnings = sql.check(body)
                 if sql_errors:

@@ -33,6 +33,8 @@ class SqlCheck:
         self.dialect = None if dialect is None else parse.check_dialect(dialect)
         self._cache: dict[str, parse.Analysis] = {}
         self._folded: dict[str, str] = {}
+        # Rows repeat their SQL and columns together: the verdict once per combination.
+        self._verdicts: dict[tuple[Any, ...], tuple[Problems, Problems]] = {}
 
     def _analysis(self, sql: str) -> Any:
         found = self._cache.get(sql)
@@ -52,7 +54,21 @@ class SqlCheck:
         return folded
 
     def check(self, body: dict[str, Any]) -> tuple[Problems, Problems]:
-        """(errors, warnings) as (field, reason) for one valid body."""
+        """(errors, warnings) as (field, reason) for one valid body (lists not to be changed)."""
+        key = (
+            body["sql"],
+            body["timestampColumn"],
+            body["experimentIDColumn"],
+            body["groupIDColumn"],
+            body.get("groupNameColumn"),
+            *map(_column, body["idTypeMapping"]),
+        )
+        found = self._verdicts.get(key)
+        if found is None:
+            found = self._verdicts[key] = self._check(body)
+        return found
+
+    def _check(self, body: dict[str, Any]) -> tuple[Problems, Problems]:
         analysis = self._analysis(body["sql"])
         errors: Problems = [("sql", r) for r in analysis.errors]
         warnings: Problems = [("sql", r) for r in analysis.warnings]
