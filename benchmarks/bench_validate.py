@@ -1,6 +1,7 @@
 """Validation speed and peak memory, next to raw pydantic validation of the same rows.
 
     .venv/bin/python benchmarks/bench_validate.py [--sizes 100000 1000000]
+    .venv/bin/python benchmarks/bench_validate.py --sql   # the SQL check on and off
 
 Each measurement runs in its own subprocess so its peak RSS (VmHWM) is its own, and times
 CPU seconds of that process (`time.process_time`: all its threads, so pyarrow's reader
@@ -44,13 +45,14 @@ HEADER = [
 _AREAS = ["checkout", "search", "onboarding", "pricing", "feed", "ads", "growth", "billing"]
 
 
-def row(i: int) -> list[str]:
+def row(i: int, distinct: int | None = None) -> list[str]:
     area = _AREAS[i % len(_AREAS)]
     mapping = "userID=user_id;stableID=stable_id" if i % 3 else "companyID=company_id"
     return [
         f"exposures_{area}_{i}",
         f"Exposures for {area}, batch {i // 1000}" if i % 4 == 0 else "",
-        f"SELECT user_id, stable_id, company_id, ts, experiment, grp FROM {area}.exposures_{i}",
+        f"SELECT user_id, stable_id, company_id, ts, experiment, grp FROM {area}.exposures_"
+        f"{i if distinct is None else i % distinct}",
         "ts",
         "experiment",
         "grp",
@@ -78,11 +80,11 @@ def body(i: int) -> dict[str, Any]:
     return out
 
 
-def write_csv(path: Path, n: int) -> None:
+def write_csv(path: Path, n: int, distinct: int | None = None) -> None:
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(HEADER)
-        writer.writerows(row(i) for i in range(n))
+        writer.writerows(row(i, distinct) for i in range(n))
 
 
 def write_parquet(path: Path, n: int) -> None:
@@ -103,12 +105,12 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def child_validate(path: Path) -> dict[str, float]:
+def child_validate(path: Path, check_sql: bool = True) -> dict[str, float]:
     from bulk_sources.catalog.reader import open_catalog
     from bulk_sources.catalog.validation import validate_catalog
 
     start = time.process_time()
-    report = validate_catalog(open_catalog(path))
+    report = validate_catalog(open_catalog(path), check_sql=check_sql)
     seconds = time.process_time() - start
     assert report.valid_count == report.total, report.invalid and next(iter(report.invalid))
     return {"rows": report.total, "seconds": seconds, "peak_mib": _peak_mib()}
@@ -160,11 +162,18 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement, best kept")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--sql", action="store_true", help="time the SQL check on and off")
     args = parser.parse_args()
     if args.child:
         kind, arg = args.child
-        result = child_raw(int(arg)) if kind == "raw" else child_validate(Path(arg))
+        if kind == "raw":
+            result = child_raw(int(arg))
+        else:
+            result = child_validate(Path(arg), check_sql=kind == "validate")
         print(json.dumps(result))
+        return
+    if args.sql:
+        sql_table(args.repeat)
         return
     print("| rows | input | rows/s | vs raw pydantic | run by run | peak RSS |")
     print("| ---: | --- | ---: | ---: | ---: | ---: |")
@@ -191,6 +200,22 @@ def main() -> None:
                 )
             for path in paths.values():
                 path.unlink()
+
+
+def sql_table(repeat: int) -> None:
+    """CSV validation with the SQL check on and off, interleaved; best rate of each kept."""
+    print("| rows | distinct SQL texts | check off rows/s | check on rows/s | time on / off |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, distinct in ((100_000, 1_000), (10_000, 10_000)):
+            path = Path(tmp) / f"s{n}.csv"
+            write_csv(path, n, distinct)
+            runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
+            for _ in range(repeat):
+                runs["off"].append(_run_child("validate-nosql", str(path)))
+                runs["on"].append(_run_child("validate", str(path)))
+            off, on = _best(runs["off"])[0], _best(runs["on"])[0]
+            print(f"| {n:,} | {distinct:,} | {off:,.0f} | {on:,.0f} | {off / on:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

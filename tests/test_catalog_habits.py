@@ -138,22 +138,22 @@ def test_json_tags_may_hold_commas(tmp_path: Path) -> None:
     assert report.valid[0].body["tags"] == ["a, b"]
 
 
-def test_id_column_missing_from_sql_is_a_warning(tmp_path: Path) -> None:
+def test_id_column_missing_from_sql_makes_the_row_invalid(tmp_path: Path) -> None:
     rows = [
         good("a", idTypeMapping="userID=user_id;companyID=company_id"),
         good("b", sql="SELECT * FROM t", idTypeMapping="companyID=company_id"),
     ]
     report = _validate(write_csv(tmp_path / "c.csv", rows))
-    assert report.invalid == {}
-    assert report.valid_count == 2
-    assert [(w.row, w.field, w.reason) for w in report.warnings] == [
+    assert report.valid_count == 1
+    assert [(e.row, e.field, e.reason) for e in report.invalid[1]] == [
         (
             1,
             "idTypeMapping",
-            "column 'company_id' appears nowhere in the SQL, which names its columns; check the "
-            "spelling (a warning: the row is still sent)",
+            "column 'company_id' is not among the columns the SQL returns (user_id, ts, exp, "
+            "grp); Statsig would fail to load the source",
         )
     ]
+    assert report.warnings == []
 
 
 # Delimiters and encodings

@@ -93,7 +93,7 @@ def _expected(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _read_back(path: Path) -> list[dict[str, Any]]:
-    report = validate_catalog(open_catalog(path), keep_valid=True)
+    report = validate_catalog(open_catalog(path), keep_valid=True, check_sql=False)
     assert report.invalid == {}, report.invalid
     return [v.body for v in report.valid]
 

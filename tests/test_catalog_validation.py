@@ -84,9 +84,9 @@ def test_model_rules_map_to_fields(tmp_path: Path) -> None:
 
 
 def test_required_text_is_trimmed(tmp_path: Path) -> None:
-    report = _validate(tmp_path, [good("  a  ", sql="  SELECT 1 \n")], keep_valid=True)
+    report = _validate(tmp_path, [good("  a  ", sql="  SELECT * FROM t \n")], keep_valid=True)
     assert report.valid[0].body["name"] == "a"
-    assert report.valid[0].body["sql"] == "SELECT 1"
+    assert report.valid[0].body["sql"] == "SELECT * FROM t"
 
 
 def test_absent_optional_cells_are_absent_from_the_body(tmp_path: Path) -> None:
@@ -134,7 +134,7 @@ def test_same_content_in_another_spelling_is_a_duplicate(tmp_path: Path) -> None
 
 
 def test_same_name_different_content_makes_all_of_them_invalid(tmp_path: Path) -> None:
-    rows = [good("a"), good("b"), good("a"), good("c"), good("a", groupIDColumn="other")]
+    rows = [good("a"), good("b"), good("a"), good("c"), good("a", groupIDColumn="exp")]
     report = _validate(tmp_path, rows, keep_valid=True)
     conflict = (
         "name a appears in rows 1, 3, 5 with different content (they differ in groupIDColumn)"
@@ -169,7 +169,7 @@ def test_identical_invalid_rows_are_one_invalid_and_a_duplicate(tmp_path: Path) 
 
 
 def test_long_conflicts_list_the_first_rows(tmp_path: Path) -> None:
-    rows = [good("a", groupIDColumn=f"g{i}") for i in range(12)]
+    rows = [good("a", sql="SELECT * FROM t", groupIDColumn=f"g{i}") for i in range(12)]
     report = _validate(tmp_path, rows)
     assert report.invalid[1][0].reason == (
         "name a appears in rows 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ... (12 rows) with different content"

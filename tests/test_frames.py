@@ -73,7 +73,8 @@ def test_import_and_help_load_no_heavy_library() -> None:
     # --help must stay fast: the network, data and server stacks load only for a command.
     code = (
         "import sys, bulk_sources; from bulk_sources.cli.main import build_parser; "
-        "build_parser(); print(sorted(m for m in ('aiohttp', 'pandas', 'pyarrow', 'tqdm') "
+        "build_parser(); print(sorted(m for m in ('aiohttp', 'pandas', 'pyarrow', 'tqdm', "
+        "'sqlglot') "
         "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

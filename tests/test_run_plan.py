@@ -72,7 +72,7 @@ async def test_a_second_update_run_sends_nothing_and_ten_changed_rows_send_ten(
     assert {r["status"] for r in read_results(second.run_dir)} == {"unchanged"}
 
     for i in range(0, 40, 4):
-        rows[i] = row(rows[i]["name"], sql=f"SELECT changed_{i}")
+        rows[i] = row(rows[i]["name"], sql=f"SELECT * FROM changed_{i}")
     write_catalog(catalog, rows)
     updated_before = server.state.updated
     third = await submit_catalog_async(catalog, config, ApiKey(KEY))

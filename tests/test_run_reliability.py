@@ -13,7 +13,7 @@ from bulk_sources.api.names import URL_PATH_LIMIT
 from bulk_sources.catalog.reader import open_catalog
 from bulk_sources.catalog.validation import validate_catalog
 from bulk_sources.fakeapi import FakeApiServer
-from bulk_sources.run.session import submit_catalog_async
+from bulk_sources.run.entry import submit_catalog_async
 
 
 def test_names_the_url_path_cannot_carry_are_invalid_with_why(tmp_path: Path) -> None:

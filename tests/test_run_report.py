@@ -54,7 +54,7 @@ async def test_failed_csv_carries_why_and_is_submitted_again_as_it_is(
 
     # Fixed in place in a spreadsheet, report columns left as they are, and submitted.
     for record in failed:
-        record["sql"] = "SELECT fixed"
+        record["sql"] = "SELECT * FROM fixed"
         record["idTypeMapping"] = "userID=user_id"
     with failed_path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, header)

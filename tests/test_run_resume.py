@@ -179,7 +179,7 @@ async def test_retry_resends_exactly_the_failed_rows(
 
     # With --include-invalid, a row fixed in the catalog goes too. The rows the first retry
     # created exist now with the same content: unchanged, nothing sent for them.
-    rows[4] = row("bad", sql="SELECT fixed")
+    rows[4] = row("bad", sql="SELECT * FROM fixed")
     write_catalog(catalog, rows)
     before = server.state.stats()["mutations"]
     fixed = await retry_run_async(first.run_dir, ApiKey("console-ours"), include_invalid=True)

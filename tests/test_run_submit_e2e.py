@@ -89,7 +89,9 @@ async def test_on_exists_policies(
         FakeApiConfig(keys=["console-ours", OTHER_KEY], windows=list(TEST_WINDOWS))
     )
     await _precreate(server, OTHER_KEY, "taken")
-    catalog = write_catalog(tmp_path / "c.csv", [row("new_one"), row("taken", sql="SELECT 2")])
+    catalog = write_catalog(
+        tmp_path / "c.csv", [row("new_one"), row("taken", sql="SELECT * FROM t2")]
+    )
     summary = await submit_catalog_async(
         catalog,
         settings(server.url, tmp_path / "reports", on_exists=policy),
@@ -97,7 +99,7 @@ async def test_on_exists_policies(
     )
     assert [r.status.value for r in summary.results] == ["created", status]
     if policy == "update":
-        assert server.state.sources["taken"]["sql"] == "SELECT 2"
+        assert server.state.sources["taken"]["sql"] == "SELECT * FROM t2"
         assert summary.outcome == "ok"
     else:
         assert summary.outcome == "rows_failed"

@@ -7,7 +7,7 @@ Every row ends in exactly one of valid, invalid, duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,7 @@ from ..models import row_key
 from .decoder import RowDecoder
 from .duplicates import ROW_BITS, Later, packed_hashes, settle_repeated_names
 from .rowcheck import check_batch, check_row, check_rows, validated_mapping
-from .sqlcheck import sql_misses
+from .sql import SqlCheck
 from .verdicts import RowError, ValidationReport, ValidRow
 
 if TYPE_CHECKING:
@@ -30,12 +30,22 @@ __all__ = [
     "check_row",
     "check_rows",
     "findings",
-    "sql_misses",
     "validate_catalog",
 ]
 
 
-def validate_catalog(catalog: CatalogSource, *, keep_valid: bool = False) -> ValidationReport:
+def validate_catalog(
+    catalog: CatalogSource,
+    *,
+    keep_valid: bool = False,
+    dialect: str | None = None,
+    check_sql: bool = True,
+) -> ValidationReport:
+    """Every row's verdict; `dialect` names the SQL's (None: only what every dialect rejects).
+
+    A ValueError names the dialects when `dialect` is not one of them.
+    """
+    sql = SqlCheck(dialect) if check_sql else None
     cmap = catalog.column_map
     report = ValidationReport(
         unknown_columns=list(catalog.unknown_columns), column_hints=dict(cmap.hints)
@@ -54,6 +64,11 @@ def validate_catalog(catalog: CatalogSource, *, keep_valid: bool = False) -> Val
             number = start + i
             name = body.get("name")
             row_errors = errors.get(i)
+            sql_warnings: Sequence[tuple[str, str]] = ()
+            if row_errors is None and sql is not None:
+                sql_errors, sql_warnings = sql.check(body)
+                if sql_errors:
+                    row_errors = decoder.sort_errors(sql_errors)
             if name is not None and first.setdefault(name, packed) != packed:
                 later.setdefault(name, []).append(Later(number, packed >> ROW_BITS, row_errors))
                 continue
@@ -63,9 +78,8 @@ def validate_catalog(catalog: CatalogSource, *, keep_valid: bool = False) -> Val
                     report._names[number] = name
             else:
                 valid_count += 1
-                misses = sql_misses(body)
-                if misses:
-                    report.warnings.extend(RowError(number, name, f, r) for f, r in misses)
+                if sql_warnings:
+                    report.warnings.extend(RowError(number, name, f, r) for f, r in sql_warnings)
                 if keep_valid:
                     model = models[i]
                     assert model is not None

@@ -18,6 +18,7 @@ from ..run.settings import (
     seconds_above_zero,
     seconds_at_least_zero,
 )
+from .checks import add_check_options
 
 
 def _window(text: str) -> Window:
@@ -148,6 +149,7 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
         help=f"where run folders go (default {d.report_dir}/)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_check_options(parser)
 
 
 def _duration(text: str) -> float:
@@ -173,6 +175,7 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
         "encoding": args.encoding,
         "sheet": args.sheet,
         "report_dir": args.report_dir,
+        "dialect": getattr(args, "dialect", None),
     }
     if getattr(args, "tag", None) is not None:
         values["tag"] = args.tag

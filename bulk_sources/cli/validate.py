@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CatalogError
 from ..run.record.csvsafe import neutralise
+from .checks import add_check_options
 
 if TYPE_CHECKING:
     from ..catalog.validation import Finding, ValidationReport
@@ -81,6 +82,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout instead of text"
     )
+    add_check_options(parser)
     parser.set_defaults(func=run)
 
     template = subparsers.add_parser(
@@ -155,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     from ..catalog.validation import findings, validate_catalog
 
     catalog = open_catalog(args.catalog, args.encoding, sheet=args.sheet)
-    report = validate_catalog(catalog)
+    report = validate_catalog(catalog, dialect=args.dialect)
     code = 1 if report.invalid else 0
     if args.json:
         if args.report is not None:

@@ -38,7 +38,9 @@ async def dry_run_async(
 ) -> DryRun:
     catalog = open_catalog(Path(path), settings.encoding, sheet=settings.sheet)
     with raising_on_signals("reading the catalog"):
-        validation = with_tag(validate_catalog(catalog, keep_valid=True), settings.tag)
+        validation = with_tag(
+            validate_catalog(catalog, keep_valid=True, dialect=settings.dialect), settings.tag
+        )
     existing: dict[str, dict[str, Any]] = {}
     if validation.valid:
         async with open_client(settings, api_key, None) as client:

@@ -235,7 +235,7 @@ async def _invoke(
     progress: ProgressFactory,
     maybe_sent: Mapping[str, str] | None = None,
 ) -> RunReport:
-    validation = with_tag(_validate(catalog, run_dir), record.settings.tag)
+    validation = with_tag(_validate(catalog, run_dir, record.settings.dialect), record.settings.tag)
     settled = all(row.key in state.finals for row in validation.valid)
     if state.records and settled and (run_dir / SUMMARY_FILE).exists():
         kept = make_plan(validation.valid, {}, record.settings.on_exists, finals=state.finals).kept
@@ -264,10 +264,10 @@ async def _invoke(
     return report
 
 
-def _validate(catalog: Catalog, run_dir: Path) -> ValidationReport:
+def _validate(catalog: Catalog, run_dir: Path, dialect: str | None) -> ValidationReport:
     try:
         with raising_on_signals("reading the catalog"):
-            return validate_catalog(catalog, keep_valid=True)
+            return validate_catalog(catalog, keep_valid=True, dialect=dialect)
     except Interrupted as exc:
         raise RunStopped(
             f"{exc}; nothing was sent. `bulk-sources resume {run_dir}` starts it again"

@@ -86,6 +86,8 @@ class SubmitSettings:
     seed: int | None = None
     # submit --tag: added to every created or updated source's tags (part of the body).
     tag: str | None = None
+    # The catalog SQL's dialect (catalog/sql/); None: a check every dialect would agree with.
+    dialect: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str):
@@ -111,6 +113,8 @@ class SubmitSettings:
             raise UsageError(f"--encoding must be a name, got {self.encoding!r}")
         if self.sheet is not None and not isinstance(self.sheet, str):
             raise UsageError(f"--sheet must be a sheet's name, got {self.sheet!r}")
+        if self.dialect is not None:
+            _check_dialect(self.dialect)
         if self.seed is not None and not (
             isinstance(self.seed, int) and not isinstance(self.seed, bool)
         ):
@@ -141,3 +145,14 @@ class SubmitSettings:
 
     def with_changes(self, **changes: Any) -> SubmitSettings:
         return replace(self, **changes)
+
+
+def _check_dialect(name: object) -> None:
+    from ..catalog.sql.parse import check_dialect  # sqlglot: only when a dialect is named
+
+    if not isinstance(name, str):
+        raise UsageError(f"--dialect must be a name, got {name!r}")
+    try:
+        check_dialect(name)
+    except ValueError as exc:
+        raise UsageError(f"--dialect: {exc}") from None

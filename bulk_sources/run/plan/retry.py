@@ -83,7 +83,7 @@ def retry_subset(
     previous = read_results(results_path)
     path = _catalog_path(run_dir, record)
     catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
-    validation = validate_catalog(catalog, keep_valid=True)
+    validation = validate_catalog(catalog, keep_valid=True, dialect=settings.dialect)
     chosen, missing = choose_rows(previous, validation, include_invalid)
     invalid_left = not include_invalid and any(r.status is Status.INVALID for r in previous)
     notes = []
