@@ -3,6 +3,7 @@ that plan or refuses (exit 2, naming the rows) when the server or the catalog ch
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ import pytest
 from catalog_helpers import row, write_catalog
 from process_helpers import server_process, server_stats
 
-from bulk_sources.cli.main import main
+from bulk_sources.cli.main import build_parser, main
 
 KEY = "console-apply-test-secret-0123456789"
 WINDOWS = ["50/500ms"]
@@ -147,3 +148,17 @@ def test_replan_without_a_plan_and_a_file_that_is_no_plan_are_usage_errors(
         f"bulk-sources: {catalog} is not a plan written by `submit --dry-run` (columns row, "
         "name, action, fields, note expected)\n"
     )
+
+
+def test_every_catalog_argument_names_xlsx() -> None:
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    catalogs = {
+        name: action.help
+        for name, sub in subparsers.choices.items()
+        for action in sub._actions
+        if action.dest == "catalog"
+    }
+    assert set(catalogs) >= {"submit", "validate", "demo"}
+    for name, text in catalogs.items():
+        assert "xlsx" in (text or ""), f"{name}'s catalog help does not name xlsx: {text}"

@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
         "run folder; the last line printed names it. Exit 0 all done, 1 some row invalid "
         "or failed, 2 usage or file problem, 3 stopped (key refused, Ctrl-C).",
     )
-    submit.add_argument("catalog", type=Path, help="CSV or Parquet catalog")
+    submit.add_argument("catalog", type=Path, help="CSV, Parquet or Excel (.xlsx) catalog")
     add_submit_options(submit)
     submit.add_argument(
         "--dry-run",
