@@ -20,8 +20,8 @@ from bulk_sources.cli.main import main
 from bulk_sources.errors import UsageError
 from bulk_sources.fakeapi import FakeApiConfig
 from bulk_sources.importers import read_datadog, read_growthbook, write_import
-from bulk_sources.run.export import list_sources
 from bulk_sources.run.entry import submit_catalog_async
+from bulk_sources.run.export import list_sources
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 CONFIG = FIXTURES / "growthbook_config.yml"

@@ -26,7 +26,7 @@ def register(subparsers: Any) -> None:
         nargs="?",
         type=Path,
         default=None,
-        help="catalog to submit (default inputs/demo.csv)",
+        help="catalog to submit: CSV, Parquet or Excel .xlsx (default inputs/demo.csv)",
     )
     parser.add_argument(
         "--report-dir", type=Path, default=Path("reports"), help="where run folders go"

@@ -142,6 +142,14 @@ def print_dry_run(plan: DryRun) -> None:
     print_plan(plan, title, _ACTION_WORDS, _ACTION_NOTES)
 
 
+CHANGE_WIDTH = 160
+
+
+def _clip(text: str) -> str:
+    # A long SQL change would bury the rest; plan.csv and --json hold it whole.
+    return text if len(text) <= CHANGE_WIDTH else text[: CHANGE_WIDTH - 1] + "…"
+
+
 def print_plan(
     plan: DryRun, title: str, words: dict[str, str], notes: dict[str, str] | None = None
 ) -> None:
@@ -157,6 +165,10 @@ def print_plan(
         for entry in examples:
             detail = ", ".join(entry.fields) if entry.fields else entry.note
             who = f"row {entry.row}" + (f" ({entry.name})" if entry.name else "")
+            if entry.changes:
+                lines.append(f"      {who}:")
+                lines.extend(f"          {_clip(change)}" for change in entry.changes)
+                continue
             lines.append(f"      {who}" + (f": {detail}" if detail and action != "create" else ""))
         if count > len(examples):
             lines.append(f"      ... and {count - len(examples)} more")

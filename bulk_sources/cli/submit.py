@@ -17,6 +17,7 @@ from .options import (
 
 if TYPE_CHECKING:
     from ..run.record.summary import RunReport
+    from ..run.settings import SubmitSettings
 
 
 def register(subparsers: Any) -> None:
@@ -28,7 +29,7 @@ def register(subparsers: Any) -> None:
         "run folder; the last line printed names it. Exit 0 all done, 1 some row invalid "
         "or failed, 2 usage or file problem, 3 stopped (key refused, Ctrl-C).",
     )
-    submit.add_argument("catalog", type=Path, help="CSV or Parquet catalog")
+    submit.add_argument("catalog", type=Path, help="CSV, Parquet or Excel (.xlsx) catalog")
     add_submit_options(submit)
     submit.add_argument(
         "--dry-run",
@@ -42,7 +43,15 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         default=None,
         help="with --dry-run: write the plan here (default: plan.csv in a new "
-        "<time>-<catalog>-dry-run folder under --report-dir)",
+        "<time>-<catalog>-dry-run folder under --report-dir); without it: apply that "
+        "reviewed plan, refusing (exit 2, naming the rows) if the server or the catalog "
+        "changed since",
+    )
+    submit.add_argument(
+        "--replan",
+        action="store_true",
+        help="with --plan FILE: when rows changed since the plan, apply today's plan instead "
+        "of refusing (the rows that changed are printed on stderr)",
     )
     submit.add_argument(
         "--tag",
@@ -112,7 +121,7 @@ def _show(report: RunReport, as_json: bool) -> int:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    from ..errors import ListingFailed
+    from ..errors import ListingFailed, UsageError
     from ..run.entry import dry_run, submit_catalog
     from .exits import for_outcome
     from .progress import run_progress
@@ -136,10 +145,22 @@ def run_submit(args: argparse.Namespace) -> int:
         else:
             print_dry_run(plan)
         return for_outcome(plan.outcome)
+    if args.plan is not None:
+        _check_reviewed_plan(args, settings)
+    elif args.replan:
+        raise UsageError("--replan goes with --plan FILE (the plan to apply)")
     report = submit_catalog(
         args.catalog, settings, key_from(args), progress=run_progress(quiet=args.quiet)
     )
     return _show(report, args.json)
+
+
+def _check_reviewed_plan(args: argparse.Namespace, settings: SubmitSettings) -> None:
+    from ..run.applyplan import check_plan
+
+    changed = check_plan(args.catalog, settings, key_from(args), args.plan, replan=args.replan)
+    for line in changed:
+        print(f"replanned: {line}", file=sys.stderr)
 
 
 def run_resume(args: argparse.Namespace) -> int:

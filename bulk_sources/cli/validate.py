@@ -63,7 +63,9 @@ def register(subparsers: Any) -> None:
         description="Check every row of a catalog without sending anything. Exit 0 when "
         "every row is valid, 1 when any row is invalid, 2 when the file can't be used.",
     )
-    parser.add_argument("catalog", type=Path, help="CSV or Parquet file, one row per source")
+    parser.add_argument(
+        "catalog", type=Path, help="CSV, Parquet or Excel (.xlsx) file, one row per source"
+    )
     parser.add_argument(
         "--encoding", help="text encoding of a CSV catalog (default: UTF-8, with or without BOM)"
     )

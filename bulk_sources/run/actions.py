@@ -29,3 +29,5 @@ class PlanEntry:
     action: str
     fields: tuple[str, ...] = ()  # the fields that differ from the server's source
     note: str = ""
+    changes: tuple[str, ...] = ()  # `field: old -> new`, one per differing field
+    digest: str = ""  # the row's content key: a plan applied later checks the catalog by it

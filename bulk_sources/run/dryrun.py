@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from ..api.apikey import ApiKey
-from ..catalog.reader import open_catalog
-from ..catalog.validation import validate_catalog
+from ..catalog.reader import Catalog, open_catalog
+from ..catalog.validation import ValidationReport, validate_catalog
 from ..errors import UsageError
 from .execute import open_client
 from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
-from .plan.rows import PlanEntry, all_entries, estimate_seconds, make_plan
+from .plan.rows import Plan, PlanEntry, all_entries, estimate_seconds, make_plan
 from .plan.tagging import with_tag
 from .record.finish import static_results
 from .record.folder import new_run_dir
@@ -36,19 +36,7 @@ EXAMPLES_PER_ACTION = 5
 async def dry_run_async(
     path: Path, settings: SubmitSettings, api_key: ApiKey, *, plan_file: Path | None = None
 ) -> DryRun:
-    catalog = open_catalog(Path(path), settings.encoding, sheet=settings.sheet)
-    with raising_on_signals("reading the catalog"):
-        validation = with_tag(
-            validate_catalog(catalog, keep_valid=True, dialect=settings.dialect), settings.tag
-        )
-    existing: dict[str, dict[str, Any]] = {}
-    if validation.valid:
-        async with open_client(settings, api_key, None) as client:
-            with StopRequests() as stops:
-                listing = asyncio.ensure_future(list_existing(client, settings))
-                existing = by_name(await stops.unless_stopped(listing, "listing"))
-    plan = make_plan(validation.valid, existing, settings.on_exists)
-    entries = all_entries(plan, validation)
+    catalog, validation, plan, entries = await fresh_plan(path, settings, api_key)
     if plan_file is None:
         plan_file = new_run_dir(settings.report_dir, f"{catalog.path.stem}-dry-run") / PLAN_FILE
     try:
@@ -75,6 +63,25 @@ async def dry_run_async(
             key=lambda r: r.row,
         ),
     )
+
+
+async def fresh_plan(
+    path: Path, settings: SubmitSettings, api_key: ApiKey
+) -> tuple[Catalog, ValidationReport, Plan, list[PlanEntry]]:
+    """Validate, list and plan, as a submit would now; writes nothing."""
+    catalog = open_catalog(Path(path), settings.encoding, sheet=settings.sheet)
+    with raising_on_signals("reading the catalog"):
+        validation = with_tag(
+            validate_catalog(catalog, keep_valid=True, dialect=settings.dialect), settings.tag
+        )
+    existing: dict[str, dict[str, Any]] = {}
+    if validation.valid:
+        async with open_client(settings, api_key, None) as client:
+            with StopRequests() as stops:
+                listing = asyncio.ensure_future(list_existing(client, settings))
+                existing = by_name(await stops.unless_stopped(listing, "listing"))
+    plan = make_plan(validation.valid, existing, settings.on_exists)
+    return catalog, validation, plan, all_entries(plan, validation)
 
 
 def _examples(entries: list[PlanEntry]) -> dict[str, list[PlanEntry]]:

@@ -8,6 +8,7 @@ like results.csv, so a spreadsheet can open it safely.
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from ..record.report import atomic_text
 from .rows import PlanEntry
 
 PLAN_FILE = "plan.csv"
-PLAN_COLUMNS = ("row", "name", "action", "fields", "note")
+# `changes`: a JSON list of `field: old -> new`; `digest`: the row's content key (plans
+# written before these two columns read as having none).
+PLAN_COLUMNS = ("row", "name", "action", "fields", "note", "changes", "digest")
 
 
 def write_plan(path: Path, entries: Iterable[PlanEntry]) -> Path:
@@ -24,8 +27,17 @@ def write_plan(path: Path, entries: Iterable[PlanEntry]) -> Path:
         writer = csv.writer(handle)
         writer.writerow(PLAN_COLUMNS)
         for e in entries:
+            changes = json.dumps(list(e.changes), ensure_ascii=False) if e.changes else ""
             writer.writerow(
-                [e.row, neutralise(e.name or ""), e.action, ";".join(e.fields), neutralise(e.note)]
+                [
+                    e.row,
+                    neutralise(e.name or ""),
+                    e.action,
+                    ";".join(e.fields),
+                    neutralise(e.note),
+                    changes,
+                    e.digest,
+                ]
             )
     return path
 
@@ -39,6 +51,8 @@ def read_plan(path: Path) -> list[PlanEntry]:
                 action=rec["action"],
                 fields=tuple(f for f in rec["fields"].split(";") if f),
                 note=rec["note"],
+                changes=tuple(json.loads(rec.get("changes") or "[]")),
+                digest=rec.get("digest") or "",
             )
             for rec in csv.DictReader(handle)
         ]

@@ -21,6 +21,7 @@ from ..actions import ACTIONS, PlanEntry
 from ..record.results import RowResult
 from ..send.task import Task
 from ..settings import OnExists
+from .changes import describe_changes
 from .settle import decide, settled_result
 
 
@@ -59,12 +60,18 @@ def make_plan(
         if previous is not None:
             # The catalog may have been reordered: keep the outcome, take today's row number.
             plan.kept.append(replace(previous, row=row.row, name=row.name))
-            plan.entries.append(PlanEntry(row.row, row.name, "done", note=previous.status.value))
+            plan.entries.append(
+                PlanEntry(row.row, row.name, "done", note=previous.status.value, digest=row.key)
+            )
             continue
         sent = maybe_sent.get(row.key)
-        decision = decide(row, existing.get(row.name), on_exists, sent=sent)
+        listed = existing.get(row.name)
+        decision = decide(row, listed, on_exists, sent=sent)
+        changes = describe_changes(decision.fields, row.body, listed)
         plan.entries.append(
-            PlanEntry(row.row, row.name, decision.action, decision.fields, decision.why)
+            PlanEntry(
+                row.row, row.name, decision.action, decision.fields, decision.why, changes, row.key
+            )
         )
         if decision.status is not None:
             plan.decided.append(settled_result(row, decision, attempts=1 if sent else 0))

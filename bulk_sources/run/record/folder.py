@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ...errors import CatalogError, RunLockedError, UsageError
-from ..settings import SubmitSettings
 from ...fileio import atomic_write, write_text
+from ..settings import SubmitSettings
 
 RUN_FILE = "run.json"
 JOURNAL_FILE = "journal.jsonl"

@@ -232,7 +232,13 @@ class DryRun:
             "plan_file": str(self.plan_file) if self.plan_file else None,
             "examples": {
                 action: [
-                    {"row": e.row, "name": e.name, "fields": list(e.fields), "note": e.note}
+                    {
+                        "row": e.row,
+                        "name": e.name,
+                        "fields": list(e.fields),
+                        "changes": list(e.changes),
+                        "note": e.note,
+                    }
                     for e in entries
                 ]
                 for action, entries in self.examples.items()
