@@ -50,7 +50,7 @@ def test_the_plan_shows_old_and_new_values_and_a_dropped_tag(
     catalog = write_catalog(tmp_path / "c.csv", [row("ov_a"), row("ov_b")])
     assert main(["submit", str(catalog), *_args(server, reports), "--tag", "mig"]) == 0
     # The same catalog without --tag, and row 2's SQL edited.
-    write_catalog(catalog, [row("ov_a"), row("ov_b", sql="SELECT 2 FROM t")])
+    write_catalog(catalog, [row("ov_a"), row("ov_b", sql="SELECT * FROM t2")])
     plan = tmp_path / "plan.csv"
     argv = ["submit", str(catalog), *_args(server, reports), "--on-exists", "update"]
     capsys.readouterr()
@@ -60,12 +60,12 @@ def test_the_plan_shows_old_and_new_values_and_a_dropped_tag(
     assert (
         "      row 2 (ov_b):\n"
         "          tags: -mig\n"
-        '          sql: "SELECT * FROM exposures_ov_b" -> "SELECT 2 FROM t"\n'
+        '          sql: "SELECT * FROM exposures_ov_b" -> "SELECT * FROM t2"\n'
     ) in out
     rows = _plan_rows(plan)
     assert json.loads(rows[1]["changes"]) == [
         "tags: -mig",
-        'sql: "SELECT * FROM exposures_ov_b" -> "SELECT 2 FROM t"',
+        'sql: "SELECT * FROM exposures_ov_b" -> "SELECT * FROM t2"',
     ]
     assert main([*argv, "--dry-run", "--plan", str(plan), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
@@ -97,7 +97,7 @@ def test_a_plan_the_server_outdated_is_refused_then_replanned(
         == 0
     )
     # Someone else creates row 2 before the plan is applied.
-    other = write_catalog(tmp_path / "other.csv", [row("sv_b", sql="SELECT 9 FROM t")])
+    other = write_catalog(tmp_path / "other.csv", [row("sv_b", sql="SELECT * FROM t9")])
     assert main(["submit", str(other), *_args(server, tmp_path / "elsewhere")]) == 0
     capsys.readouterr()
     before = server_stats(server)["mutations"]
@@ -128,7 +128,7 @@ def test_a_plan_whose_catalog_row_was_edited_is_refused(
         main(["submit", str(catalog), *_args(server, reports), "--dry-run", "--plan", str(plan)])
         == 0
     )
-    write_catalog(catalog, [row("cv_a", sql="SELECT 3 FROM t"), row("cv_b")])
+    write_catalog(catalog, [row("cv_a", sql="SELECT * FROM t3"), row("cv_b")])
     capsys.readouterr()
     assert main(["submit", str(catalog), *_args(server, reports), "--plan", str(plan)]) == 2
     assert "row 1 (cv_a): the catalog row changed. Nothing was sent" in capsys.readouterr().err
