@@ -104,8 +104,8 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON document on stdout instead of the text summary (see README, "
-        "'The report'); progress stays on stderr",
+        help="print one JSON document on stdout instead of the text summary (see "
+        "docs/report.md); progress stays on stderr",
     )
 
 

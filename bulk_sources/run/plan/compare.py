@@ -2,7 +2,7 @@
 
 The fields compared are the creation model's own (`AssignmentSourceCreate`), so a field
 added to the model is compared without a change here. The normalisation, documented in
-the README ("The plan"):
+docs/submit.md ("The plan"):
 
 - Only the fields the row sends are compared. A field the row leaves empty is not sent,
   so an update could not change it: comparing it would plan an update that changes nothing,
