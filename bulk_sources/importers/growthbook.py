@@ -62,36 +62,43 @@ def _shape_error(path: Path, document: Any) -> CatalogError:
     )
 
 
-def _rest_query(raw: Any, file: Path, where: str) -> Query:
+# The REST API renames config.yml's fields (GrowthBook's docs: userIdType -> identifierType,
+# query -> sql, hasNameCol -> includesNameColumns, dimensions -> dimensionColumns); one reader
+# takes either spelling so the two shapes cannot drift apart.
+_REST_FIELDS = (
+    "assignment query",
+    "an object",
+    "identifierType",
+    "sql",
+    "includesNameColumns",
+    "dimensionColumns",
+)
+_CONFIG_FIELDS = ("exposure query", "a mapping", "userIdType", "query", "hasNameCol", "dimensions")
+
+
+def _query(raw: Any, file: Path, where: str, fields: tuple[str, ...]) -> Query:
+    what, kind, id_type, sql, name_col, dims = fields
     if not isinstance(raw, dict):
-        raise CatalogError(f"{file}: {where}: an assignment query is not an object")
+        raise CatalogError(f"{file}: {where}: an {what} is not {kind}")
     qid = str(raw.get("id") or "?")
     place = f"{where}, query {qid}"
     return Query(
         id=qid,
         name=text_field(raw.get("name"), file, place, "name"),
         description=str(raw.get("description") or ""),
-        id_type=text_field(raw.get("identifierType"), file, place, "identifierType"),
-        sql=text_field(raw.get("sql"), file, place, "sql"),
-        name_columns=raw.get("includesNameColumns") is True,
-        dimensions=[str(d) for d in listed(raw.get("dimensionColumns"))],
+        id_type=text_field(raw.get(id_type), file, place, id_type),
+        sql=text_field(raw.get(sql), file, place, sql),
+        name_columns=raw.get(name_col) is True,
+        dimensions=[str(d) for d in listed(raw.get(dims))],
     )
+
+
+def _rest_query(raw: Any, file: Path, where: str) -> Query:
+    return _query(raw, file, where, _REST_FIELDS)
 
 
 def _config_query(raw: Any, file: Path, where: str) -> Query:
-    if not isinstance(raw, dict):
-        raise CatalogError(f"{file}: {where}: an exposure query is not a mapping")
-    qid = str(raw.get("id") or "?")
-    place = f"{where}, query {qid}"
-    return Query(
-        id=qid,
-        name=text_field(raw.get("name"), file, place, "name"),
-        description=str(raw.get("description") or ""),
-        id_type=text_field(raw.get("userIdType"), file, place, "userIdType"),
-        sql=text_field(raw.get("query"), file, place, "query"),
-        name_columns=raw.get("hasNameCol") is True,
-        dimensions=[str(d) for d in listed(raw.get("dimensions"))],
-    )
+    return _query(raw, file, where, _CONFIG_FIELDS)
 
 
 def _from_rest(raw: Any, file: Path) -> DataSource:
