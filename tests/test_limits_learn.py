@@ -113,6 +113,16 @@ def test_a_second_run_starts_from_what_was_learned_with_no_429() -> None:
     assert again.finished == limit(600, [Window(50, 10.0 * 1.0001), Window(450, 900.0 * 1.0001)])
 
 
+def test_a_probe_being_judged_is_not_shown_as_learned() -> None:
+    # The run ends while 51/10s is probed: what it learned is 50/10s, the probe apart, and
+    # the probe is not kept by clean periods alone (the run's tail never fills the window).
+    first = simulate(STRICT, TOLD, 900)
+    assert first.learner is not None
+    assert [str(r.window) for r in first.learner.settled()] == ["50/10s", "450/15m"]
+    assert str(first.learner.probing) == "51/10s"
+    assert first.learner.proven(10.0) < 51
+
+
 def test_a_limit_lowered_by_someone_else_relaxes_one_probe_at_a_time() -> None:
     # The other consumer stops at t=100: the 10 s window creeps back up, one request per
     # clean period, a failed probe doubling the wait before the next.

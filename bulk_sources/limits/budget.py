@@ -180,7 +180,9 @@ class SharedBudget:
         offset = self._wall() - asyncio.get_running_loop().time()
         learned = self.started_from
         return {
-            "in_force": [str(w) for w in self.learner.windows],
+            # What was learned; a relaxing probe still being judged is listed apart.
+            "in_force": [str(r.window) for r in self.learner.settled()],
+            "probing": str(probe) if (probe := self.learner.probing) is not None else None,
             "ceilings": [str(w) for w in self.ceilings],
             "source": "learned" if learned else self.source,
             "learned_from": (

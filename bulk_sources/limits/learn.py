@@ -302,9 +302,12 @@ class BudgetLearner:
     def _relax(self, now: float) -> None:
         if self._probe is not None:
             index, _, at = self._probe
-            period = self.rules[index].period if index < len(self.rules) else 0.0
-            if now - at < period * BISECT_CLEAN:
-                return  # the probe is still being judged
+            if index < len(self.rules):
+                rule = self.rules[index]
+                # Clean periods alone prove nothing (a run's tail may never fill the window):
+                # the probe is kept once the window took what it allows, else still judged.
+                if now - at < rule.period * BISECT_CLEAN or self.proven(rule.period) < rule.count:
+                    return
             self._probe = None  # it went through clean: keep it
         for index, rule in enumerate(self.rules):
             if now < rule.relax_at or self._probe is not None:
@@ -361,13 +364,25 @@ class BudgetLearner:
             rule.relax_at = now + rule.period * 2**MAX_BACKOFF
         self.rules.sort(key=lambda r: r.period)
 
-    def remembered(self) -> tuple[Window, ...]:
-        """The learned windows worth starting the next run from (a probe still being judged
-        is not one of them)."""
+    def settled(self) -> list[Rule]:
+        """The rules in force, with a relaxing probe still being judged shown as what it
+        relaxed: a probe is a question to the server, not something learned."""
         rules = list(self.rules)
         if self._probe is not None and self._probe[0] < len(rules):
             rules[self._probe[0]] = self._probe[1]
-        return tuple(r.window for r in rules if r.confirmed)
+        return rules
+
+    @property
+    def probing(self) -> Window | None:
+        """The window a relaxing probe is trying, while it is being judged."""
+        if self._probe is None or self._probe[0] >= len(self.rules):
+            return None
+        return self.rules[self._probe[0]].window
+
+    def remembered(self) -> tuple[Window, ...]:
+        """The learned windows worth starting the next run from (a probe still being judged
+        is not one of them)."""
+        return tuple(r.window for r in self.settled() if r.confirmed)
 
     def _apply(self) -> None:
         proven = [max(1, self.proven(r.period)) for r in self.rules]
