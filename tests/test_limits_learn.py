@@ -227,3 +227,21 @@ def test_a_window_between_the_told_ones_is_found(n: int) -> None:
     between = [w for w in out.windows if 2.0 * scale < w.period < 900.0 * scale]
     assert between and all(w.count <= 100 for w in between)
     assert "another consumer" not in " ".join(out.changes)
+
+
+@pytest.mark.parametrize(("burst", "n"), [(Window(10, 1.0), 100), (Window(20, 1.0), 300)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_burst_protection_learned_through_latency_and_reordering(
+    burst: Window, n: int, seed: int
+) -> None:
+    # 0-50 ms each way, uniform: answers come back out of order and arrivals are anywhere in
+    # [send, answer]. The count is what was accepted, never what was merely sent before the
+    # refused request (seed 1 once learned 13/.. then 13/10s: 25 429s and 11.6x the limit).
+    server = [burst, *TOLD]
+    out = simulate(server, TOLD, n, jitter=(0.05, 0.05), seed=seed)
+    assert len(out.accepted_at) == n
+    assert out.windows[0].count == burst.count
+    assert burst.period <= out.windows[0].period <= burst.period * 1.25
+    assert out.windows[1:] == tuple(TOLD)  # no known window lowered: no crawl
+    assert out.rejected <= 12
+    assert out.finished / limit(n, server) < (2.1 if n == 100 else 1.45)

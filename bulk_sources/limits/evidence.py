@@ -113,6 +113,15 @@ class Evidence:
         edge = x.admit - self.limiter.span(period)
         return sum(1 for s in self.before(x) if s > edge)
 
+    def held_accepted(self, x: Entry, period: float) -> int:
+        """Of what held counts, the requests known accepted: those could have arrived before
+        x, while a rejected one arrived when the window was already full and one still in
+        flight is unknown. With arrivals anywhere in [send, answer] this is the count that
+        holds for every order of arrival (fewer is the side of rare 429s)."""
+        edge = x.admit - self.limiter.span(period)
+        before = (e for e in self.entries if e.seq < x.seq and e is not x)
+        return sum(1 for e in before if e.accepted and e.stamp > edge)
+
     def recent_stamp(self, x: Entry, k: int) -> float:
         """Stamp of the k-th newest entry before x (-inf if there are fewer)."""
         before = self.before(x)

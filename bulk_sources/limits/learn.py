@@ -249,6 +249,9 @@ class BudgetLearner:
         if period > shortest / WIDEN or held < self.proven(period):
             # Spread over much of the shortest window: that window explains it better.
             return between
+        # held counts requests sent before x that may have arrived after it (latency
+        # reorders): the count is what was accepted of them, at least what was proven.
+        held = max(1, self.log.held_accepted(x, shortest), self.proven(period))
         rules = [*self._copy(), Rule(held, period, None, lower=span, confirmed=True)]
         rules[-1].relax_at = x.admit + period * WIDEN
         reason = (
@@ -261,19 +264,23 @@ class BudgetLearner:
         if not math.isfinite(gap):
             return []
         lower = max(burst.lower, gap)
-        # More than `count` went through within this span: the period is shorter than it.
-        upper = self.log.tightest(burst.count + 1)
-        if upper <= 0:
-            return []  # more than its count went through in one instant: it is not this window
         # Below every known window the period is anyone's guess (widen fast); between two
         # known ones each wrong guess is one rejected attempt (step, and overshoot little).
         grow = WIDEN if burst.period < known[0].period else STEP
         period = max(burst.period * grow, lower * 1.25)
+        # The period is proven longer than `lower`, so the count is at least what was
+        # accepted within `lower` (else it would crawl: the first guess counted only what
+        # was known accepted when its 429 came back).
+        count = max(burst.count, self.log.scan_proven(lower))
+        # More than `count` went through within this span: the period is shorter than it.
+        upper = self.log.tightest(count + 1)
+        if upper <= 0:
+            return []  # more than its count went through in one instant: it is not this window
         if upper > lower:
             period = min(period, upper)
         rules = self._copy()
         b = next(r for r in rules if r.ceiling is None)
-        b.upper = upper
+        b.upper, b.count = upper, count
         longer = [r for r in rules if r.ceiling is not None and r.period > lower]
         if longer and period >= longer[0].period:
             target = longer[0]
