@@ -12,7 +12,8 @@ the server):
   every known window, a new short window (burst protection) is the most permissive
   hypothesis; it is widened after each repeat until it explains the 429s or merges into a
   known window. A 429 after at least two full bursts of the shortest window, far under the
-  longer one, is a window between them (between.py), widened the same way in smaller steps.
+  longer one, is a window between them (hidden_window.py), widened in smaller steps;
+  burst windows are burst_window.py.
 - Learned windows are provisional: after clean periods they creep back toward the ceiling,
   one request at a time, and the limiter lets at most `probe_cap` requests be in flight past a
   window's proven count, so a wrong guess costs at most that many rejected attempts.
@@ -26,12 +27,11 @@ import math
 import random
 from collections.abc import Sequence
 
+from .burst_window import burst_options
 from .evidence import Entry, Evidence
-from .hidden_window import STEP, between_options
 from .limiter import MultiWindowLimiter, Slot
 from .rules import (
     BISECT_CLEAN,
-    BURST_START,
     MAX_BACKOFF,
     PRECISION,
     PROBE_SHARE,
@@ -41,6 +41,7 @@ from .rules import (
     Option,
     Rule,
     fmt,
+    lowered,
     without_redundant,
 )
 from .safety import SafetyBound
@@ -161,7 +162,7 @@ class BudgetLearner:
     # -- inference ----------------------------------------------------------------------
 
     def _explain(self, x: Entry, now: float) -> None:
-        options = [*self._lower_options(x), *self._burst_options(x)]
+        options = [*self._lower_options(x), *burst_options(self.log, x, self._copy())]
         if self.last_accepted is None:
             options = []  # nothing went through yet: no count to learn, only to wait
         if not options:
@@ -215,7 +216,7 @@ class BudgetLearner:
             if not 1 <= held < rule.count:
                 continue
             rules = self._copy()
-            self._lowered(rules[i], held, x.admit)
+            lowered(rules[i], held, x.admit)
             rules[i].confirmed = held >= proven
             rate = held / rule.period
             reason = (
@@ -227,84 +228,6 @@ class BudgetLearner:
                 reason += ": another consumer shares the budget"
             out.append(Option(rate, reason, rules))
         return out
-
-    def _burst_options(self, x: Entry) -> list[Option]:
-        known = [r for r in self.rules if r.ceiling is not None]
-        bursts = [r for r in self.rules if r.ceiling is None]
-        if not known:
-            return []
-        if bursts:
-            return self._widen(x, bursts[0], known)
-        between = between_options(self.log, x, self._copy())
-        shortest = known[0].period
-        held = self._held(x, shortest)
-        if held < 1:
-            return between
-        span = x.admit - self._recent_stamp(x, held)
-        if not math.isfinite(span):
-            return between  # one of them is still in flight: its arrival bounds nothing yet
-        # Answered after x was sent (answers reorder): it proves no period, only >= 0.
-        span = max(0.0, span)
-        period = max(shortest * BURST_START, span * 1.25)
-        if period > shortest / WIDEN or held < self.proven(period):
-            # Spread over much of the shortest window: that window explains it better.
-            return between
-        # held counts requests sent before x that may have arrived after it (latency
-        # reorders): the count is what was accepted of them, at least what was proven.
-        held = max(1, self.log.held_accepted(x, shortest), self.proven(period))
-        rules = [*self._copy(), Rule(held, period, None, lower=span, confirmed=True)]
-        rules[-1].relax_at = x.admit + period * WIDEN
-        reason = (
-            f"429 with {held} sent in {fmt(span)}: burst protection of about {held}/{fmt(period)}"
-        )
-        return [Option(held / period, reason, rules), *between]
-
-    def _widen(self, x: Entry, burst: Rule, known: list[Rule]) -> list[Option]:
-        gap = x.admit - self._recent_stamp(x, burst.count)
-        if not math.isfinite(gap):
-            return []
-        lower = max(burst.lower, gap)
-        # Below every known window the period is anyone's guess (widen fast); between two
-        # known ones each wrong guess is one rejected attempt (step, and overshoot little).
-        grow = WIDEN if burst.period < known[0].period else STEP
-        period = max(burst.period * grow, lower * 1.25)
-        # The period is proven longer than `lower`, so the count is at least what was
-        # accepted within `lower` (else it would crawl: the first guess counted only what
-        # was known accepted when its 429 came back).
-        count = max(burst.count, self.log.scan_proven(lower))
-        # More than `count` went through within this span: the period is shorter than it.
-        upper = self.log.tightest(count + 1)
-        if upper <= 0:
-            return []  # more than its count went through in one instant: it is not this window
-        if upper > lower:
-            period = min(period, upper)
-        rules = self._copy()
-        b = next(r for r in rules if r.ceiling is None)
-        b.upper, b.count = upper, count
-        longer = [r for r in rules if r.ceiling is not None and r.period > lower]
-        if longer and period >= longer[0].period:
-            target = longer[0]
-            rules.remove(b)
-            if b.count < target.count:
-                self._lowered(target, b.count, x.admit)
-                target.confirmed = True
-            reason = f"429 again: the burst window of {b.count} is the {fmt(target.period)} one"
-            return [Option(target.count / target.period, reason, rules)]
-        if upper <= lower:
-            # The gap since the burst overstates the period when requests admitted after
-            # the refused one reached the server before it; what went through is proof.
-            period, lower = upper, upper * (1 - PRECISION)
-        if period <= 0:
-            return []  # answers out of order left no period the evidence supports
-        b.period, b.lower = period, lower
-        b.relax_at = x.admit + period * WIDEN
-        reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
-        return [Option(b.count / period, reason, rules)]
-
-    def _lowered(self, rule: Rule, count: int, now: float) -> None:
-        rule.count = max(1, count)
-        rule.backoff = min(rule.backoff + 1, MAX_BACKOFF)
-        rule.relax_at = now + rule.period * 2**rule.backoff
 
     def _relax(self, now: float) -> None:
         if self._probe is not None:

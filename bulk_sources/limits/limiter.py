@@ -234,13 +234,6 @@ class MultiWindowLimiter:
         at = self._free_at(now, capped=False)
         return now + self.estimate_finish(1) if at is None else at
 
-    def __repr__(self) -> str:
-        windows = ", ".join(map(str, self.windows))
-        return (
-            f"<MultiWindowLimiter [{windows}] drift={self.drift} log={len(self._log)} "
-            f"in_flight={self._in_flight} waiting={self.waiting}>"
-        )
-
     # -- internals ----------------------------------------------------------------------
 
     def _now(self) -> float:

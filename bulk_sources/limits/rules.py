@@ -72,6 +72,13 @@ class Option:
     rules: list[Rule] = field(default_factory=list)
 
 
+def lowered(rule: Rule, count: int, now: float) -> None:
+    """Lower a window to `count`; it relaxes after a clean period that doubles each time."""
+    rule.count = max(1, count)
+    rule.backoff = min(rule.backoff + 1, MAX_BACKOFF)
+    rule.relax_at = now + rule.period * 2**rule.backoff
+
+
 def without_redundant(rules: list[Rule]) -> list[Rule]:
     """Drop a burst window that a known one implies (no more requests in a longer period)."""
     known = [r for r in rules if r.ceiling is not None]

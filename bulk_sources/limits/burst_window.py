@@ -1,0 +1,101 @@
+"""A burst window nobody told us about, shorter than every known one (docs/ratelimit.md).
+
+A 429 that came in a burst shorter than a quarter of every known window is explained by a
+window of what that burst got through. Its period starts at 1/64 of the shortest known one
+and widens 4x on each repeat (never past the tightest span that held more than its count)
+until it explains the 429s or merges into a known window. With latency the server's arrival
+times lie anywhere in [send, answer]: the count is what was known accepted, raised to what
+was accepted within the period's proven lower bound, so it is neither inflated by requests
+that arrived after the refused one (a storm) nor kept below what went through (a crawl).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .evidence import Entry, Evidence
+from .hidden_window import STEP, between_options
+from .rules import BURST_START, PRECISION, WIDEN, Option, Rule, fmt, lowered
+
+__all__ = ["burst_options"]
+
+
+def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
+    """Options for a 429 that a burst shorter than every known window explains: a new
+    burst window, or the one already guessed widened (or merged into a known one)."""
+    known = [r for r in rules if r.ceiling is not None]
+    bursts = [r for r in rules if r.ceiling is None]
+    if not known:
+        return []
+    if bursts:
+        return _widen(log, x, rules, bursts[0], known)
+    between = between_options(log, x, _copy(rules))
+    shortest = known[0].period
+    held = log.held(x, shortest)
+    if held < 1:
+        return between
+    span = x.admit - log.recent_stamp(x, held)
+    if not math.isfinite(span):
+        return between  # one of them is still in flight: its arrival bounds nothing yet
+    # Answered after x was sent (answers reorder): it proves no period, only >= 0.
+    span = max(0.0, span)
+    period = max(shortest * BURST_START, span * 1.25)
+    if period > shortest / WIDEN or held < log.proven(period):
+        # Spread over much of the shortest window: that window explains it better.
+        return between
+    # held counts requests sent before x that may have arrived after it (latency
+    # reorders): the count is what was accepted of them, at least what was proven.
+    held = max(1, log.held_accepted(x, shortest), log.proven(period))
+    rules = [*_copy(rules), Rule(held, period, None, lower=span, confirmed=True)]
+    rules[-1].relax_at = x.admit + period * WIDEN
+    reason = f"429 with {held} sent in {fmt(span)}: burst protection of about {held}/{fmt(period)}"
+    return [Option(held / period, reason, rules), *between]
+
+
+def _widen(
+    log: Evidence, x: Entry, rules: list[Rule], burst: Rule, known: list[Rule]
+) -> list[Option]:
+    gap = x.admit - log.recent_stamp(x, burst.count)
+    if not math.isfinite(gap):
+        return []
+    lower = max(burst.lower, gap)
+    # Below every known window the period is anyone's guess (widen fast); between two
+    # known ones each wrong guess is one rejected attempt (step, and overshoot little).
+    grow = WIDEN if burst.period < known[0].period else STEP
+    period = max(burst.period * grow, lower * 1.25)
+    # The period is proven longer than `lower`, so the count is at least what was
+    # accepted within `lower` (else it would crawl: the first guess counted only what
+    # was known accepted when its 429 came back).
+    count = max(burst.count, log.scan_proven(lower))
+    # More than `count` went through within this span: the period is shorter than it.
+    upper = log.tightest(count + 1)
+    if upper <= 0:
+        return []  # more than its count went through in one instant: it is not this window
+    if upper > lower:
+        period = min(period, upper)
+    rules = _copy(rules)
+    b = next(r for r in rules if r.ceiling is None)
+    b.upper, b.count = upper, count
+    longer = [r for r in rules if r.ceiling is not None and r.period > lower]
+    if longer and period >= longer[0].period:
+        target = longer[0]
+        rules.remove(b)
+        if b.count < target.count:
+            lowered(target, b.count, x.admit)
+            target.confirmed = True
+        reason = f"429 again: the burst window of {b.count} is the {fmt(target.period)} one"
+        return [Option(target.count / target.period, reason, rules)]
+    if upper <= lower:
+        # The gap since the burst overstates the period when requests admitted after
+        # the refused one reached the server before it; what went through is proof.
+        period, lower = upper, upper * (1 - PRECISION)
+    if period <= 0:
+        return []  # answers out of order left no period the evidence supports
+    b.period, b.lower = period, lower
+    b.relax_at = x.admit + period * WIDEN
+    reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
+    return [Option(b.count / period, reason, rules)]
+
+
+def _copy(rules: list[Rule]) -> list[Rule]:
+    return [Rule(**vars(r)) for r in rules]
