@@ -149,12 +149,14 @@ class SharedBudget:
 
     def _absorb(self, delta: Delta) -> None:
         now = self._wall()
+        # A send dated in the future (another host's clock, a damaged line) is now: it must
+        # neither hold the budget for that long nor slide out of it early.
         for rid, sent in delta.sent:
-            self._foreign_open[rid] = sent
+            self._foreign_open[rid] = min(sent, now)
         done: list[tuple[float, float, bool | None]] = []
         for rid, stamp, ok in delta.done:
             sent = self._foreign_open.pop(rid, stamp)
-            done.append((sent, stamp, ok))
+            done.append((min(sent, now), min(stamp, now), ok))
         stale = [r for r, sent in self._foreign_open.items() if sent + self.timeout < now]
         for rid in stale:  # its process died: it completed at the latest at the timeout
             sent = self._foreign_open.pop(rid)
@@ -194,6 +196,7 @@ class SharedBudget:
             "rate_limited": self.learner.rejections,
             "explained_429s": self.learner.fresh_rejections,
             "attempts": self.attempts,
+            "note": self.memory.damaged if self.memory is not None else None,
             "changes": [c.as_json(offset) for c in self.learner.changes],
         }
 

@@ -22,8 +22,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -31,25 +33,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["ENV_STATE_DIR", "BudgetMemory", "Delta", "state_dir"]
+from ..errors import UsageError
+from .state_dir import ENV_STATE_DIR, kind_of, problem, state_dir, usable_budgets_dir
+from .windows import parse_window
 
-ENV_STATE_DIR = "BULK_SOURCES_STATE_DIR"
+__all__ = ["ENV_STATE_DIR", "BudgetMemory", "Delta", "log_path", "state_dir"]
+
 # Compact when the log holds this many times its live lines, checked every COMPACT_MIN lines.
 COMPACT_FACTOR = 4
 COMPACT_MIN = 2000
 # Learned windows older than this many longest windows are forgotten (24 h for 15 min).
 LEARNED_TTL_WINDOWS = 96
+# Reads are in chunks of this size, and a line longer than MAX_LINE is not ours: dropped, so a
+# damaged or hostile log never makes one unbounded read.
+READ_CHUNK = 1 << 20
+MAX_LINE = 1 << 16
 
 
-def state_dir() -> Path:
-    """`$BULK_SOURCES_STATE_DIR`, else `$XDG_STATE_HOME/bulk-sources`, else
-    `~/.local/state/bulk-sources`."""
-    override = os.environ.get(ENV_STATE_DIR)
-    if override:
-        return Path(override)
-    xdg = os.environ.get("XDG_STATE_HOME")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "state"
-    return base / "bulk-sources"
+def log_path(folder: Path, identity: str) -> Path:
+    """The log of one identity in `folder` (a safe file name)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", identity)[:120] or "default"
+    return folder / f"{safe}.jsonl"
 
 
 @dataclass
@@ -79,21 +83,29 @@ class BudgetMemory:
         clock: Callable[[], float] = time.time,
         compact_every: int = COMPACT_MIN,
     ) -> None:
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", identity)[:120] or "default"
-        folder = (directory if directory is not None else state_dir()) / "budgets"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = usable_budgets_dir(directory)
         self.identity = identity
-        self.path = folder / f"{safe}.jsonl"
+        self.path = log_path(folder, identity)
+        safe = self.path.stem
         self.horizon = horizon
         self._clock = clock
-        self._lock_file = (folder / f"{safe}.lock").open("a+b")
+        for path in (self.path, folder / f"{safe}.lock"):
+            with contextlib.suppress(FileNotFoundError):
+                if not stat.S_ISREG(mode := os.stat(path).st_mode):
+                    raise problem(folder.parent, f"holds {path.name}, {kind_of(mode)}")
+        try:
+            self._lock_file = (folder / f"{safe}.lock").open("a+b")
+        except OSError as exc:
+            raise problem(folder.parent, f"cannot be written ({exc.strerror})") from None
         self._file: IO[bytes] | None = None
         self._inode = -1
         self._offset = 0
         self._tail = b""
+        self._skipping = False
         self.sends: dict[str, _Send] = {}
         self._mine: set[str] = set()
         self.learned: dict[str, Any] | None = None
+        self.damaged: str | None = None  # a note when the learned record was unusable
         self._news = Delta()
         self._lines = 0
         self._compact_every = compact_every
@@ -138,14 +150,21 @@ class BudgetMemory:
             self._file = self.path.open("a+b")
             self._inode = os.fstat(self._file.fileno()).st_ino
             self._offset, self._tail, self._lines = 0, b"", 0
+            self._skipping = False
         self._file.seek(self._offset)
-        data = self._tail + self._file.read()
+        while chunk := self._file.read(READ_CHUNK):
+            lines = (self._tail + chunk).split(b"\n")
+            self._tail = lines.pop()  # a torn last line waits for its end (or is dropped)
+            if self._skipping and lines:
+                lines.pop(0)  # the rest of a line too long to be ours
+                self._skipping = False
+            if len(self._tail) > MAX_LINE:
+                self._tail, self._skipping = b"", True
+            for line in lines:
+                self._lines += 1
+                if len(line) <= MAX_LINE:
+                    self._take(line, delta)
         self._offset = self._file.tell()
-        lines = data.split(b"\n")
-        self._tail = lines.pop()  # a torn last line waits for its end (or is dropped)
-        for line in lines:
-            self._lines += 1
-            self._take(line, delta)
 
     def _take(self, line: bytes, delta: Delta) -> None:
         try:
@@ -170,9 +189,10 @@ class BudgetMemory:
                     if rid not in self._mine:
                         delta.sent.append((rid, sent))
             if "done" in record:
-                entry = self.sends.setdefault(rid, _Send(float(record["done"])))
+                done = float(record["done"])
+                entry = self.sends.setdefault(rid, _Send(done))
                 if entry.done is None:
-                    entry.done = float(record["done"])
+                    entry.done = done
                     ok = record.get("ok")
                     entry.ok = ok if isinstance(ok, bool) else None
                     if rid not in self._mine:
@@ -210,12 +230,23 @@ class BudgetMemory:
         """The last confirmed windows, unless older than the TTL."""
         now = self._clock() if now is None else now
         record = self.learned
-        if not record or not isinstance(record.get("learned"), list):
+        if not record:
             return []
-        at = record.get("at")
-        if not isinstance(at, (int, float)) or now - at > self.horizon * LEARNED_TTL_WINDOWS:
+        at, windows = record.get("at"), record.get("learned")
+        try:
+            if not isinstance(windows, list) or not isinstance(at, (int, float)):
+                raise UsageError("not a list of windows with a time")
+            parsed = [str(parse_window(w)) for w in windows if isinstance(w, str)]
+            if len(parsed) != len(windows) or not math.isfinite(at):
+                raise UsageError("not a list of windows")
+        except UsageError:
+            # Damaged (a hand edit, another version): the run starts from its ceilings, and
+            # says so without blaming a --rate-limit nobody gave.
+            self.damaged = f"the learned windows in {self.path} are damaged and were ignored"
             return []
-        return [str(w) for w in record["learned"]]
+        if now - at > self.horizon * LEARNED_TTL_WINDOWS:
+            return []
+        return parsed
 
     # -- writing --------------------------------------------------------------------------
 

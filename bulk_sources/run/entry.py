@@ -21,6 +21,7 @@ from ..api.apikey import ApiKey
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.validation import ValidationReport, validate_catalog
 from ..errors import RunStopped
+from ..limits.state_dir import usable_budgets_dir
 from ..version import __version__
 from .dryrun import dry_run_async
 from .execute import Invocation, execute
@@ -127,6 +128,7 @@ async def submit_catalog_async(
         # Whole-file problems before any run folder exists; then the run's own copy, which
         # is all the run reads from here on (the checks hold for it: it is the same bytes).
         catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
+        usable_budgets_dir()  # the budget's state directory: one sentence, and no folder
         run_dir = new_run_dir(settings.report_dir, label)
     with _nothing_sent_yet(run_dir):
         snapshot, sha256 = snapshot_catalog(path, run_dir)
