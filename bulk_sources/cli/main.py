@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from ..errors import BulkSourcesError, NothingToRetry
 from ..version import __version__
-from . import completion, demo, export, fake_server, import_cmd, rollback, submit, validate
+from . import budget, completion, demo, export, fake_server, import_cmd, rollback, submit, validate
 from .exits import EXIT_BUG, EXIT_STOPPED, EXIT_USAGE, for_error
 
 ENVIRONMENT = """\
@@ -80,6 +80,12 @@ examples:
   bulk-sources import growthbook page1.json page2.json --output c.xlsx --id-map user_id=userID
   bulk-sources import datadog models.json --output catalog.parquet --id-map user_id=userID
 """,
+    "budget": """\
+examples:
+  bulk-sources budget show --project shop
+  bulk-sources budget show --json
+  bulk-sources budget forget --project shop
+""",
     "fake-server": """\
 examples:
   bulk-sources fake-server --port 8080 --key console-test-key
@@ -112,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     # Each command module imports its machinery only when it runs, so --help stays fast.
-    for module in (demo, submit, validate, export, import_cmd, rollback, fake_server, completion):
+    commands = (demo, submit, validate, export, import_cmd, rollback, budget, fake_server)
+    for module in (*commands, completion):
         module.register(subparsers)
     for name, sub in subparsers.choices.items():
         examples = EXAMPLES.get(name, "")

@@ -11,6 +11,7 @@ import time
 
 from ...api.apikey import ApiKey
 from ...limits.budget import SharedBudget
+from ...limits.known import budget_identity as identity_for
 from ...limits.state import BudgetMemory
 from ...limits.windows import DEFAULT_WINDOWS, DRIFT, Window, parse_window
 from ..record.journal import JournalState
@@ -18,7 +19,7 @@ from ..settings import SubmitSettings
 
 
 def budget_identity(settings: SubmitSettings, api_key: ApiKey) -> str:
-    return f"project-{settings.project}" if settings.project else api_key.fingerprint
+    return identity_for(settings.project, api_key.fingerprint)
 
 
 def budget_memory(settings: SubmitSettings, api_key: ApiKey) -> BudgetMemory:
