@@ -61,6 +61,20 @@ async def test_a_stall_without_words_still_says_how_long() -> None:
         ]
 
 
+async def test_a_window_wait_is_not_a_stall_and_keeps_its_eta() -> None:
+    with virtual_clock():
+        out = io.StringIO()
+        waiting = "waiting 139 s for the 15m window: 1,800 requests recorded on this key"
+        progress = LogProgress(20, lambda n: n * 10.0, stream=out, every=30.0)
+        progress.watch(lambda: waiting)
+        ticker = asyncio.create_task(progress.keep_fresh())
+        await asyncio.sleep(31)
+        ticker.cancel()
+        assert _lines(out) == [
+            f"progress 0/20 rows (0 %) after 00:30; 0.0 rows/s; {waiting}; eta 03:20"
+        ]
+
+
 def test_ctrl_c_lines_say_what_the_run_waits_for() -> None:
     first = stop_message(now=False, waiting="3 requests in flight for 2 s", grace=10.0)
     assert first == (

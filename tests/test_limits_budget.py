@@ -135,3 +135,30 @@ def test_news_read_while_recording_an_answer_is_not_lost(tmp_path: Path) -> None
     assert len(spans) == 24
     # At the server, no 100 s window ever held more than 10 of the two processes' requests.
     assert most_overlapping(spans, 100.0) <= 10
+
+
+def test_a_window_wait_names_the_window_and_what_filled_it(tmp_path: Path) -> None:
+    import re
+    import time
+
+    now = time.time()
+    with BudgetMemory("project-shop", 60.0, directory=tmp_path) as memory:
+        for i in range(3):  # an earlier run, 10 s ago
+            memory.record_sent(f"earlier-{i}", now - 10.5)
+            memory.record_done(f"earlier-{i}", now - 10.0, ok=True)
+
+    async def main_() -> tuple[str, str]:
+        memory = BudgetMemory("project-shop", 60.0, directory=tmp_path)
+        with SharedBudget([Window(4, 60.0)], memory=memory) as b:
+            b.restore()
+            before = b.window_wait()
+            await spend(b, 1)
+            return before, b.window_wait()
+
+    before, full = run(main_())
+    assert before == ""  # one slot left: nothing to wait for
+    assert re.fullmatch(
+        r"waiting 50 s for the 1m window: 4 requests recorded on project shop since "
+        r"\d\d:\d\d, 3 of them by earlier runs",
+        full,
+    ), full

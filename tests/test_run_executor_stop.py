@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from pathlib import Path
 
 from scripted_sender import (
@@ -231,10 +232,13 @@ def test_waiting_for_names_the_rate_window(tmp_path: Path) -> None:
         assert executor.waiting_for() == ""
 
     run(scenario())
-    assert seen == [
-        "1 request in flight for 1 s; rate window frees in 60 s",
-        "rate window frees in 52 s",
-    ]
+    assert seen[0] == "1 request in flight for 1 s; rate window frees in 60 s"
+    # The window full: which one, how long, and what fills it (wall-clock minute).
+    assert re.fullmatch(
+        r"waiting 52 s for the 1m window: 1 request recorded on this key since \d\d:\d\d, "
+        r"none of them by earlier runs",
+        seen[1],
+    )
     assert sender.sent("b") == [2.0 + 60.0 * (1 + 1e-4)]  # the drift pad: 100 ppm
 
 

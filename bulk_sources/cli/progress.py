@@ -19,6 +19,7 @@ from typing import TextIO
 from tqdm import tqdm
 
 from ..run.record.results import Status
+from ..run.send.gauges import predictable
 from ..run.send.progress import Estimate, Progress, ProgressFactory, WaitingFor
 
 # A log gets a record at each tenth of the rows and at least this often (seconds): often
@@ -77,13 +78,15 @@ class Pulse:
         if self.done >= self.total or since < STALL_AFTER:
             return ""
         waiting = self.waiting_for() or f"no answer for {since:.0f} s"
-        return f"stalled: {waiting}"
+        # A window wait has an end the limiter knows: said as it is, not as a stall.
+        return waiting if predictable(waiting) else f"stalled: {waiting}"
 
     def eta(self, *, every: float = 0.0) -> str:
         left = self.total - self.done
         if left <= 0 or self._estimate is None:
             return ""
-        if self.stall():
+        stall = self.stall()
+        if stall and not predictable(stall):
             return "eta unknown"
         now = self._clock()
         if now - self._eta_at >= every:

@@ -55,6 +55,7 @@ class SharedBudget:
         )
         self._prefix = f"{os.getpid()}-{secrets.token_hex(3)}"
         self._foreign_open: dict[str, float] = {}
+        self._foreign_stamps: list[float] = []  # loop time: others' and earlier runs' sends
         self._rids: dict[int, str] = {}
         self._saved = self.learner.remembered()
         self.restored = 0
@@ -174,7 +175,38 @@ class SharedBudget:
         offset = asyncio.get_running_loop().time() - self._wall()
         moved = [(sent + offset, done + offset, ok) for sent, done, ok in sends]
         self.limiter.add_history(done for _, done, _ in moved)
+        self._foreign_stamps.extend(done for _, done, _ in moved)
         self.learner.foreign(moved)
+
+    def window_wait(self) -> str:
+        """A wait for a full window in words, "" if none is full: how long, which window,
+        and its cause ("waiting 139 s for the 15m window: 1,800 requests recorded on this
+        key since 10:02, 1,212 of them by earlier runs")."""
+        now = asyncio.get_running_loop().time()
+        stamps, limiter = self.limiter.stamps(), self.limiter
+        flying = limiter.in_flight + limiter.foreign_in_flight
+        worst: tuple[float, Window, list[float]] | None = None
+        for window in limiter.windows:
+            span = limiter.span(window.period)
+            live = [t for t in stamps if t + span > now]
+            excess = len(live) + flying - (window.count - 1)
+            if excess <= 0 or excess > len(live):
+                continue
+            frees = live[excess - 1] + span - now
+            if worst is None or frees > worst[0]:
+                worst = (frees, window, live)
+        if worst is None:
+            return ""
+        frees, window, live = worst
+        earlier = sum(1 for t in self._foreign_stamps if t + limiter.span(window.period) > now)
+        since = time.strftime("%H:%M", time.localtime(live[0] - now + self._wall()))
+        who = self.memory.identity if self.memory is not None else ""
+        on = f"project {who.removeprefix('project-')}" if who.startswith("project-") else "this key"
+        return (
+            f"waiting {frees:.0f} s for the {window.period_text} window: {len(live):,} "
+            f"request{'s' if len(live) != 1 else ''} recorded on {on} since {since}, "
+            f"{f'{earlier:,}' if earlier else 'none'} of them by earlier runs"
+        )
 
     # -- what the run reports ---------------------------------------------------------------
 

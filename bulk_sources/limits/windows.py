@@ -25,6 +25,10 @@ class Window:
     def __str__(self) -> str:
         return f"{self.count}/{format_period(self.period)}"
 
+    @property
+    def period_text(self) -> str:
+        return format_period(self.period)
+
 
 # Statsig's current Console API page (2026): ~1,800 attempts per 15 min per project, plus
 # burst protection; 100/10 s is kept as the burst guard the earlier pages documented.

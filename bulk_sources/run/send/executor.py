@@ -134,6 +134,7 @@ class Executor:
             window_frees_in=window,
             retrying=len(retries),
             next_retry_in=max(0.0, min(retries) - now) if retries else 0.0,
+            window=self.budget.window_wait() if limiter.waiting else "",
         )
 
     def waiting_for(self) -> str:

@@ -24,6 +24,7 @@ class Waiting:
     window_frees_in: float | None = None  # rows queue for a rate window: when the next may go
     retrying: int = 0  # rows waiting out a retry backoff
     next_retry_in: float = 0.0
+    window: str = ""  # a full window in words (SharedBudget.window_wait)
 
     @property
     def stalled(self) -> bool:
@@ -36,19 +37,30 @@ class Waiting:
 
     def __str__(self) -> str:
         parts = []
+        if self.window and self.pause_left <= 0 and not self.retrying:
+            parts.append(self.window)  # first: a predictable wait (see predictable())
         if self.in_flight:
             parts.append(
                 f"{_plural(self.in_flight, 'request')} in flight for {self.in_flight_for:.0f} s"
             )
         if self.pause_left > 0:
             parts.append(f"429 pause, {self.pause_left:.0f} s left")
-        elif self.window_frees_in is not None:
+        elif self.window_frees_in is not None and not self.window:
             parts.append(f"rate window frees in {self.window_frees_in:.0f} s")
         if self.retrying:
             parts.append(
                 f"{_plural(self.retrying, 'row')} to retry, next in {self.next_retry_in:.0f} s"
             )
         return "; ".join(parts)
+
+
+def predictable(text: str) -> bool:
+    """True for a wait the windows alone explain (no 429 pause, no retry): it has an end,
+    so a progress display keeps its ETA and does not call it a stall."""
+    return text.startswith(WINDOW_WAIT)
+
+
+WINDOW_WAIT = "waiting "
 
 
 def _plural(n: int, word: str) -> str:
