@@ -77,7 +77,9 @@ class Row:
 
 def write_catalog(path: Path, prefix: str, n: int) -> Path:
     lines = [
-        f"{prefix}_{i},SELECT user_id FROM t.exposures_{i},ts,experiment,grp,userID=user_id\n"
+        # The SQL returns every mapped column (the SQL check refuses one that does not).
+        f'{prefix}_{i},"SELECT user_id, ts, experiment, grp FROM t.exposures_{i}",'
+        "ts,experiment,grp,userID=user_id\n"
         for i in range(n)
     ]
     path.write_text(HEADER + "".join(lines), encoding="utf-8")
