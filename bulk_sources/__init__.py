@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     )
     from .run.record.results import RowResult, Status
     from .run.record.summary import DryRun, Outcome, RunReport
-    from .run.rollback.entry import rollback_run, rollback_run_async
+    from .run.rollback.start import rollback_run, rollback_run_async
     from .run.settings import SubmitSettings
     from .validate import validate
 
@@ -72,8 +72,8 @@ _WHERE = {
     "submit_catalog": "run.entry",
     "submit_catalog_async": "run.entry",
     "SubmitSettings": "run.settings",
-    "rollback_run": "run.rollback.entry",
-    "rollback_run_async": "run.rollback.entry",
+    "rollback_run": "run.rollback.start",
+    "rollback_run_async": "run.rollback.start",
     "DryRun": "run.record.summary",
     "Outcome": "run.record.summary",
     "RunReport": "run.record.summary",

@@ -174,7 +174,7 @@ async def resume_run_async(
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
     if record.rollback_of is not None:
-        from .rollback.entry import resume_rollback_async
+        from .rollback.start import resume_rollback_async
 
         return await resume_rollback_async(
             run_dir, record, api_key, progress=progress, session=session

@@ -10,6 +10,8 @@ for `submit`, and a leading `=` in SQL must stay.
 
 `export -> submit` to another project recreates the same sources; `export -> submit
 --on-exists update` to the same project plans every row `unchanged`.
+
+cli/export.py is the command over it (the same idea one layer up).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ The walk from the command line to the POST, one direction:
     -> run.send.executor.Executor.run -> _worker -> _process -> _send
     -> api.client.ConsoleClient.create -> request                       (the POST)
 `resume` enters at run.entry.resume_run_async -> _carry_out, `retry` at retry_run_async
--> start_run, `rollback` at run.rollback.entry.rollback_run_async -> _undo -> run_invocation.
+-> start_run, `rollback` at run.rollback.start.rollback_run_async -> _undo -> run_invocation.
 Whatever happens (a refused key, an unreachable API, a signal, a full disk), every row
 ends up in the report once.
 """

@@ -1,5 +1,7 @@
-"""`rollback`: undo a run. Deletes what it created and restores what it updated, only
-where the server still holds exactly what the run wrote (undo.py decides each row).
+"""Starting, resuming and planning a rollback (its library entry points), and its refusals.
+
+A rollback undoes a run: it deletes what the run created and restores what it updated,
+only where the server still holds exactly what the run wrote (undo.py decides each row).
 
 A rollback is a run of its own: its folder (`<label>-rollback`), journal, plan.csv,
 results.csv and summary.json, the same limiter and rate-limit memory, and `resume` goes
