@@ -87,16 +87,19 @@ def retry_run(
     api_key: ApiKey,
     *,
     include_invalid: bool = False,
+    settings: SubmitSettings | None = None,
     on_exists: OnExists | None = None,
     progress: ProgressFactory = no_progress,
 ) -> RunReport:
     """A new run of the rows of `run_dir` that failed or were not attempted (and invalid
-    ones, fixed in the catalog, with `include_invalid`)."""
+    ones, fixed in the catalog, with `include_invalid`), under `settings` (default: the
+    run's own), with `on_exists` instead of the settings' when given."""
     return asyncio.run(
         retry_run_async(
             run_dir,
             api_key,
             include_invalid=include_invalid,
+            settings=settings,
             on_exists=on_exists,
             progress=progress,
         )
