@@ -217,7 +217,7 @@ async def retry_run_async(
                 run_dir,
                 record.catalog,
                 chosen.rows,
-                {k: str(r.get("action", "create")) for k, r in journal.unfinished.items()},
+                {k: r["action"] for k, r in journal.unfinished.items()},
             ),
         )
     report.note = chosen.note

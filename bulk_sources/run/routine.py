@@ -31,13 +31,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiohttp
 
 from ..api.apikey import ApiKey
 from ..catalog.validation import ValidRow
 from ..errors import RunStopped
+from ..models import ListedSource, SourceContent
 from ..version import __version__
 from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
@@ -74,7 +75,7 @@ class RunKind(Protocol):
         """Every row the run settles, in order (a row with a final outcome is kept)."""
         ...
 
-    def plan(self, listed: list[dict[str, Any]]) -> Plan:
+    def plan(self, listed: list[ListedSource]) -> Plan:
         """The plan given the listing (empty: the offline plan, for kept rows)."""
         ...
 
@@ -82,14 +83,14 @@ class RunKind(Protocol):
         """What plan.csv holds."""
         ...
 
-    def judge(self, row: ValidRow, listed: Mapping[str, Any] | None) -> Decision:
+    def judge(self, row: ValidRow, listed: ListedSource | None) -> Decision:
         """A row whose request's answer was lost, given its name's listing (None: absent)."""
         ...
 
     def report(
         self,
         outcomes: list[RowResult],
-        befores: Mapping[str, dict[str, Any]],
+        befores: Mapping[str, SourceContent],
         ending: Ending,
         *,
         write: bool,
@@ -167,7 +168,7 @@ async def _invoke(
 
 async def _list_if(
     needed: bool, res: RunResources, stops: StopRequests, doing: str
-) -> list[dict[str, Any]]:
+) -> list[ListedSource]:
     """What the project holds (GETs, outside the mutation quota); nothing when not `needed`."""
     if not needed:
         return []
@@ -175,7 +176,7 @@ async def _list_if(
     return await stops.unless_stopped(listing, doing)
 
 
-def _plan_rows(kind: RunKind, journal: Journal, listed: list[dict[str, Any]]) -> Plan:
+def _plan_rows(kind: RunKind, journal: Journal, listed: list[ListedSource]) -> Plan:
     """The plan, written once to plan.csv; what it settles and replaces goes to the journal."""
     plan = kind.plan(listed)
     if not (kind.run_dir / PLAN_FILE).exists():
@@ -212,7 +213,7 @@ async def _send_rows(
 
 
 async def _settle(
-    settler: ListingSettler, journal: Journal, befores: dict[str, dict[str, Any]], task: Task
+    settler: ListingSettler, journal: Journal, befores: dict[str, SourceContent], task: Task
 ) -> RowResult | None:
     """A row whose answer was lost, as the next listing shows it: a final result, or None
     to send it again (absent, or the listing failed: the API's wording is the fallback)."""
@@ -231,7 +232,7 @@ async def _settle(
 
 
 async def _fill_created(
-    res: RunResources, stops: StopRequests, listed: list[dict[str, Any]], sent: _Sent
+    res: RunResources, stops: StopRequests, listed: list[ListedSource], sent: _Sent
 ) -> None:
     """Listing data for rows settled as created without an answer; the journal keeps it,
     so created.jsonl stays complete across resumes. A row settled during the sends was

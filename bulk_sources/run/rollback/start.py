@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -25,6 +24,7 @@ from ...api.apikey import ApiKey
 from ...catalog.reader import file_sha256
 from ...errors import RollbackRefused, RunLockedError, UsageError
 from ...limits.windows import Window
+from ...models import ListedSource
 from ...version import __version__
 from ..plan.existing import by_name, list_existing
 from ..plan.planfile import PLAN_FILE, write_plan
@@ -201,7 +201,7 @@ async def _plan_rollback(
     with _held(original):
         items = read_created(original / CREATED_FILE)
     settings = record.settings
-    listed: list[dict[str, Any]] = []
+    listed: list[ListedSource] = []
     if items:
         async with open_client(settings, api_key, None) as client:
             with StopRequests() as stops:
