@@ -28,7 +28,7 @@ from ...models import ListedSource
 from ...version import __version__
 from ..plan.existing import by_name, list_existing
 from ..plan.planfile import PLAN_FILE, write_plan
-from ..plan.rows import PlanEntry, estimate_seconds
+from ..plan.rows import Plan, PlanEntry, estimate_seconds
 from ..record.folder import (
     CREATED_FILE,
     JOURNAL_FILE,
@@ -212,25 +212,20 @@ async def _plan_rollback(
         folder = new_run_dir(settings.report_dir, f"{record.label}-rollback-dry-run")
         plan_file = folder / PLAN_FILE
     write_plan(plan_file, sorted(plan.entries, key=lambda e: e.row))
-    return _dry_run(original, items, plan.entries, len(plan.tasks), settings.windows, plan_file)
+    return _dry_run(original / CREATED_FILE, plan, settings.windows, plan_file)
 
 
-def _dry_run(
-    original: Path,
-    items: list[UndoItem],
-    entries: list[PlanEntry],
-    requests: int,
-    windows: Sequence[Window],
-    plan_file: Path,
-) -> DryRun:
+def _dry_run(created: Path, plan: Plan, windows: Sequence[Window], plan_file: Path) -> DryRun:
+    """What the rollback planned from `created` (created.jsonl), as a dry run reports it."""
+    entries, requests = plan.entries, len(plan.tasks)
     examples: dict[str, list[PlanEntry]] = {}
     for entry in sorted(entries, key=lambda e: e.row):
         shown = examples.setdefault(entry.action, [])
         if len(shown) < EXAMPLES_PER_ACTION:
             shown.append(entry)
     return DryRun(
-        catalog=original / CREATED_FILE,
-        rows=len(items),
+        catalog=created,
+        rows=len(entries),
         actions=dict(Counter(e.action for e in entries)),
         requests=requests,
         estimated_seconds=estimate_seconds(requests, windows),
