@@ -14,7 +14,7 @@ The walk from the command line to the POST, one direction:
     -> run.entry.submit_catalog -> submit_catalog_async
     -> run.entry.start_run                          (the run folder and its run.json)
     -> run.entry._carry_out                         (validate: a `Submission` of the folder)
-    -> run.routine.run_invocation -> _invoke -> _send_rows -> send_tasks
+    -> run.routine.run_invocation -> _invoke -> _send_rows
     -> run.send.executor.Executor.run -> _worker -> _process -> _send
     -> api.client.ConsoleClient.create -> request                       (the POST)
 `resume` enters at run.entry.resume_run_async -> _carry_out, `retry` at retry_run_async
@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -38,6 +38,7 @@ import aiohttp
 from ..api.apikey import ApiKey
 from ..catalog.validation import ValidRow
 from ..errors import RunStopped
+from ..limits.budget import SharedBudget
 from ..models import ListedSource, SourceContent
 from ..version import __version__
 from .plan.existing import by_name, list_existing
@@ -190,28 +191,6 @@ def _plan_rows(kind: RunKind, journal: Journal, listed: list[ListedSource]) -> P
     return plan
 
 
-async def _send_rows(
-    kind: RunKind,
-    res: RunResources,
-    plan: Plan,
-    progress_factory: ProgressFactory,
-    stops: StopRequests,
-) -> tuple[list[RowResult], Requests, str | None]:
-    settler = ListingSettler(
-        lambda: list_existing(res.client, res.settings), res.settings.on_exists, judge=kind.judge
-    )
-    try:
-        return await send_tasks(
-            res,
-            plan.tasks,
-            progress_factory,
-            stops,
-            lambda task: _settle(settler, res.journal, plan.befores, task),
-        )
-    finally:
-        await settler.close()
-
-
 async def _settle(
     settler: ListingSettler, journal: Journal, befores: dict[str, SourceContent], task: Task
 ) -> RowResult | None:
@@ -255,17 +234,20 @@ async def _fill_created(
     sent.plan.kept, sent.plan.decided, sent.results = filled
 
 
-async def send_tasks(
+async def _send_rows(
+    kind: RunKind,
     res: RunResources,
-    tasks: list[Task],
+    plan: Plan,
     progress_factory: ProgressFactory,
     stops: StopRequests,
-    settle: Callable[[Task], Awaitable[RowResult | None]] | None,
 ) -> tuple[list[RowResult], Requests, str | None]:
-    """Send `tasks` through the executor under the run's limits, signals and journal;
-    `settle` is its hook for lost answers (Executor.settle)."""
+    """The plan's tasks through the executor under the run's limits, signals and journal; a
+    lost answer is settled by the next listing, judged as `kind` judges (`_settle`)."""
     settings = res.settings
-    progress = progress_factory(len(tasks), res.budget.limiter.estimate_finish)
+    settler = ListingSettler(
+        lambda: list_existing(res.client, settings), settings.on_exists, judge=kind.judge
+    )
+    progress = progress_factory(len(plan.tasks), res.budget.limiter.estimate_finish)
     executor = Executor(
         client=res.client,
         settings=settings,
@@ -274,9 +256,9 @@ async def send_tasks(
         progress=progress,
         run_id=f"{int(time.time() * 1000):x}",
         rng=res.jitter_rng,
+        settle=lambda task: _settle(settler, res.journal, plan.befores, task),
     )
     progress.watch(executor.waiting_for)
-    executor.settle = settle
 
     def on_signal(reason: str, now: bool) -> None:
         executor.stop(reason, now=now)
@@ -293,23 +275,27 @@ async def send_tasks(
                 group.create_task(_keep_synced(res.journal, executor)),
             ]
             try:
-                sent = await executor.run(tasks)
+                sent = await executor.run(plan.tasks)
             finally:
                 for ticker in tickers:
                     ticker.cancel()
     finally:
         stops.direct_to(None)
         progress.close()
+        await settler.close()
+    return sent, _requests(executor, res.budget), executor.stop_reason
+
+
+def _requests(executor: Executor, budget: SharedBudget) -> Requests:
     c = executor.counters
-    requests = Requests(
+    return Requests(
         sent=c.requests_sent,
         rate_limited_429=c.rate_limited,
         retries=c.retries,
-        pauses=res.budget.learner.fresh_rejections,
+        pauses=budget.learner.fresh_rejections,
         first_at=c.first_request_at,
         last_at=c.last_request_at,
     )
-    return sent, requests, executor.stop_reason
 
 
 async def _keep_synced(journal: Journal, executor: Executor) -> None:
