@@ -14,7 +14,7 @@ The walk from the command line to the POST, one direction:
     -> run.entry.submit_catalog -> submit_catalog_async
     -> run.entry.start_run                          (the run folder and its run.json)
     -> run.entry._carry_out                         (validate: a `Submission` of the folder)
-    -> run.routine.run_invocation -> _invoke -> _send_rows
+    -> run.routine.run_invocation -> _list_plan_send -> _send_rows
     -> run.send.executor.Executor.run -> _worker -> _process -> _send
     -> api.client.ConsoleClient.create -> request                       (the POST)
 `resume` enters at run.entry.resume_run_async -> _carry_out, `retry` at retry_run_async
@@ -135,13 +135,15 @@ async def run_invocation(kind: RunKind, access: Access) -> RunReport:
         report.note = NOTHING_TO_RESUME
         return report
     with StopRequests() as stops:
-        sent = await _invoke(kind, access, stops, open_rows, ending)
+        sent = await _list_plan_send(kind, access, stops, open_rows, ending)
     return kind.report(sent.outcomes(), {**sent.plan.befores, **state.befores}, ending, write=True)
 
 
-async def _invoke(
+async def _list_plan_send(
     kind: RunKind, access: Access, stops: StopRequests, open_rows: list[ValidRow], ending: Ending
 ) -> _Sent:
+    """Inside the run's resources: journal start, history, list, plan, send, fill created
+    rows' data, journal stop; what it sent and how it ended go to `ending` and the result."""
     settings = kind.record.settings
     sent = _Sent()
     async with run_resources(kind.run_dir, settings, access.api_key, access.session) as res:
