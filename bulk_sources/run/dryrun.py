@@ -11,13 +11,12 @@ import asyncio
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from ..api.apikey import ApiKey
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.validation import ValidationReport, validate_catalog
 from ..errors import UsageError
-from .execute import open_client
+from ..models import ListedSource
 from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
 from .plan.rows import Plan, PlanEntry, all_entries, estimate_seconds, make_plan
@@ -26,6 +25,7 @@ from .record.finish import static_results
 from .record.folder import new_run_dir
 from .record.results import RETRYABLE
 from .record.summary import DryRun
+from .resources import open_client
 from .send.history import planned_budget
 from .send.signals import StopRequests, raising_on_signals
 from .settings import SubmitSettings
@@ -74,7 +74,7 @@ async def fresh_plan(
         validation = with_tag(
             validate_catalog(catalog, keep_valid=True, dialect=settings.dialect), settings.tag
         )
-    existing: dict[str, dict[str, Any]] = {}
+    existing: dict[str, ListedSource] = {}
     if validation.valid:
         async with open_client(settings, api_key, None) as client:
             with StopRequests() as stops:
