@@ -1,4 +1,8 @@
-"""`bulk-sources budget show|forget`: what the tool knows of a project's API budget."""
+"""`bulk-sources budget show|forget`: what the tool knows of a project's API budget.
+
+The same idea as limits/budget.py (a run's budget), from the command line: the memory that
+module keeps, read through limits/known.py.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ def register(subparsers: Any) -> None:
         "directory, $BULK_SOURCES_STATE_DIR): the windows learned from 429s, when and why, "
         "and the requests recorded in the last 15 minutes, by run.",
     )
-    actions = budget.add_subparsers(dest="action", metavar="ACTION")
+    actions = budget.add_subparsers(dest="action", metavar="ACTION", help="show or forget")
     actions.required = True
     show = actions.add_parser("show", help="print what is known for the key or project")
     show.add_argument("--json", action="store_true", help="one JSON document on stdout")
