@@ -3,8 +3,8 @@
 acquire() admits a request under the windows in force; with a memory, the admission is then
 claimed under the memory's lock after reading what other processes sent since, so two runs
 on one budget identity never both take the last slot. answered() feeds the learner and the
-memory. report() says which budget is in force and where it came from; cli/budget.py, the same
-idea from the command line, shows and forgets what the memory keeps.
+memory. report() says which budget is in force and where it came from; cli/budget.py
+(the same idea from the command line) shows and forgets what the memory keeps.
 """
 
 from __future__ import annotations
