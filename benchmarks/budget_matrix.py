@@ -115,7 +115,9 @@ class Result:
 
     def row(self) -> str:
         share = 100.0 * self.rejected / self.attempts if self.attempts else 0.0
-        ok_429 = self.rejected == 0 if self.cell.told else share <= 2.0
+        # Only the told cells know the server's windows; the compressed ones are told the
+        # tool's scaled defaults, a ceiling like any run's, and are held to 2 %.
+        ok_429 = self.rejected == 0 if self.cell.name.startswith("told") else share <= 2.0
         ok = (
             "yes" if ok_429 and self.ratio <= self.goal and self.created == self.cell.rows else "NO"
         )
