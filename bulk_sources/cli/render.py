@@ -78,6 +78,8 @@ def print_report(report: RunReport, *, problems: int = 10) -> None:
         print(f"  rows to fix and run again: {report.failed_rows_file}")
     sys.stdout.flush()
     print(f"run folder: {report.run_dir}")
+    if report.page is not None:
+        print(f"report page: {report.page}")
 
 
 def problem_json(row: RowResult) -> dict[str, Any]:
@@ -178,4 +180,8 @@ def print_plan(
     )
     if plan.plan_file is not None:
         lines.append(f"plan: {plan.plan_file}")
+    if plan.note:
+        lines.append(plan.note)
+    if plan.page is not None:
+        lines.append(f"report page: {plan.page}")
     print("\n".join(lines))

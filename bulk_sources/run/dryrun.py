@@ -23,6 +23,7 @@ from .plan.rows import Plan, PlanEntry, all_entries, estimate_seconds, make_plan
 from .plan.tagging import with_tag
 from .record.finish import static_results
 from .record.folder import new_run_dir
+from .record.page import add_dry_run_page
 from .record.results import RETRYABLE
 from .record.summary import DryRun
 from .resources import open_client
@@ -37,6 +38,7 @@ async def dry_run_async(
     path: Path, settings: SubmitSettings, api_key: ApiKey, *, plan_file: Path | None = None
 ) -> DryRun:
     catalog, validation, plan, entries = await fresh_plan(path, settings, api_key)
+    made_folder = plan_file is None
     if plan_file is None:
         plan_file = new_run_dir(settings.report_dir, f"{catalog.path.stem}-dry-run") / PLAN_FILE
     try:
@@ -48,7 +50,7 @@ async def dry_run_async(
         ) from None
     windows, history, source = planned_budget(settings, api_key)
     requests = len(plan.tasks)
-    return DryRun(
+    dry = DryRun(
         catalog=catalog.path,
         rows=validation.total,
         actions=dict(Counter(e.action for e in entries)),
@@ -63,6 +65,9 @@ async def dry_run_async(
             key=lambda r: r.row,
         ),
     )
+    if made_folder:  # never beside a plan file the user named
+        add_dry_run_page(dry, settings.base_url)
+    return dry
 
 
 async def fresh_plan(

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..record.csvsafe import neutralise
+from ..record.folder import PLAN_FILE as PLAN_FILE  # named with the folder's other files
 from ..record.report import atomic_text
 from .rows import PlanEntry
 
-PLAN_FILE = "plan.csv"
 # `changes`: a JSON list of `field: old -> new`; `digest`: the row's content key (plans
 # written before these two columns read as having none).
 PLAN_COLUMNS = ("row", "name", "action", "fields", "note", "changes", "digest")

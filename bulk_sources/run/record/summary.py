@@ -100,6 +100,7 @@ class RunReport:
     results: list[RowResult] = field(default_factory=list, repr=False)
     # A remark for the reader, e.g. "nothing to resume": the CLI shows it first.
     note: str = ""
+    page: Path | None = None  # report.html, once written
 
     @property
     def duration_s(self) -> float:
@@ -138,6 +139,7 @@ class RunReport:
             "budget": self.budget,
             "failed_rows_file": str(self.failed_rows_file),
             "key_fingerprint": self.key_fingerprint,
+            "report_page": str(self.page) if self.page else None,
         }
 
     def results_frame(self) -> pd.DataFrame:
@@ -178,6 +180,8 @@ class DryRun:
     problems: list[RowResult] = field(default_factory=list, repr=False)
     examples: dict[str, list[PlanEntry]] = field(default_factory=dict, repr=False)
     plan_file: Path | None = None
+    page: Path | None = None  # report.html beside plan_file, once written
+    note: str = ""  # e.g. why there is no page
 
     @property
     def would_create(self) -> int:
@@ -230,6 +234,7 @@ class DryRun:
             "windows": self.windows,
             "budget_source": self.budget_source,
             "plan_file": str(self.plan_file) if self.plan_file else None,
+            "report_page": str(self.page) if self.page else None,
             "examples": {
                 action: [
                     {

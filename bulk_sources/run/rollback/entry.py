@@ -37,6 +37,7 @@ from ..record.folder import (
     new_run_dir,
 )
 from ..record.journal import read_journal
+from ..record.page import add_dry_run_page
 from ..record.report import read_results
 from ..record.results import Status
 from ..record.summary import DryRun, RunReport
@@ -206,11 +207,15 @@ async def _plan_rollback(
                 job = asyncio.ensure_future(list_existing(client, settings))
                 listed = await stops.unless_stopped(job, "listing")
     plan = make_undo_plan(items, by_name(listed), finals={}, tag=settings.tag)
+    made_folder = plan_file is None
     if plan_file is None:
         folder = new_run_dir(settings.report_dir, f"{record.label}-rollback-dry-run")
         plan_file = folder / PLAN_FILE
     write_plan(plan_file, sorted(plan.entries, key=lambda e: e.row))
-    return _dry_run(original, items, plan.entries, len(plan.tasks), settings.windows, plan_file)
+    dry = _dry_run(original, items, plan.entries, len(plan.tasks), settings.windows, plan_file)
+    if made_folder:
+        add_dry_run_page(dry, settings.base_url)
+    return dry
 
 
 def _dry_run(
