@@ -157,15 +157,20 @@ class LimitSchedule:
     steps: list[tuple[float, list[Window]]]
 
     def periods(self) -> list[float]:
-        return sorted({w.period for _, ws in self.steps for w in ws})
+        """The windows told (the first step) and those in force at the end (the last): the
+        learner's passing hypotheses in between get no chart of their own."""
+        return sorted({w.period for w in self.steps[0][1] + self.steps[-1][1]})
 
-    def at(self, t: float, period: float) -> int | None:
+    def windows_at(self, t: float) -> list[Window]:
         current: list[Window] = []
         for since, windows in self.steps:
             if since > t:
                 break
             current = windows
-        counts = [w.count for w in current if w.period == period]
+        return current
+
+    def at(self, t: float, period: float) -> int | None:
+        counts = [w.count for w in self.windows_at(t) if w.period == period]
         return min(counts) if counts else None
 
 
@@ -182,11 +187,10 @@ def _windows(texts: Iterable[Any]) -> list[Window]:
 def build_timeline(segments: list[Segment], schedule: LimitSchedule) -> Timeline:
     times = sorted(t for s in segments for t in s.times)
     periods = schedule.periods()
-    chosen = sorted({periods[0], periods[-1]}) if periods else []
-    lanes = [_lane(times, p, schedule) for p in chosen]
+    lanes = [_lane(times, p, schedule) for p in periods]
     rejected = sorted(t for s in segments for t in s.rejected)
-    short = chosen[0] if chosen else 10.0
-    waits = [w for s in segments for w in _waits(s, short, times, lanes, schedule)]
+    short = periods[0] if periods else 10.0
+    waits = [w for s in segments for w in _waits(s, short, times, schedule)]
     off = [(a.end, b.start) for a, b in pairwise(segments)]
     busy = sum(s.end - s.start for s in segments)
     return Timeline(times, lanes, rejected, waits, off, busy)
@@ -202,9 +206,7 @@ def _lane(times: list[float], period: float, schedule: LimitSchedule) -> Lane:
     return Lane(period, counts, [schedule.at(t, period) for t in times])
 
 
-def _waits(
-    seg: Segment, short: float, times: list[float], lanes: list[Lane], schedule: LimitSchedule
-) -> list[Wait]:
+def _waits(seg: Segment, short: float, times: list[float], schedule: LimitSchedule) -> list[Wait]:
     if not seg.times:
         return [Wait(seg.start, seg.end, BEFORE_FIRST)] if seg.end > seg.start else []
     gaps = [b - a for a, b in pairwise(seg.times)]
@@ -215,33 +217,23 @@ def _waits(
         out.append(Wait(seg.start, seg.times[0], BEFORE_FIRST))
     for a, b in pairwise(seg.times):
         if b - a > threshold:
-            out.append(Wait(a, b, _why(a, short, seg.rejected, times, lanes, schedule)))
+            out.append(Wait(a, b, _why(a, short, seg.rejected, times, schedule)))
     if seg.end - seg.times[-1] > threshold:
         out.append(Wait(seg.times[-1], seg.end, AFTER_LAST))
     return out
 
 
 def _why(
-    t: float,
-    short: float,
-    rejected: list[float],
-    times: list[float],
-    lanes: list[Lane],
-    schedule: LimitSchedule,
+    t: float, short: float, rejected: list[float], times: list[float], schedule: LimitSchedule
 ) -> str:
     if any(t - short <= r <= t for r in rejected):
         return AFTER_429
-    at = _index_at(times, t)
-    for lane in reversed(lanes):  # the longest full window frees last: it is the one
-        limit = schedule.at(t, lane.period)
-        if limit is not None and lane.counts[at] >= FULL_SHARE * limit:
-            return f"the {lane.label} window full ({limit} requests)"
+    # The longest full window frees last: it is the one that held the run.
+    for w in sorted(schedule.windows_at(t), key=lambda w: -w.period):
+        held = bisect_right(times, t) - bisect_right(times, t - w.period)
+        if held >= FULL_SHARE * w.count:
+            return f"the {format_period(w.period)} window full"
     return BACKOFF
-
-
-def _index_at(times: list[float], t: float) -> int:
-    """The index of the last request at or before `t`."""
-    return max(0, bisect_right(times, t) - 1)
 
 
 def _thinned(
