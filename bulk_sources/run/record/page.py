@@ -266,10 +266,10 @@ def _changes(entry: dict[str, str]) -> Iterable[dict[str, str]]:
     for change in changes if isinstance(changes, list) else []:
         field, _, rest = str(change).partition(": ")
         old, arrow, new = rest.partition(" -> ")
-        if not arrow:  # a set: members that leave, members that join
+        if not arrow:  # a set: members that leave (-a), members that join (+b)
             words = rest.split(" ")
-            old = " ".join(w[1:] for w in words if w.startswith("-"))
-            new = " ".join(w[1:] for w in words if w.startswith("+"))
+            old = " ".join(w for w in words if w.startswith("-"))
+            new = " ".join(w for w in words if w.startswith("+"))
         yield {
             "row": entry.get("row", ""),
             "name": entry.get("name", ""),
