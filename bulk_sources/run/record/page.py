@@ -17,7 +17,6 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,16 +33,6 @@ PAGE_FILE = "report.html"
 # 100,000 rows would take a browser longer to open than the file it replaces.
 MAX_TABLE_ROWS = 5000
 _UPLOT_VERSION = re.compile(r"uPlot \(v([\d.]+)\)")
-
-
-@dataclass
-class PageRow:
-    row: int
-    name: str
-    status: str
-    http: str
-    attempts: int
-    error: str
 
 
 def write_run_page(report: RunReport) -> Path:
@@ -219,14 +208,14 @@ def _count_tiles(counts: dict[str, int], summary: dict[str, Any]) -> list[tuple[
 
 def _rows_context(results: Sequence[RowResult]) -> dict[str, Any]:
     rows = [
-        PageRow(
-            r.row,
-            r.name or "",
-            r.status.value,
-            "" if r.http_status is None else str(r.http_status),
-            r.attempts,
-            r.error,
-        )
+        {
+            "row": r.row,
+            "name": r.name or "",
+            "status": r.status.value,
+            "http": "" if r.http_status is None else str(r.http_status),
+            "attempts": r.attempts,
+            "error": r.error,
+        }
         for r in results[:MAX_TABLE_ROWS]
     ]
     return {
