@@ -2,7 +2,8 @@
 
 The plan (one line per row: action and the fields that differ) goes to `plan_file` when
 given, else to `plan.csv` in a new `<time>-<catalog>-dry-run` folder under the report
-directory; nothing else is written there and nothing can be resumed from it.
+directory, with its page (report.html); nothing else is written there and nothing can be
+resumed from it.
 """
 
 from __future__ import annotations
