@@ -21,6 +21,8 @@ from catalog_helpers import row, write_catalog
 from process_helpers import server_process
 
 from bulk_sources.cli.main import main
+from bulk_sources.run.record.journal import Journal
+from bulk_sources.run.record.timeline import build_timeline, limit_schedule, read_segments
 
 KEY = "console-page-test-secret-0123456789"
 TOLD = "40/1s"  # what the client is told; the server also has an unpublished 8/250ms burst
@@ -131,6 +133,7 @@ def test_the_page_shows_counts_failed_rows_and_the_timeline_in_a_browser(
     text = page.read_text(encoding="utf-8")
     assert "<img src=x" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
     assert not re.search(r'(src|href)="(https?:)?//', text)
+    assert KEY not in text
 
 
 def summary_error(page: Path, name: str) -> str:
@@ -143,8 +146,8 @@ def summary_error(page: Path, name: str) -> str:
 def test_the_timeline_marks_every_429_the_run_counted(
     server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The journal has no 429 record: the page reads them off the attempt numbers. Across
-    a resume, each invocation is read on its own and the sum still matches."""
+    """The journal has no 429 record: the page reads them off the attempt numbers, and
+    finds as many as the run counted."""
     reports = tmp_path / "r"
     catalog = write_catalog(tmp_path / "c.csv", [row(f"tl_{n:02d}") for n in range(30)])
     assert main(["submit", str(catalog), *_args(server, reports)]) == 0
@@ -156,6 +159,29 @@ def test_the_timeline_marks_every_429_the_run_counted(
     assert len(data["x"]) == summary["requests_sent"]  # type: ignore[arg-type]
     whys = {w[2] for w in data["waits"]}  # type: ignore[attr-defined]
     assert "held after a 429" in whys
+
+
+def test_each_invocation_is_read_on_its_own(tmp_path: Path) -> None:
+    """A resume starts its rows' attempts again: the same attempt number after a `start`
+    is not a 429, within one invocation it is; between invocations nothing ran."""
+    clock = [1000.0]
+    path = tmp_path / "journal.jsonl"
+    with Journal(path, clock=lambda: clock[0]) as journal:
+        journal.event("start")
+        for attempt in (1, 1, 2):  # answered 429, then 500, then none (interrupted)
+            journal.sending(rid="r", key="k", row=1, name="a", action="create", attempt=attempt)
+            clock[0] += 1.0
+        journal.event("stop", reason="interrupted")
+        clock[0] += 100.0
+        journal.event("start")  # the resume
+        journal.sending(rid="s", key="k", row=1, name="a", action="create", attempt=2)
+    segments = read_segments(path)
+    assert [s.rejected for s in segments] == [[1000.0], []]
+    timeline = build_timeline(segments, limit_schedule(None, ["2/10s"]))
+    assert timeline.rejected == [1000.0]
+    assert timeline.off == [(1003.0, 1103.0)]
+    assert timeline.lanes[0].counts == [1, 2, 3, 1]
+    assert timeline.lanes[0].limits == [2, 2, 2, 2]
 
 
 def test_a_dry_run_page_shows_old_and_new_values(
