@@ -58,7 +58,7 @@ def _page_of(out: str) -> Path:
     return page
 
 
-def rendered(page: Path, tmp_path: Path) -> str:
+def rendered(page: Path, tmp_path: Path, fragment: str = "") -> str:
     """The DOM after the page's scripts ran, as headless Chromium serialises it."""
     if CHROMIUM is None:
         pytest.skip("needs Debian's chromium (apt-get install -y chromium; .ci/run does)")
@@ -70,7 +70,7 @@ def rendered(page: Path, tmp_path: Path) -> str:
             "--disable-gpu",
             f"--user-data-dir={tmp_path / 'chromium-profile'}",
             "--dump-dom",
-            page.as_uri(),
+            page.as_uri() + fragment,
         ],
         capture_output=True,
         text=True,
@@ -129,6 +129,11 @@ def test_the_page_shows_counts_failed_rows_and_the_timeline_in_a_browser(
     status = re.search(r'id="chart-status"[^>]*>([^<]*)<', dom)
     assert status and f"{summary['rate_limited_429']} 429s" in status.group(1)
     assert f'id="target">{server}<' in dom
+    # The table's filter, from a link: only the failed row stays shown.
+    only_failed = rendered(page, tmp_path, "#status=failed")
+    shown = re.findall(r'<tr data-status="(\w+)"(?! hidden)', only_failed)
+    assert shown == ["failed"], shown
+    assert "1 of 2 shown" in only_failed
     # Hostile text stays text; nothing is fetched from anywhere.
     text = page.read_text(encoding="utf-8")
     assert "<img src=x" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text

@@ -50,6 +50,10 @@
       });
       count.textContent = shown + " of " + rows.length + " shown";
     }
+    // A link can carry a filter: report.html#status=failed&q=timeout
+    var wanted = new URLSearchParams(location.hash.replace(/^#/, ""));
+    if (wanted.has("status")) status.value = wanted.get("status");
+    if (wanted.has("q")) text.value = wanted.get("q");
     status.addEventListener("change", apply);
     text.addEventListener("input", apply);
     apply();
