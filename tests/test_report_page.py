@@ -244,6 +244,10 @@ def test_a_rollback_folder_gets_its_own_page(
     catalog = write_catalog(tmp_path / "c.csv", [row("rb_a"), row("rb_b")])
     assert main(["submit", str(catalog), *_args(server, reports)]) == 0
     run_dir = _page_of(capsys.readouterr().out).parent
+    assert main(["rollback", str(run_dir), "--dry-run"]) == 0
+    planned = _page_of(capsys.readouterr().out)
+    assert planned.parent.name.endswith("-rollback-dry-run")
+    assert '<span class="pill">delete 2</span>' in planned.read_text(encoding="utf-8")
     assert main(["rollback", str(run_dir), "--quiet"]) == 0
     page = _page_of(capsys.readouterr().out)
     assert page.parent != run_dir
