@@ -42,6 +42,9 @@ COLUMN_NAME_FIELDS = frozenset(
 )
 # Headers starting with this are the tool's own report columns (see the module docstring).
 REPORT_PREFIX = "_"
+# The one report column validation reads: the SQL dialect of the row (`import` writes it from
+# the platform's warehouse type); `--dialect` overrides it, an empty cell is the default.
+DIALECT_COLUMN = "_dialect"
 
 _SNAKE = {
     "timestampColumn": "timestamp_column",
@@ -86,6 +89,11 @@ _SQUASHED = {_SQUASH.sub("", alias): target for alias, target in _ALIASES.items(
 def target_of(column: str) -> str | None:
     """The body field (or `owner.<part>`) a header cell feeds, or None for another column."""
     return _ALIASES.get(column.strip().lower())
+
+
+def dialect_index(columns: Sequence[str]) -> int | None:
+    """Where the `_dialect` column is, or None when the catalog has none."""
+    return next((i for i, c in enumerate(columns) if c.strip().lower() == DIALECT_COLUMN), None)
 
 
 def is_report_column(column: str) -> bool:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..models import row_key
+from .columns import dialect_index
 from .decoder import RowDecoder
 from .duplicates import ROW_BITS, Later, packed_hashes, settle_repeated_names
 from .rowcheck import check_batch, check_row, check_rows, validated_mapping
-from .sql import SqlCheck
+from .sql import SqlChecks
 from .verdicts import RowError, ValidationReport, ValidRow
 
 if TYPE_CHECKING:
@@ -43,9 +44,10 @@ def validate_catalog(
 ) -> ValidationReport:
     """Every row's verdict; `dialect` names the SQL's (None: only what every dialect rejects).
 
+    Without `dialect`, a row's `_dialect` cell (an import writes it) names its SQL's dialect.
     A ValueError names the dialects when `dialect` is not one of them.
     """
-    sql = SqlCheck(dialect) if check_sql else None
+    sql = SqlChecks(dialect, dialect_index(catalog.columns)) if check_sql else None
     cmap = catalog.column_map
     report = ValidationReport(
         unknown_columns=list(catalog.unknown_columns), column_hints=dict(cmap.hints)
@@ -66,7 +68,7 @@ def validate_catalog(
             row_errors = errors.get(i)
             sql_warnings: Sequence[tuple[str, str]] = ()
             if row_errors is None and sql is not None:
-                sql_errors, sql_warnings = sql.check(body)
+                sql_errors, sql_warnings = sql.check(body, rows[i])
                 if sql_errors:
                     row_errors = decoder.sort_errors(sql_errors)
             if name is not None and first.setdefault(name, packed) != packed:
