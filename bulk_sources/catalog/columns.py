@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 REQUIRED_FIELDS = (
@@ -153,14 +153,47 @@ def map_columns(columns: Sequence[str]) -> ColumnMap:
     return ColumnMap(tuple(columns), targets, unknown, missing, hints, report)
 
 
-def unknown_columns_text(cmap: ColumnMap) -> str | None:
+def unknown_columns_text(cmap: ColumnMap, ignore: Collection[str] = ()) -> str | None:
     """The warning about ignored columns, with "did you mean" where one is close; or None."""
-    if not cmap.unknown:
+    unknown = meant_unknown(cmap, ignore)
+    if not unknown:
         return None
     names = ", ".join(
-        f"{c} (did you mean `{cmap.hints[c]}`?)" if c in cmap.hints else c for c in cmap.unknown
+        f"{c} (did you mean `{cmap.hints[c]}`?)" if c in cmap.hints else c for c in unknown
     )
     return (
         f"warning: ignoring columns that are not assignment-source fields: {names} "
         "(rename them to spec field names if they were meant to be sent)"
     )
+
+
+def _folded(names: Collection[str]) -> set[str]:
+    return {n.strip().lower() for n in names}
+
+
+def meant_unknown(cmap: ColumnMap, ignore: Collection[str]) -> tuple[str, ...]:
+    """The unknown columns `--ignore-column` does not name (those are meant: never warned)."""
+    ignored = _folded(ignore)
+    return tuple(c for c in cmap.unknown if c.strip().lower() not in ignored)
+
+
+def header_errors(
+    cmap: ColumnMap, *, strict: bool = False, ignore: Collection[str] = ()
+) -> list[str]:
+    """Why the header stops a submit before any request: a column that is almost a field (its
+    values would silently not be sent), or under `strict` any column that is not one."""
+    out = []
+    for column in meant_unknown(cmap, ignore):
+        meant = cmap.hints.get(column)
+        if meant is not None:
+            out.append(
+                f"column {column!r} is almost the field `{meant}`, so its values would not be "
+                f"sent: rename it to {meant}, or pass --ignore-column {column} if it is meant "
+                "to stay out"
+            )
+        elif strict:
+            out.append(
+                f"column {column!r} is not an assignment-source field (an error under "
+                f"--strict): remove it, or pass --ignore-column {column}"
+            )
+    return out

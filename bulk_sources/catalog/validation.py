@@ -7,12 +7,13 @@ Every row ends in exactly one of valid, invalid, duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..errors import HeaderRefused
 from ..models import row_key
-from .columns import dialect_index
+from .columns import dialect_index, header_errors, meant_unknown
 from .decoder import RowDecoder
 from .duplicates import ROW_BITS, Later, packed_hashes, settle_repeated_names
 from .rowcheck import check_batch, check_row, check_rows, validated_mapping
@@ -28,11 +29,14 @@ __all__ = [
     "RowError",
     "ValidRow",
     "ValidationReport",
+    "check_header",
     "check_row",
     "check_rows",
     "findings",
     "validate_catalog",
 ]
+
+STRICT_NOTE = " (a warning, an error under --strict)"
 
 
 def validate_catalog(
@@ -41,16 +45,23 @@ def validate_catalog(
     keep_valid: bool = False,
     dialect: str | None = None,
     check_sql: bool = True,
+    strict: bool = False,
+    ignore_columns: Collection[str] = (),
 ) -> ValidationReport:
     """Every row's verdict; `dialect` names the SQL's (None: only what every dialect rejects).
 
     Without `dialect`, a row's `_dialect` cell (an import writes it) names its SQL's dialect.
-    A ValueError names the dialects when `dialect` is not one of them.
+    `strict` makes every warning an error (its row invalid); `ignore_columns` are unknown
+    columns that are meant (never warned about). Header problems that stop a submit are in
+    `column_errors`. A ValueError names the dialects when `dialect` is not one of them.
     """
     sql = SqlChecks(dialect, dialect_index(catalog.columns)) if check_sql else None
     cmap = catalog.column_map
+    unknown = meant_unknown(cmap, ignore_columns)
     report = ValidationReport(
-        unknown_columns=list(catalog.unknown_columns), column_hints=dict(cmap.hints)
+        unknown_columns=list(unknown),
+        column_hints={c: h for c, h in cmap.hints.items() if c in unknown},
+        column_errors=header_errors(cmap, strict=strict, ignore=ignore_columns),
     )
     decoder = RowDecoder(catalog.column_map, finish={"idTypeMapping": validated_mapping})
     # Per name only (first row, hash of its raw cells), packed in one int: a million tuples
@@ -93,7 +104,34 @@ def validate_catalog(
         settle_repeated_names(report, catalog, decoder, first, later)
         # A row found in conflict is not sent, so a warning that says it is would mislead.
         report.warnings = [w for w in report.warnings if w.row not in report.invalid]
+    if strict and report.warnings:
+        _warnings_as_errors(report)
     return report
+
+
+def _warnings_as_errors(report: ValidationReport) -> None:
+    """--strict: each warned row becomes invalid, with its warnings as its errors."""
+    for w in report.warnings:
+        report.invalid.setdefault(w.row, []).append(
+            RowError(w.row, w.name, w.field, w.reason + STRICT_NOTE)
+        )
+        if w.name is not None:
+            report._names[w.row] = w.name
+    warned = {w.row for w in report.warnings}
+    report.invalid = dict(sorted(report.invalid.items()))
+    report.valid = [v for v in report.valid if v.row not in warned]
+    report.valid_count -= len(warned)
+    report._valid_names = None
+    report.warnings = []
+
+
+def check_header(
+    catalog: CatalogSource, *, strict: bool = False, ignore_columns: Collection[str] = ()
+) -> None:
+    """HeaderRefused (exit 1, nothing sent) when the header has a column that stops a submit."""
+    problems = header_errors(catalog.column_map, strict=strict, ignore=ignore_columns)
+    if problems:
+        raise HeaderRefused(f"{catalog.label}: {'; '.join(problems)}. Nothing was sent")
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,8 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
         "sheet": args.sheet,
         "report_dir": args.report_dir,
         "dialect": getattr(args, "dialect", None),
+        "strict": getattr(args, "strict", False),
+        "ignore_columns": tuple(getattr(args, "ignore_column", None) or ()),
     }
     if getattr(args, "tag", None) is not None:
         values["tag"] = args.tag

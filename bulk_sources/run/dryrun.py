@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..api.apikey import ApiKey
+from ..catalog.problems import unknown_column_dicts, warning_dicts
 from ..catalog.reader import Catalog, open_catalog
-from ..catalog.validation import ValidationReport, validate_catalog
+from ..catalog.validation import ValidationReport
 from ..errors import UsageError
+from .checks import validate_for_run
 from .execute import open_client
 from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
@@ -58,6 +60,8 @@ async def dry_run_async(
         budget_source=source,
         examples=_examples(entries),
         plan_file=plan_file,
+        warnings=warning_dicts(validation),
+        unknown_columns=unknown_column_dicts(validation),
         problems=sorted(
             (r for r in static_results(validation) + plan.decided if r.status in RETRYABLE),
             key=lambda r: r.row,
@@ -71,9 +75,7 @@ async def fresh_plan(
     """Validate, list and plan, as a submit would now; writes nothing."""
     catalog = open_catalog(Path(path), settings.encoding, sheet=settings.sheet)
     with raising_on_signals("reading the catalog"):
-        validation = with_tag(
-            validate_catalog(catalog, keep_valid=True, dialect=settings.dialect), settings.tag
-        )
+        validation = with_tag(validate_for_run(catalog, settings), settings.tag)
     existing: dict[str, dict[str, Any]] = {}
     if validation.valid:
         async with open_client(settings, api_key, None) as client:

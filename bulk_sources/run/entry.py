@@ -19,9 +19,10 @@ import aiohttp
 
 from ..api.apikey import ApiKey
 from ..catalog.reader import Catalog, open_catalog
-from ..catalog.validation import ValidationReport, validate_catalog
+from ..catalog.validation import ValidationReport
 from ..errors import RunStopped
 from ..version import __version__
+from .checks import refuse_header, validate_for_run
 from .dryrun import dry_run_async
 from .execute import Invocation, execute
 from .plan.retry import retry_subset
@@ -127,6 +128,7 @@ async def submit_catalog_async(
         # Whole-file problems before any run folder exists; then the run's own copy, which
         # is all the run reads from here on (the checks hold for it: it is the same bytes).
         catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
+        refuse_header(catalog, settings)  # before a run folder: nothing to resume
         run_dir = new_run_dir(settings.report_dir, label)
     with _nothing_sent_yet(run_dir):
         snapshot, sha256 = snapshot_catalog(path, run_dir)
@@ -235,7 +237,7 @@ async def _invoke(
     progress: ProgressFactory,
     maybe_sent: Mapping[str, str] | None = None,
 ) -> RunReport:
-    validation = with_tag(_validate(catalog, run_dir, record.settings.dialect), record.settings.tag)
+    validation = with_tag(_validate(catalog, run_dir, record.settings), record.settings.tag)
     settled = all(row.key in state.finals for row in validation.valid)
     if state.records and settled and (run_dir / SUMMARY_FILE).exists():
         kept = make_plan(validation.valid, {}, record.settings.on_exists, finals=state.finals).kept
@@ -264,10 +266,10 @@ async def _invoke(
     return report
 
 
-def _validate(catalog: Catalog, run_dir: Path, dialect: str | None) -> ValidationReport:
+def _validate(catalog: Catalog, run_dir: Path, settings: SubmitSettings) -> ValidationReport:
     try:
         with raising_on_signals("reading the catalog"):
-            return validate_catalog(catalog, keep_valid=True, dialect=dialect)
+            return validate_for_run(catalog, settings)
     except Interrupted as exc:
         raise RunStopped(
             f"{exc}; nothing was sent. `bulk-sources resume {run_dir}` starts it again"

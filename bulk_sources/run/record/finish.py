@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ...catalog.problems import unknown_column_dicts, warning_dicts
 from ...catalog.reader import Catalog
 from ...catalog.validation import ValidationReport
 from ...errors import CatalogError
@@ -132,6 +133,8 @@ def finish_run(
         restored_rate_limit_history=restored,
         budget=budget,
         results=results,
+        warnings=[{**w, "row": original(w["row"])} for w in warning_dicts(validation)],
+        unknown_columns=unknown_column_dicts(validation),
     )
     if write:
         _write_report(report, catalog, own, original)

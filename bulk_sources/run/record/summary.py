@@ -100,6 +100,10 @@ class RunReport:
     results: list[RowResult] = field(default_factory=list, repr=False)
     # A remark for the reader, e.g. "nothing to resume": the CLI shows it first.
     note: str = ""
+    # What validation warns about (rows sent anyway) and the columns it ignores, as
+    # `validate --json` writes them (catalog/problems.py).
+    warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def duration_s(self) -> float:
@@ -138,6 +142,8 @@ class RunReport:
             "budget": self.budget,
             "failed_rows_file": str(self.failed_rows_file),
             "key_fingerprint": self.key_fingerprint,
+            "warnings": self.warnings,
+            "unknown_columns": self.unknown_columns,
         }
 
     def results_frame(self) -> pd.DataFrame:
@@ -178,6 +184,8 @@ class DryRun:
     problems: list[RowResult] = field(default_factory=list, repr=False)
     examples: dict[str, list[PlanEntry]] = field(default_factory=dict, repr=False)
     plan_file: Path | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)  # as RunReport's
+    unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def would_create(self) -> int:
@@ -243,5 +251,7 @@ class DryRun:
                 ]
                 for action, entries in self.examples.items()
             },
+            "warnings": self.warnings,
+            "unknown_columns": self.unknown_columns,
             "outcome": self.outcome.value,
         }
