@@ -102,6 +102,7 @@ def document(report: ValidationReport, label: str, examples: int = EXAMPLES) -> 
         "warnings": len(warnings),
         "unknown_columns": unknown_column_dicts(report),
         "column_errors": list(report.column_errors),
+        "notes": list(report.notes),
         "groups": [g.as_dict() for g in group([*problems, *warnings], examples)],
         "problems": [finding_dict(f) for f in [*problems, *warnings]],
     }

@@ -72,7 +72,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--report", type=Path, metavar="FILE", help="also write the problems found as CSV here"
     )
-    parser.add_argument("--sheet", metavar="NAME", help="the sheet of an .xlsx workbook to read")
+    parser.add_argument(
+        "--sheet",
+        metavar="NAME",
+        help="the sheet of an .xlsx workbook to read, hidden or not (default: the first "
+        "visible sheet with the catalog header)",
+    )
     parser.add_argument(
         "--max-errors",
         type=_count,
@@ -173,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
         json.dump(document(report, str(catalog.path)), sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return code
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     warning = unknown_columns_text(catalog.column_map, ignored)
     if warning:
         print(warning, file=sys.stderr)

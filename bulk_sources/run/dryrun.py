@@ -62,6 +62,7 @@ async def dry_run_async(
         plan_file=plan_file,
         warnings=warning_dicts(validation),
         unknown_columns=unknown_column_dicts(validation),
+        catalog_notes=list(validation.notes),
         problems=sorted(
             (r for r in static_results(validation) + plan.decided if r.status in RETRYABLE),
             key=lambda r: r.row,

@@ -99,6 +99,7 @@ class Submission:
         # What validation warned about, as `validate` says it (rows as the person numbers them).
         report.warnings = [{**w, "row": original(w["row"])} for w in warning_dicts(self.validation)]
         report.unknown_columns = unknown_column_dicts(self.validation)
+        report.catalog_notes = list(self.validation.notes)
         if write:
             write_report(
                 report,

@@ -104,6 +104,7 @@ class RunReport:
     # `validate --json` writes them (catalog/problems.py).
     warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)
     unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    catalog_notes: list[str] = field(default_factory=list, repr=False)  # e.g. the sheet read
 
     @property
     def duration_s(self) -> float:
@@ -144,6 +145,7 @@ class RunReport:
             "key_fingerprint": self.key_fingerprint,
             "warnings": self.warnings,
             "unknown_columns": self.unknown_columns,
+            "catalog_notes": self.catalog_notes,
         }
 
     def results_frame(self) -> pd.DataFrame:
@@ -186,6 +188,7 @@ class DryRun:
     plan_file: Path | None = None
     warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)  # as RunReport's
     unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    catalog_notes: list[str] = field(default_factory=list, repr=False)
 
     @property
     def would_create(self) -> int:
@@ -253,5 +256,6 @@ class DryRun:
             },
             "warnings": self.warnings,
             "unknown_columns": self.unknown_columns,
+            "catalog_notes": self.catalog_notes,
             "outcome": self.outcome.value,
         }
