@@ -107,7 +107,10 @@ def test_a_near_miss_header_stops_every_door_before_any_request(
     reports = tmp_path / "r"
     for extra in ([], ["--dry-run"], ["--dry-run", "--json"]):
         assert main(["submit", str(catalog), *_args(server, reports), *extra]) == 1
-        err = capsys.readouterr().err
+        out, err = capsys.readouterr()
+        if "--json" in extra:
+            assert json.loads(out)["exit_code"] == 1
+            assert "is almost the field" in json.loads(out)["error"]
         assert "column 'groupNameColum' is almost the field `groupNameColumn`" in err
         assert "--ignore-column groupNameColum" in err and "Nothing was sent" in err
     assert main(["validate", str(catalog)]) == 1
@@ -181,5 +184,5 @@ def test_validate_frame_and_submit_frame_say_the_same(server: str, tmp_path: Pat
     near = frame.assign(groupNameColum="g")
     assert validate_frame(near).column_errors
     assert validate_frame(near, ignore_columns=["groupNameColum"]).column_errors == []
-    with pytest.raises(HeaderRefused, match="groupNameColum"):
+    with pytest.raises(HeaderRefused, match="^the DataFrame: column 'groupNameColum'"):
         submit_frame(near, settings, ApiKey(KEY), name="near")
