@@ -184,5 +184,5 @@ def test_validate_frame_and_submit_frame_say_the_same(server: str, tmp_path: Pat
     near = frame.assign(groupNameColum="g")
     assert validate_frame(near).column_errors
     assert validate_frame(near, ignore_columns=["groupNameColum"]).column_errors == []
-    with pytest.raises(HeaderRefused, match="^the DataFrame: column 'groupNameColum'"):
+    with pytest.raises(HeaderRefused, match=r"^the DataFrame: column 'groupNameColum'"):
         submit_frame(near, settings, ApiKey(KEY), name="near")
