@@ -127,7 +127,7 @@ def test_hidden_sheets_are_skipped_unless_named(
 def test_every_command_that_reads_or_writes_a_catalog_names_xlsx_in_its_help(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for command in ("validate", "submit", "demo", "import", "export"):
+    for command in ("validate", "submit", "demo", "import", "export", "template"):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert ".xlsx" in capsys.readouterr().out, command

@@ -8,11 +8,16 @@ import json
 from pathlib import Path
 
 import pytest
+from fakeapi_fixtures import StartFakeServer
+from submit_helpers import TEST_WINDOWS, read_results, settings
 
+from bulk_sources.api.apikey import ApiKey
 from bulk_sources.catalog.reader import open_catalog, write_rows_subset
 from bulk_sources.catalog.validation import validate_catalog
 from bulk_sources.cli.main import main
+from bulk_sources.fakeapi import FakeApiConfig
 from bulk_sources.importers import import_datadog, import_growthbook
+from bulk_sources.run.entry import dry_run_async, submit_catalog_async
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 # Quoted lower-case names: fine where unquoted names fold to lower case (Postgres), wrong in
@@ -120,3 +125,22 @@ def test_import_dialect_option_names_the_dialect_datadog_lacks(
     assert main([*args, "--dialect", "snowflak"]) == 2
     err = capsys.readouterr().err
     assert "unknown SQL dialect 'snowflak'" in err and not out.with_suffix(".tmp").exists()
+
+
+async def test_the_dry_run_and_submit_check_each_row_in_its_dialect(
+    rest: Path, tmp_path: Path, fake_server_factory: StartFakeServer
+) -> None:
+    key = "console-dialect-tests"
+    server = await fake_server_factory(FakeApiConfig(keys=[key], windows=list(TEST_WINDOWS)))
+    out = tmp_path / "c.xlsx"
+    main(["import", "growthbook", str(rest), "--id-map", "user_id=userID", "--output", str(out)])
+    config = settings(server.url, tmp_path / "r")
+    plan = await dry_run_async(out, config, ApiKey(key))
+    assert (plan.would_create, plan.invalid) == (3, 1)
+    assert [p.row for p in plan.problems] == [2]  # the Snowflake row (row 2 of the sheet)
+    run = await submit_catalog_async(out, config, ApiKey(key))
+    statuses = [r["status"] for r in read_results(run.run_dir)]
+    assert statuses == ["invalid", "created", "created", "created"]
+    # --dialect overrides the cells for every row.
+    again = await dry_run_async(out, config.with_changes(dialect="postgres"), ApiKey(key))
+    assert again.invalid == 0

@@ -95,7 +95,8 @@ def register(subparsers: Any) -> None:
     template = subparsers.add_parser(
         "template",
         help="print a catalog header and two example rows to start from",
-        description="Print a CSV header and two example rows, one per idTypeMapping form.",
+        description="Print a CSV header and two example rows, one per idTypeMapping form: "
+        "save it as a .csv catalog, or open it in a spreadsheet and save it as .xlsx.",
     )
     template.add_argument(
         "--all", action="store_true", help="every column the API takes, not just the usual ones"
