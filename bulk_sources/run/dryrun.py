@@ -11,13 +11,13 @@ import asyncio
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from ..api.apikey import ApiKey
 from ..catalog.problems import unknown_column_dicts, warning_dicts
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.validation import ValidationReport
 from ..errors import UsageError
+from ..models import ListedSource
 from .checks import validate_for_run
 from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
@@ -77,7 +77,7 @@ async def fresh_plan(
     catalog = open_catalog(Path(path), settings.encoding, sheet=settings.sheet)
     with raising_on_signals("reading the catalog"):
         validation = with_tag(validate_for_run(catalog, settings), settings.tag)
-    existing: dict[str, dict[str, Any]] = {}
+    existing: dict[str, ListedSource] = {}
     if validation.valid:
         async with open_client(settings, api_key, None) as client:
             with StopRequests() as stops:
