@@ -18,7 +18,6 @@ from ..catalog.reader import Catalog, open_catalog
 from ..catalog.validation import ValidationReport
 from ..errors import UsageError
 from ..models import ListedSource
-from .checks import validate_for_run
 from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
 from .plan.rows import Plan, PlanEntry, all_entries, estimate_seconds, make_plan
@@ -31,6 +30,7 @@ from .resources import open_client
 from .send.history import planned_budget
 from .send.signals import StopRequests, raising_on_signals
 from .settings import SubmitSettings
+from .validating import validate_for_run
 
 EXAMPLES_PER_ACTION = 5
 

@@ -25,7 +25,6 @@ from ..catalog.reader import Catalog, open_catalog
 from ..catalog.validation import ValidationReport
 from ..errors import RunStopped
 from ..version import __version__
-from .checks import refuse_header, validate_for_run
 from .dryrun import dry_run_async
 from .plan.retry import retry_subset
 from .plan.tagging import with_tag
@@ -44,6 +43,7 @@ from .send.progress import ProgressFactory, no_progress
 from .send.signals import Interrupted, raising_on_signals
 from .settings import OnExists, SubmitSettings
 from .submission import Submission
+from .validating import refuse_header, validate_for_run
 
 __all__ = [
     "dry_run",

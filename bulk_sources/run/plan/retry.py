@@ -19,11 +19,11 @@ from pathlib import Path
 from ...catalog.reader import file_sha256, open_catalog, write_rows_subset
 from ...catalog.validation import ValidationReport
 from ...errors import NothingToRetry, UsageError
-from ..checks import validate_for_run
 from ..record.folder import RESULTS_FILE, RunRecord, find_snapshot
 from ..record.report import read_results
 from ..record.results import RETRYABLE, RowResult, Status
 from ..settings import SubmitSettings
+from ..validating import validate_for_run
 
 
 @dataclass
