@@ -64,6 +64,18 @@ def test_no_sheet_with_the_header_lists_every_sheet(
     assert "--sheet NAME" in err
 
 
+def test_a_header_with_a_typo_says_did_you_mean_rather_than_listing_sheets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = ["timestamp_colum" if c == "timestampColumn" else c for c in HEADER]
+    sheets = {"Read me": [["Read me"]], "Sources": [typo, _row("a")]}
+    path = _book(tmp_path / "c.xlsx", sheets)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "sheet 'Sources' lacks the required column(s) timestampColumn" in err
+    assert "did you mean `timestamp_colum` -> `timestampColumn`?" in err
+
+
 def test_a_header_below_title_rows_is_found_and_rows_keep_excels_numbers(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -156,6 +156,14 @@ def _is_header(cells: list[str]) -> bool:
         return True  # a header with a doubled column: reading it says what is wrong
 
 
+def _near_header(cells: list[str]) -> bool:
+    """A row that names several fields but lacks a required one: a header with a typo."""
+    try:
+        return sum(t is not None for t in map_columns(_trim(cells, 0)).targets) >= 2
+    except ColumnProblem:
+        return True
+
+
 def _header(sheet: Any) -> tuple[tuple[int, list[str]] | None, tuple[int, list[str]] | None]:
     """(the catalog header's row, the first row with text), each None when there is none."""
     first = None
@@ -193,6 +201,7 @@ def _pick(book: Any, path: Path) -> WorkbookChoice:
     sheets = list(book.worksheets)
     visible = [s for s in sheets if getattr(s, "sheet_state", "visible") == "visible"] or sheets
     seen: list[str] = []
+    near: WorkbookChoice | None = None
     for sheet in visible:
         found, first = _header(sheet)
         if found is not None:
@@ -206,6 +215,10 @@ def _pick(book: Any, path: Path) -> WorkbookChoice:
                 notes.append(f"skipped hidden sheet(s) {names} (--sheet NAME reads one)")
             return _choice(sheet, found, first, notes)
         seen.append(f"{sheet.title!r} ({_first_cells(first)})")
+        if near is None and first is not None and _near_header(first[1]):
+            near = WorkbookChoice(_trim(first[1], 0), str(sheet.title), first[0])
+    if near is not None:  # a header with a column wrong: reading it says which (did you mean)
+        return near
     if len(sheets) == 1:
         found, first = _header(sheets[0])
         if first is None:
