@@ -117,6 +117,11 @@ def test_a_near_miss_header_stops_every_door_before_any_request(
     assert "header: column 'groupNameColum' is almost" in capsys.readouterr().out
     assert main(["validate", str(catalog), "--json"]) == 1
     assert len(json.loads(capsys.readouterr().out)["column_errors"]) == 1
+    assert main(["validate", str(catalog), "--report", str(tmp_path / "p.csv")]) == 1
+    with (tmp_path / "p.csv").open(encoding="utf-8", newline="") as f:
+        [header_row] = [r for r in csv.DictReader(f) if r["row"] == "header"]
+    assert header_row["status"] == "invalid" and "groupNameColum" in header_row["reason"]
+    capsys.readouterr()
     assert server_stats(server)["requests"]["total"] == before  # not even a listing
     assert not reports.exists() or not any(reports.iterdir())
     # Said to be meant: sent without its values, and no more warned about.
