@@ -14,8 +14,9 @@ from collections import Counter
 from pathlib import Path
 
 from ..api.apikey import ApiKey
+from ..catalog.problems import unknown_column_dicts, warning_dicts
 from ..catalog.reader import Catalog, open_catalog
-from ..catalog.validation import ValidationReport, validate_catalog
+from ..catalog.validation import ValidationReport
 from ..errors import UsageError
 from ..models import ListedSource
 from .plan.existing import by_name, list_existing
@@ -31,6 +32,7 @@ from .resources import open_client
 from .send.history import planned_budget
 from .send.signals import StopRequests, raising_on_signals
 from .settings import SubmitSettings
+from .validating import validate_for_run
 
 EXAMPLES_PER_ACTION = 5
 
@@ -61,6 +63,9 @@ async def dry_run_async(
         budget_source=source,
         examples=_examples(entries),
         plan_file=plan_file,
+        warnings=warning_dicts(validation),
+        unknown_columns=unknown_column_dicts(validation),
+        catalog_notes=list(validation.notes),
         problems=sorted(
             (r for r in static_results(validation) + plan.decided if r.status in RETRYABLE),
             key=lambda r: r.row,
@@ -77,9 +82,7 @@ async def fresh_plan(
     """Validate, list and plan, as a submit would now; writes nothing."""
     catalog = open_catalog(Path(path), settings.encoding, sheet=settings.sheet)
     with raising_on_signals("reading the catalog"):
-        validation = with_tag(
-            validate_catalog(catalog, keep_valid=True, dialect=settings.dialect), settings.tag
-        )
+        validation = with_tag(validate_for_run(catalog, settings), settings.tag)
     existing: dict[str, ListedSource] = {}
     if validation.valid:
         async with open_client(settings, api_key, None) as client:

@@ -100,6 +100,11 @@ class RunReport:
     results: list[RowResult] = field(default_factory=list, repr=False)
     # A remark for the reader, e.g. "nothing to resume": the CLI shows it first.
     note: str = ""
+    # What validation warns about (rows sent anyway) and the columns it ignores, as
+    # `validate --json` writes them (catalog/problems.py).
+    warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    catalog_notes: list[str] = field(default_factory=list, repr=False)  # e.g. the sheet read
     page: Path | None = None  # report.html, once written
 
     @property
@@ -139,6 +144,9 @@ class RunReport:
             "budget": self.budget,
             "failed_rows_file": str(self.failed_rows_file),
             "key_fingerprint": self.key_fingerprint,
+            "warnings": self.warnings,
+            "unknown_columns": self.unknown_columns,
+            "catalog_notes": self.catalog_notes,
             "report_page": str(self.page) if self.page else None,
         }
 
@@ -180,6 +188,9 @@ class DryRun:
     problems: list[RowResult] = field(default_factory=list, repr=False)
     examples: dict[str, list[PlanEntry]] = field(default_factory=dict, repr=False)
     plan_file: Path | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)  # as RunReport's
+    unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    catalog_notes: list[str] = field(default_factory=list, repr=False)
     page: Path | None = None  # report.html beside plan_file, once written
     note: str = ""  # e.g. why there is no page
 
@@ -248,5 +259,8 @@ class DryRun:
                 ]
                 for action, entries in self.examples.items()
             },
+            "warnings": self.warnings,
+            "unknown_columns": self.unknown_columns,
+            "catalog_notes": self.catalog_notes,
             "outcome": self.outcome.value,
         }
