@@ -7,6 +7,7 @@ counts, a failed row, the chart, the target, and that it needs no network.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -16,8 +17,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
-from catalog_helpers import row, write_catalog
+from catalog_helpers import good, row, write_catalog
 from process_helpers import server_process
 
 from bulk_sources.cli.main import main
@@ -214,6 +216,25 @@ def test_a_dry_run_page_shows_old_and_new_values(
     assert main([*argv, "--dry-run", "--plan", str(named)]) == 0
     assert not _last_line(capsys.readouterr().out).startswith("report page: ")
     assert not (tmp_path / "report.html").exists()
+
+
+def test_a_page_lists_the_warnings_and_the_sheet_read(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = openpyxl.Workbook()
+    book.active.title = "Read me"
+    book.active.append(["This workbook lists our sources."])
+    sheet = book.create_sheet("Sources")
+    sheet.append([*good(), "description"])
+    sheet.append([*good("wb_dated").values(), dt.datetime(2024, 3, 1)])
+    book.save(tmp_path / "c.xlsx")
+    argv = ["submit", str(tmp_path / "c.xlsx"), *_args(server, tmp_path / "r"), "--dry-run"]
+    assert main(argv) == 0
+    text = _page_of(capsys.readouterr().out).read_text(encoding="utf-8")
+    warnings = re.search(r'<table class="sortable" id="warning-table">(.*?)</table>', text, re.S)
+    assert warnings and "wb_dated" in warnings.group(1) and "description" in warnings.group(1)
+    assert "is a date or time in the workbook" in warnings.group(1)
+    assert re.search(r'<p class="hint">catalog: [^<]*Sources', text)
 
 
 def test_a_page_that_cannot_be_written_is_a_note_and_the_run_stands(

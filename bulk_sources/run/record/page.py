@@ -12,8 +12,6 @@ only here, when a page is written, never for `--help`.
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +22,7 @@ from urllib.parse import urlsplit
 
 from ...fileio import write_text
 from .folder import JOURNAL_FILE, PLAN_FILE, RESULTS_FILE, RunRecord
+from .planview import plan_context
 from .results import DONE, RETRYABLE, UNSETTLED, RowResult, Status
 from .summary import DryRun, RunReport
 from .timeline import Timeline, build_timeline, limit_schedule, read_segments
@@ -49,7 +48,9 @@ def write_run_page(report: RunReport) -> Path:
         "headline": _headline(timeline, report.requests.sent),
         "counts": _count_tiles(report.counts, summary),
         **_rows_context([r for r in report.results if r.status in RETRYABLE or r.error]),
-        **_plan_context(run_dir / PLAN_FILE),
+        **plan_context(run_dir / PLAN_FILE, MAX_TABLE_ROWS),
+        "warnings": report.warnings[:MAX_TABLE_ROWS],
+        "catalog_notes": report.catalog_notes,
         **_timeline_context(timeline),
         "budget": _budget_facts(report.budget),
         "budget_changes": _budget_changes((report.budget or {}).get("changes") or []),
@@ -93,7 +94,9 @@ def write_dry_run_page(plan: DryRun, base_url: str) -> Path:
         f"{_duration(plan.estimated_seconds)}.",
         "counts": tiles,
         **_rows_context(plan.problems),
-        **_plan_context(plan.plan_file),
+        **plan_context(plan.plan_file, MAX_TABLE_ROWS),
+        "warnings": plan.warnings[:MAX_TABLE_ROWS],
+        "catalog_notes": plan.catalog_notes,
         "timeline": None,
         "timeline_json": None,
         "no_chart": "A dry run sends nothing; a submit of this plan draws its timeline here.",
@@ -223,50 +226,6 @@ def _rows_context(results: Sequence[RowResult]) -> dict[str, Any]:
         "rows_total": len(results),
         "row_statuses": sorted({r.status.value for r in results}),
     }
-
-
-def _plan_context(path: Path) -> dict[str, Any]:
-    entries = _read_plan(path)
-    counts: dict[str, int] = {}
-    for e in entries:
-        counts[e["action"]] = counts.get(e["action"], 0) + 1
-    changes = [c for e in entries for c in _changes(e)]
-    return {
-        "plan_counts": sorted(counts.items(), key=lambda kv: -kv[1]),
-        "changes": changes[:MAX_TABLE_ROWS],
-        "changes_total": len(changes),
-    }
-
-
-def _read_plan(path: Path) -> list[dict[str, str]]:
-    try:
-        with path.open("r", encoding="utf-8", newline="") as handle:
-            return [rec for rec in csv.DictReader(handle) if rec.get("action")]
-    except (OSError, csv.Error, UnicodeDecodeError):
-        return []  # no plan (a run stopped before planning) or an unreadable one
-
-
-def _changes(entry: dict[str, str]) -> Iterable[dict[str, str]]:
-    """plan.csv's `field: old -> new` (or `field: -a +b` for sets) as columns."""
-    try:
-        changes = json.loads(entry.get("changes") or "[]")
-    except ValueError:
-        changes = []
-    for change in changes if isinstance(changes, list) else []:
-        field, _, rest = str(change).partition(": ")
-        old, arrow, new = rest.partition(" -> ")
-        if not arrow:  # a set: members that leave (-a), members that join (+b)
-            words = rest.split(" ")
-            old = " ".join(w for w in words if w.startswith("-"))
-            new = " ".join(w for w in words if w.startswith("+"))
-        yield {
-            "row": entry.get("row", ""),
-            "name": entry.get("name", ""),
-            "action": entry["action"],
-            "field": field,
-            "old": old,
-            "new": new,
-        }
 
 
 # -- timeline and budget ---------------------------------------------------------------------
