@@ -224,7 +224,7 @@ async def retry_run_async(
                 {k: r["action"] for k, r in journal.unfinished.items()},
             ),
         )
-    report.note = chosen.note
+    report.note = "; ".join(n for n in (chosen.note, report.note) if n)  # keep the page's
     return report
 
 
@@ -269,7 +269,7 @@ async def _carry_out(
     )
     report = await run_invocation(submission, access)
     if not report.results:
-        report.note = EMPTY_CATALOG
+        report.note = "; ".join(n for n in (EMPTY_CATALOG, report.note) if n)
     return report
 
 
