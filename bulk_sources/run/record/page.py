@@ -82,7 +82,7 @@ def write_dry_run_page(plan: DryRun, base_url: str) -> Path:
         for a, n in plan.actions.items()
     ]
     context = {
-        **_header(folder, "dry run", "dry run, nothing sent", _host(base_url)),
+        **_header(folder, "dry run", "nothing sent", _host(base_url)),
         "outcome_class": "dry",
         "facts": [
             ("catalog", str(plan.catalog)),
@@ -94,6 +94,7 @@ def write_dry_run_page(plan: DryRun, base_url: str) -> Path:
         f"{_duration(plan.estimated_seconds)}.",
         "counts": tiles,
         **_rows_context(plan.problems),
+        "no_rows": "None: no row is invalid or would fail.",
         **plan_context(plan.plan_file, MAX_TABLE_ROWS),
         "warnings": plan.warnings[:MAX_TABLE_ROWS],
         "catalog_notes": plan.catalog_notes,
