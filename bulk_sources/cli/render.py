@@ -172,6 +172,12 @@ def print_plan(
             lines.append(f"      {who}" + (f": {detail}" if detail and action != "create" else ""))
         if count > len(examples):
             lines.append(f"      ... and {count - len(examples)} more")
+    if plan.unit_types_to_create:
+        lines.append(
+            f"  unit ID types to create first: {', '.join(plan.unit_types_to_create)} "
+            f"({len(plan.unit_types_to_create)} requests)"
+        )
+    lines.extend(f"  note: {note}" for note in plan.notes)
     lines.append(
         f"  {plan.requests} requests under {', '.join(plan.windows)} take at least "
         f"{duration(plan.estimated_seconds)} (budget: {plan.budget_source})"

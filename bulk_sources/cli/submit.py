@@ -60,6 +60,12 @@ def register(subparsers: Any) -> None:
         help="add TEXT to every created or updated source's tags, so what the run made can "
         "be found in the console (rollback says when a source lost it)",
     )
+    submit.add_argument(
+        "--create-unit-types",
+        action="store_true",
+        help="create the unit ID types rows map and the project lacks, before any row "
+        "(mutations under the same budget; a near miss like userId is never created)",
+    )
     add_json_option(submit)
     submit.set_defaults(func=run_submit)
 

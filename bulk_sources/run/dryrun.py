@@ -15,6 +15,7 @@ from typing import Any
 
 from ..api.apikey import ApiKey
 from ..catalog.reader import Catalog, open_catalog
+from ..catalog.unittypes import ProjectTypes
 from ..catalog.validation import ValidationReport, validate_catalog
 from ..errors import UsageError
 from .execute import open_client
@@ -22,6 +23,7 @@ from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
 from .plan.rows import Plan, PlanEntry, all_entries, estimate_seconds, make_plan
 from .plan.tagging import with_tag
+from .plan.unittypes import UnitStep, check_against_project
 from .record.finish import static_results
 from .record.folder import new_run_dir
 from .record.results import RETRYABLE
@@ -36,7 +38,7 @@ EXAMPLES_PER_ACTION = 5
 async def dry_run_async(
     path: Path, settings: SubmitSettings, api_key: ApiKey, *, plan_file: Path | None = None
 ) -> DryRun:
-    catalog, validation, plan, entries = await fresh_plan(path, settings, api_key)
+    catalog, validation, plan, units, entries = await fresh_plan(path, settings, api_key)
     if plan_file is None:
         plan_file = new_run_dir(settings.report_dir, f"{catalog.path.stem}-dry-run") / PLAN_FILE
     try:
@@ -47,7 +49,7 @@ async def dry_run_async(
             "give a writable --plan FILE or --report-dir"
         ) from None
     windows, history, source = planned_budget(settings, api_key)
-    requests = len(plan.tasks)
+    requests = len(plan.tasks) + len(units.to_create)
     return DryRun(
         catalog=catalog.path,
         rows=validation.total,
@@ -58,6 +60,8 @@ async def dry_run_async(
         budget_source=source,
         examples=_examples(entries),
         plan_file=plan_file,
+        unit_types_to_create=list(units.to_create),
+        notes=[units.warning] if units.warning else [],
         problems=sorted(
             (r for r in static_results(validation) + plan.decided if r.status in RETRYABLE),
             key=lambda r: r.row,
@@ -67,21 +71,27 @@ async def dry_run_async(
 
 async def fresh_plan(
     path: Path, settings: SubmitSettings, api_key: ApiKey
-) -> tuple[Catalog, ValidationReport, Plan, list[PlanEntry]]:
-    """Validate, list and plan, as a submit would now; writes nothing."""
+) -> tuple[Catalog, ValidationReport, Plan, UnitStep, list[PlanEntry]]:
+    """Validate, check the unit ID types, list and plan, as a submit would now; writes
+    nothing."""
     catalog = open_catalog(Path(path), settings.encoding, sheet=settings.sheet)
     with raising_on_signals("reading the catalog"):
         validation = with_tag(
             validate_catalog(catalog, keep_valid=True, dialect=settings.dialect), settings.tag
         )
     existing: dict[str, dict[str, Any]] = {}
+    units = UnitStep(ProjectTypes(()))  # no row to check
     if validation.valid:
         async with open_client(settings, api_key, None) as client:
             with StopRequests() as stops:
+                checking = asyncio.ensure_future(
+                    check_against_project(client, settings, validation)
+                )
+                units = await stops.unless_stopped(checking, "reading unit ID types")
                 listing = asyncio.ensure_future(list_existing(client, settings))
                 existing = by_name(await stops.unless_stopped(listing, "listing"))
     plan = make_plan(validation.valid, existing, settings.on_exists)
-    return catalog, validation, plan, all_entries(plan, validation)
+    return catalog, validation, plan, units, all_entries(plan, validation)
 
 
 def _examples(entries: list[PlanEntry]) -> dict[str, list[PlanEntry]]:

@@ -178,6 +178,10 @@ class DryRun:
     problems: list[RowResult] = field(default_factory=list, repr=False)
     examples: dict[str, list[PlanEntry]] = field(default_factory=dict, repr=False)
     plan_file: Path | None = None
+    # Unit ID types a --create-unit-types submit creates before any row (in `requests`).
+    unit_types_to_create: list[str] = field(default_factory=list)
+    # Sentences about the whole plan, e.g. "unit ID types not checked: ...".
+    notes: list[str] = field(default_factory=list)
 
     @property
     def would_create(self) -> int:
@@ -230,6 +234,8 @@ class DryRun:
             "windows": self.windows,
             "budget_source": self.budget_source,
             "plan_file": str(self.plan_file) if self.plan_file else None,
+            "unit_types_to_create": list(self.unit_types_to_create),
+            "notes": list(self.notes),
             "examples": {
                 action: [
                     {

@@ -1,0 +1,131 @@
+"""The project's unit ID types: read during the pre-flight listing, and created when asked.
+
+Reading is GETs, outside the mutation quota; any failure (404 on a project without the
+endpoint, 403, a shape we don't know) is a warning that the types were not checked, never
+a stop: the sources listing that follows says what is wrong with the key or the URL.
+Creating is mutations: each takes a slot of the run's budget and is journaled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiolimiter import AsyncLimiter
+
+from ...api.answers import AnswerKind
+from ...api.client import ConsoleClient
+from ...api.protocol import UNIT_TYPES_PATH
+from ...catalog.unittypes import ProjectTypes, check_unit_types, creatable
+from ...catalog.verdicts import ValidationReport
+from ...errors import RunStopped
+from ...limits.budget import SharedBudget
+from ..record.journal import Journal
+from ..settings import SubmitSettings
+from .existing import PAGES_PER_SECOND
+
+JOURNAL_EVENT = "unit_type"
+
+
+async def list_unit_types(client: ConsoleClient, settings: SubmitSettings) -> ProjectTypes:
+    pacer = AsyncLimiter(PAGES_PER_SECOND, 1)
+    try:
+        items = await client.list_all(
+            page_limit=100,
+            pace=pacer.acquire,
+            max_attempts=settings.max_attempts,
+            retry_base=settings.retry_base,
+            retry_cap=settings.retry_cap,
+            max_wait=settings.max_wait,
+            path=UNIT_TYPES_PATH,
+            what="the project's unit ID types",
+        )
+    except RunStopped as exc:  # ListingFailed or AuthRefused (a 403 on this endpoint only)
+        return ProjectTypes(None, str(exc))
+    return ProjectTypes(tuple(str(item["name"]) for item in items))
+
+
+@dataclass
+class UnitStep:
+    """The project's types as read, what a --create-unit-types run creates first, and the
+    warning when they could not be read."""
+
+    types: ProjectTypes
+    to_create: list[str] = field(default_factory=list)
+
+    @property
+    def warning(self) -> str | None:
+        return self.types.warning
+
+
+async def check_against_project(
+    client: ConsoleClient,
+    settings: SubmitSettings,
+    validation: ValidationReport,
+    skip: frozenset[str] = frozenset(),
+) -> UnitStep:
+    """Read the types and make the rows that map a missing one invalid (mutates
+    `validation`); rows whose key is in `skip` (done already) are left alone."""
+    types = await list_unit_types(client, settings)
+    to_create = creatable(types, validation) if settings.create_unit_types else []
+    check_unit_types(validation, types, creating=to_create, skip=skip)
+    return UnitStep(types, to_create)
+
+
+@dataclass
+class Created:
+    """What creating the missing types did: created now, found present, or failed (why)."""
+
+    created: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+
+
+async def create_unit_types(
+    client: ConsoleClient,
+    budget: SharedBudget,
+    journal: Journal,
+    names: list[str],
+    max_attempts: int,
+) -> Created:
+    """One at a time, before any row: the rows that map them need them to exist first.
+    A type whose create lost its answer and then comes back "in use" counts as present,
+    not created: a rollback must never delete a type it can't prove this run made."""
+    out = Created()
+    for name in names:
+        await _create_one(client, budget, journal, name, max_attempts, out)
+    return out
+
+
+async def _create_one(
+    client: ConsoleClient,
+    budget: SharedBudget,
+    journal: Journal,
+    name: str,
+    max_attempts: int,
+    out: Created,
+) -> None:
+    tries = 0
+    while True:
+        slot = await budget.acquire()
+        journal.event(JOURNAL_EVENT, name=name, action="create")
+        answer = await client.create_unit_type(name, "created by bulk-sources")
+        out.requests += 1
+        slot.release()
+        limited = answer.kind is AnswerKind.RATE_LIMITED
+        answered = answer.kind in (AnswerKind.OK, AnswerKind.EXISTS, AnswerKind.REJECTED)
+        budget.answered(slot, "rejected" if limited else "accepted" if answered else "unknown")
+        if limited:
+            continue  # the budget holds the next attempt back; a 429 is no try
+        if answer.kind is AnswerKind.OK:
+            out.created.append(name)
+            journal.event(JOURNAL_EVENT, name=name, action="created")
+            return
+        if answer.kind is AnswerKind.EXISTS:
+            out.present.append(name)  # someone made it meanwhile: not ours to delete
+            return
+        tries += 1
+        if not answer.transient or tries >= max_attempts or answer.stops_run:
+            out.failed[name] = answer.message
+            journal.event(JOURNAL_EVENT, name=name, action="failed", error=answer.message)
+            return
