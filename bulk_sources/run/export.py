@@ -28,9 +28,9 @@ from ..api.apikey import ApiKey
 from ..errors import UsageError
 from ..fileio import atomic_write
 from ..models import AssignmentSourceCreate
-from .execute import open_client
 from .plan.compare import COMPARED_FIELDS
 from .plan.existing import list_existing
+from .resources import open_client
 from .settings import SubmitSettings
 
 EXPORT_COLUMNS = ("name", *COMPARED_FIELDS)
