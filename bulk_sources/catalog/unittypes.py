@@ -81,13 +81,15 @@ def check_unit_types(
     *,
     creating: Iterable[str] = (),
     skip: frozenset[str] = frozenset(),
+    failed: dict[str, str] | None = None,
 ) -> UnitCheck:
     """Move valid rows (whose key is not in `skip`, e.g. done already) that map a type the
-    project lacks (and that is not in `creating`) to invalid. Mutates and returns `report`."""
+    project lacks (and that is not in `creating`) to invalid. Mutates and returns `report`.
+    `failed`: types a create was refused for, and why."""
     if types.names is None:
         return UnitCheck(report)
     known = types.known | set(creating)
-    listed = ", ".join(sorted(types.known, key=lambda n: (n not in BUILT_IN, n)))
+    listed = ", ".join(dict.fromkeys((*BUILT_IN, *(types.names or ()))))
     kept, moved = [], []
     for row in report.valid:
         unknown = [n for n in mapped_types(row.body) if n not in known]
@@ -96,7 +98,8 @@ def check_unit_types(
             continue
         moved.append(row.row)
         report.invalid[row.row] = [
-            RowError(row.row, row.name, FIELD, _reason(name, known, listed)) for name in unknown
+            RowError(row.row, row.name, FIELD, _reason(name, known, listed, failed or {}))
+            for name in unknown
         ]
         report._names[row.row] = row.name
     if moved:
@@ -108,7 +111,9 @@ def check_unit_types(
     return UnitCheck(report, moved)
 
 
-def _reason(name: str, known: Iterable[str], listed: str) -> str:
+def _reason(name: str, known: Iterable[str], listed: str, failed: dict[str, str]) -> str:
+    if name in failed:
+        return f"unit ID type '{name}' is not in the project and creating it failed: {failed[name]}"
     meant = closest(name, known)
     if meant is not None:
         return (

@@ -65,6 +65,11 @@ def print_report(report: RunReport, *, problems: int = 10) -> None:
     )
     if report.stopped:
         print(f"  stopped: {report.stopped}")
+    units = report.unit_types or {}
+    if units.get("note"):
+        print(f"  note: {units['note']}")
+    if units.get("created"):
+        print(f"  unit ID types created: {', '.join(units['created'])}")
     to_fix = [row for row in report.results if row.status in NEEDS_FIX]
     for row in to_fix[:problems]:
         print(f"  {_who(row)}: {row.status.value}: {row.error}")

@@ -73,6 +73,9 @@ class FakeApiConfig:
     unit_types: list[str] = field(default_factory=list)
     # Refuse a source mapping a unit ID type its project lacks (400 with an `errors` list).
     strict_unit_types: bool = True
+    # Answer every /console/v1/unit_id_types request with this status instead (404: a
+    # project or API version without the endpoint; 403: a key not allowed to read it).
+    unit_types_status: int | None = None
 
     def __post_init__(self) -> None:
         if not self.keys:

@@ -9,12 +9,20 @@ from aiohttp import web
 
 from ..api.protocol import UNIT_TYPE_ITEM_PATH, UNIT_TYPES_PATH
 from .http import STATE_KEY, pagination, positive_int, project_of, read_body
+from .store import NOT_FOUND, ApiError
 
 # The reference pages document 10 as the list's default page size.
 DEFAULT_LIMIT = 10
 
 
+def _refuse_if_told(request: web.Request) -> None:
+    status = request.app[STATE_KEY].config.unit_types_status
+    if status is not None:
+        raise ApiError(status, NOT_FOUND if status == 404 else "Forbidden")
+
+
 async def list_unit_types(request: web.Request) -> web.Response:
+    _refuse_if_told(request)
     state = request.app[STATE_KEY]
     page = positive_int(request, "page", 1)
     limit = min(positive_int(request, "limit", DEFAULT_LIMIT), state.config.max_page_limit)
@@ -29,12 +37,14 @@ async def list_unit_types(request: web.Request) -> web.Response:
 
 
 async def get_unit_type(request: web.Request) -> web.Response:
+    _refuse_if_told(request)
     state = request.app[STATE_KEY]
     found = state.unit_types.get(project_of(request), request.match_info["name"])
     return web.json_response({"message": "Unit ID type read successfully.", "data": found})
 
 
 async def create_unit_type(request: web.Request) -> web.Response:
+    _refuse_if_told(request)
     state = request.app[STATE_KEY]
     created = state.unit_types.create(project_of(request), await read_body(request))
     state.unit_types_created += 1
@@ -45,6 +55,7 @@ async def create_unit_type(request: web.Request) -> web.Response:
 
 
 async def delete_unit_type(request: web.Request) -> web.Response:
+    _refuse_if_told(request)
     state = request.app[STATE_KEY]
     state.unit_types.delete(project_of(request), request.match_info["name"])
     state.unit_types_deleted += 1

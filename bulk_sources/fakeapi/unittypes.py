@@ -8,12 +8,14 @@ present whether listed or not.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .store import NOT_FOUND, ApiError, DuplicateName
 
 BUILT_IN = ("userID", "stableID")
 INVALID = "Invalid request"
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 class UnknownUnitTypes(ApiError):
@@ -67,8 +69,9 @@ class UnitTypeStore:
             description = ""
         if not isinstance(description, str):
             raise ApiError(400, f"{INVALID}: description must be a string")
-        if any(c.isspace() for c in name):
-            raise ApiError(400, f"{INVALID}: name must not hold spaces")
+        if not _NAME.fullmatch(name):
+            # The real rule is undocumented; the reference's examples are camelCase words.
+            raise ApiError(400, f"{INVALID}: name may hold only letters, digits and _")
         types = self.of(project)
         if name in types:
             raise DuplicateName(name, self._duplicate_message)

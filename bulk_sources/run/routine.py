@@ -74,6 +74,11 @@ class RunKind(Protocol):
         """Every row the run settles, in order (a row with a final outcome is kept)."""
         ...
 
+    async def prepare(self, res: RunResources, stops: StopRequests) -> None:
+        """Before the listing, when some row is open: e.g. check (and create) the unit ID
+        types the rows need; it may make rows invalid (then `rows()` no longer holds them)."""
+        ...
+
     def plan(self, listed: list[dict[str, Any]]) -> Plan:
         """The plan given the listing (empty: the offline plan, for kept rows)."""
         ...
@@ -146,6 +151,9 @@ async def _invoke(
         res.journal.event("start", resumed=ending.resumed, version=__version__, rows=kind.total)
         ending.restored = restore_history(res.budget, kind.state, settings)
         try:
+            if open_rows:
+                await kind.prepare(res, stops)
+                open_rows = [row for row in kind.rows() if row.key not in kind.state.finals]
             listed = await _list_if(bool(open_rows), res, stops, "listing existing sources")
             sent.plan = _plan_rows(kind, res.journal, listed)
             sent.results, ending.requests, ending.stop_reason = await _send_rows(

@@ -8,6 +8,7 @@ settled (invalid, duplicate), created.jsonl and the failed rows' catalog.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from ..catalog.validation import ValidationReport, ValidRow
 from .plan.existing import by_name
 from .plan.rows import Plan, PlanEntry, all_entries, make_plan
 from .plan.settle import Decision, decide
+from .plan.unittypes import UnitReport, prepare_unit_types
 from .record.finish import (
     Ending,
     build_report,
@@ -30,7 +32,9 @@ from .record.folder import CREATED_FILE, RESULTS_FILE, RunRecord
 from .record.journal import JournalState
 from .record.report import failed_path, write_created, write_failed, write_results
 from .record.results import RowResult
-from .record.summary import RunReport
+from .record.summary import Requests, RunReport
+from .resources import RunResources
+from .send.signals import StopRequests
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Submission:
     catalog_sha256: str  # of the catalog as read now (resume follows an edited catalog)
     # row key -> action of a request sent without an answer in the run this one retries
     maybe_sent: Mapping[str, str] | None = None
+    units: UnitReport | None = None  # what `prepare` found and did about unit ID types
 
     @property
     def total(self) -> int:
@@ -52,6 +57,21 @@ class Submission:
 
     def rows(self) -> list[ValidRow]:
         return list(self.validation.valid)
+
+    async def prepare(self, res: RunResources, stops: StopRequests) -> None:
+        """The open rows' unit ID types against the project (GETs), and with
+        --create-unit-types the missing ones created first (mutations under the budget)."""
+        job = asyncio.ensure_future(
+            prepare_unit_types(
+                res.client,
+                res.budget,
+                res.journal,
+                res.settings,
+                self.validation,
+                frozenset(self.state.finals),
+            )
+        )
+        self.units = await stops.unless_stopped(job, "checking unit ID types")
 
     def plan(self, listed: list[dict[str, Any]]) -> Plan:
         unanswered = {k: str(r.get("action", "create")) for k, r in self.state.unfinished.items()}
@@ -95,6 +115,9 @@ class Submission:
             failed=failed_path(run_dir, self.catalog),
         )
         report.catalog_changed_since_start = self.catalog_sha256 != self.record.catalog_sha256
+        if self.units is not None:
+            report.unit_types = self.units.to_json()
+            report.requests = report.requests.plus(Requests(sent=self.units.requests))
         if write:
             write_report(
                 report,

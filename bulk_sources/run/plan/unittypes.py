@@ -9,6 +9,7 @@ Creating is mutations: each takes a slot of the run's budget and is journaled.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiolimiter import AsyncLimiter
 
@@ -17,13 +18,14 @@ from ...api.client import ConsoleClient
 from ...api.protocol import UNIT_TYPES_PATH
 from ...catalog.unittypes import ProjectTypes, check_unit_types, creatable
 from ...catalog.verdicts import ValidationReport
-from ...errors import RunStopped
+from ...errors import AuthRefused, RunStopped
 from ...limits.budget import SharedBudget
 from ..record.journal import Journal
 from ..settings import SubmitSettings
 from .existing import PAGES_PER_SECOND
 
 JOURNAL_EVENT = "unit_type"
+WHAT = "the project's unit ID types"
 
 
 async def list_unit_types(client: ConsoleClient, settings: SubmitSettings) -> ProjectTypes:
@@ -37,9 +39,11 @@ async def list_unit_types(client: ConsoleClient, settings: SubmitSettings) -> Pr
             retry_cap=settings.retry_cap,
             max_wait=settings.max_wait,
             path=UNIT_TYPES_PATH,
-            what="the project's unit ID types",
+            what=WHAT,
         )
-    except RunStopped as exc:  # ListingFailed or AuthRefused (a 403 on this endpoint only)
+    except AuthRefused:  # e.g. a 403 on this endpoint only: the sources listing decides
+        return ProjectTypes(None, f"could not list {WHAT}: the API refused the key there")
+    except RunStopped as exc:  # ListingFailed: 404, a shape we don't know, a server error
         return ProjectTypes(None, str(exc))
     return ProjectTypes(tuple(str(item["name"]) for item in items))
 
@@ -129,3 +133,51 @@ async def _create_one(
             out.failed[name] = answer.message
             journal.event(JOURNAL_EVENT, name=name, action="failed", error=answer.message)
             return
+
+
+@dataclass
+class UnitReport:
+    """What a run did about unit ID types, for summary.json and the text report."""
+
+    checked: bool
+    note: str | None = None
+    created: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "note": self.note,
+            "created": list(self.created),
+            "found_present": list(self.present),
+            "failed": dict(self.failed),
+            "requests": self.requests,
+        }
+
+
+async def prepare_unit_types(
+    client: ConsoleClient,
+    budget: SharedBudget,
+    journal: Journal,
+    settings: SubmitSettings,
+    validation: ValidationReport,
+    skip: frozenset[str],
+) -> UnitReport:
+    """Check the open rows' unit ID types and, with --create-unit-types, create the missing
+    ones; a row mapping one that could not be created becomes invalid."""
+    step = await check_against_project(client, settings, validation, skip)
+    if step.types.names is None:
+        journal.event(JOURNAL_EVENT, action="not_checked", error=step.warning)
+        return UnitReport(checked=False, note=step.warning)
+    report = UnitReport(checked=True)
+    if not step.to_create:
+        return report
+    done = await create_unit_types(client, budget, journal, step.to_create, settings.max_attempts)
+    report.created, report.present, report.failed = done.created, done.present, done.failed
+    report.requests = done.requests
+    if done.failed:
+        have = ProjectTypes((*step.types.names, *done.created, *done.present))
+        check_unit_types(validation, have, skip=skip, failed=done.failed)
+    return report

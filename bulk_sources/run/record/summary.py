@@ -100,6 +100,8 @@ class RunReport:
     results: list[RowResult] = field(default_factory=list, repr=False)
     # A remark for the reader, e.g. "nothing to resume": the CLI shows it first.
     note: str = ""
+    # What this invocation checked and created of the project's unit ID types (submit only).
+    unit_types: dict[str, Any] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -138,6 +140,7 @@ class RunReport:
             "budget": self.budget,
             "failed_rows_file": str(self.failed_rows_file),
             "key_fingerprint": self.key_fingerprint,
+            "unit_types": self.unit_types,
         }
 
     def results_frame(self) -> pd.DataFrame:

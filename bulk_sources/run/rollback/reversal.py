@@ -24,6 +24,8 @@ from ..record.journal import JournalState
 from ..record.report import write_results
 from ..record.results import RowResult
 from ..record.summary import RunReport
+from ..resources import RunResources
+from ..send.signals import StopRequests
 from .undo import UndoItem, judge, make_undo_plan
 
 
@@ -47,6 +49,9 @@ class Rollback:
 
     def rows(self) -> list[ValidRow]:
         return [item.valid_row() for item in self.items]
+
+    async def prepare(self, res: RunResources, stops: StopRequests) -> None:
+        return None
 
     def plan(self, listed: list[dict[str, Any]]) -> Plan:
         return make_undo_plan(

@@ -1,0 +1,144 @@
+"""Unit ID types against the project: the dry run, submit, --create-unit-types, a failing
+endpoint; against the real stand-in over real aiohttp."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from catalog_helpers import row, write_catalog
+from fakeapi_fixtures import StartFakeServer
+from submit_helpers import TEST_WINDOWS, read_journal, read_results, settings
+
+from bulk_sources.api.apikey import ApiKey
+from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
+from bulk_sources.run.dryrun import dry_run_async
+from bulk_sources.run.entry import submit_catalog_async
+
+KEY = "console-units-0123456789abcdef"
+
+
+def catalog(tmp_path: Path) -> Path:
+    return write_catalog(
+        tmp_path / "c.csv",
+        [
+            row("good"),
+            row("typo", idTypeMapping="userId=user_id"),
+            row("company", idTypeMapping="companyID=company_id"),
+        ],
+    )
+
+
+async def start(factory: StartFakeServer, **config: object) -> FakeApiServer:
+    server: FakeApiServer = await factory(
+        FakeApiConfig(keys=[KEY], windows=list(TEST_WINDOWS), **config)  # type: ignore[arg-type]
+    )
+    return server
+
+
+async def test_dry_run_makes_rows_with_missing_types_invalid(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    server = await start(fake_server_factory, unit_types=["accountID"])
+    plan_file = tmp_path / "plan.csv"
+    plan = await dry_run_async(
+        catalog(tmp_path), settings(server.url, tmp_path / "r"), ApiKey(KEY), plan_file=plan_file
+    )
+    assert plan.actions == {"create": 1, "invalid": 2}
+    reasons = {p.name: p.error for p in plan.problems}
+    assert "did you mean `userID`?" in reasons["typo"]
+    assert "it has: userID, stableID, accountID" in reasons["typo"]
+    assert "--create-unit-types" in reasons["company"]
+    assert plan.notes == []
+    with plan_file.open(encoding="utf-8", newline="") as handle:
+        by_name = {r["name"]: r for r in csv.DictReader(handle)}
+    assert by_name["typo"]["action"] == "invalid"
+    assert server.state.stats()["mutations"] == 0  # GETs only
+
+
+async def test_dry_run_with_create_plans_the_type_and_counts_its_request(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    server = await start(fake_server_factory)
+    config = settings(server.url, tmp_path / "r", create_unit_types=True)
+    plan = await dry_run_async(catalog(tmp_path), config, ApiKey(KEY), plan_file=tmp_path / "p")
+    assert plan.unit_types_to_create == ["companyID"]  # userId is a typo, never created
+    assert plan.actions == {"create": 2, "invalid": 1}
+    assert plan.requests == 3
+    assert server.state.unit_types.names("default") == ["userID", "stableID"]
+
+
+@pytest.mark.parametrize("status", [404, 403])
+async def test_a_failing_endpoint_is_a_note_not_a_stop(
+    fake_server_factory: StartFakeServer, tmp_path: Path, status: int
+) -> None:
+    server = await start(fake_server_factory, unit_types_status=status, strict_unit_types=False)
+    plan = await dry_run_async(
+        catalog(tmp_path),
+        settings(server.url, tmp_path / "r"),
+        ApiKey(KEY),
+        plan_file=tmp_path / "p",
+    )
+    assert plan.actions == {"create": 3}
+    assert len(plan.notes) == 1
+    assert plan.notes[0].startswith("unit ID types not checked: could not list the project's")
+    report = await submit_catalog_async(
+        catalog(tmp_path), settings(server.url, tmp_path / "r"), ApiKey(KEY)
+    )
+    assert report.counts.get("created") == 3
+    assert report.unit_types is not None
+    assert report.unit_types["checked"] is False
+
+
+async def test_submit_leaves_rows_with_missing_types_invalid(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    server = await start(fake_server_factory)
+    report = await submit_catalog_async(
+        catalog(tmp_path), settings(server.url, tmp_path / "r"), ApiKey(KEY)
+    )
+    statuses = {r["name"]: r["status"] for r in read_results(report.run_dir)}
+    assert statuses == {"good": "created", "typo": "invalid", "company": "invalid"}
+    assert list(server.state.sources) == ["good"]
+    assert server.state.stats()["unit_types"]["unknown_refused"] == 0  # none was sent
+
+
+async def test_create_unit_types_creates_them_first_under_the_budget(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    server = await start(fake_server_factory)
+    config = settings(server.url, tmp_path / "r", create_unit_types=True)
+    report = await submit_catalog_async(catalog(tmp_path), config, ApiKey(KEY))
+    statuses = {r["name"]: r["status"] for r in read_results(report.run_dir)}
+    assert statuses == {"good": "created", "typo": "invalid", "company": "created"}
+    assert server.state.unit_types.names("default") == ["userID", "stableID", "companyID"]
+    assert server.state.stats()["mutations"] == 3  # one type, two sources
+    events = [e for e in read_journal(report.run_dir) if e["event"] == "unit_type"]
+    assert [(e["name"], e["action"]) for e in events] == [
+        ("companyID", "create"),
+        ("companyID", "created"),
+    ]
+    summary = json.loads((report.run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["unit_types"]["created"] == ["companyID"]
+    assert summary["requests_sent"] == 3
+
+
+async def test_a_type_the_server_refuses_makes_its_rows_invalid(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    server = await start(fake_server_factory)
+    rows = [row("good"), row("spaced", idTypeMapping="org-unit=org")]
+    path = write_catalog(tmp_path / "c.csv", rows)
+    config = settings(server.url, tmp_path / "r", create_unit_types=True)
+    report = await submit_catalog_async(path, config, ApiKey(KEY))
+    results = {r["name"]: r for r in read_results(report.run_dir)}
+    assert results["good"]["status"] == "created"
+    assert results["spaced"]["status"] == "invalid"
+    assert (
+        "creating it failed: Invalid request: name may hold only letters, digits and _"
+        in results["spaced"]["error"]
+    )
+    assert report.unit_types is not None
+    assert list(report.unit_types["failed"]) == ["org-unit"]
