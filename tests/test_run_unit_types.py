@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from catalog_helpers import row, write_catalog
 from fakeapi_fixtures import StartFakeServer
+from process_helpers import server_process, server_stats
 from submit_helpers import TEST_WINDOWS, read_journal, read_results, settings
 
 from bulk_sources.api.apikey import ApiKey
+from bulk_sources.cli.main import main
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
 from bulk_sources.run.dryrun import dry_run_async
 from bulk_sources.run.entry import submit_catalog_async
@@ -142,3 +145,57 @@ async def test_a_type_the_server_refuses_makes_its_rows_invalid(
     )
     assert report.unit_types is not None
     assert list(report.unit_types["failed"]) == ["org-unit"]
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    with server_process(KEY, ["1000/1s"], "--unit-type", "accountID") as url:
+        yield url
+
+
+def test_validate_with_a_key_checks_the_project(
+    server_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STATSIG_API_KEY", KEY)
+    path = catalog(tmp_path)
+    assert main(["validate", str(path), "--base-url", server_url]) == 1
+    out, err = capsys.readouterr()
+    assert "row 2 (typo): idTypeMapping: unit ID type 'userId' is not in the project " in out
+    assert "(did you mean `userID`?); it has: userID, stableID, accountID" in out
+    assert f"{path}: 3 rows: 1 valid, 2 invalid, 0 duplicates" in out
+    assert "not checked" not in err
+    assert server_stats(server_url)["mutations"] == 0
+    assert main(["validate", str(path), "--base-url", server_url, "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["unit_types"] == {"checked": True, "note": None}
+
+
+def test_validate_without_a_key_says_the_types_were_not_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STATSIG_API_KEY", raising=False)
+    path = catalog(tmp_path)
+    assert main(["validate", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "note: unit ID types not checked (companyID, userId): no API key" in err
+    assert f"{path}: 3 rows: 3 valid, 0 invalid, 0 duplicates" in out
+    built_in_only = write_catalog(tmp_path / "b.csv", [row("good")])
+    assert main(["validate", str(built_in_only)]) == 0
+    assert capsys.readouterr().err == ""  # userID and stableID need no check
+
+
+def test_validate_with_an_endpoint_that_fails_warns_and_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STATSIG_API_KEY", KEY)
+    with server_process(KEY, ["1000/1s"]) as url:
+        # Under a prefix the stand-in does not serve, every path is 404: as for a project
+        # or API version without the endpoint.
+        path = catalog(tmp_path)
+        code = main(["validate", str(path), "--base-url", url + "/nowhere"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "note: unit ID types not checked: could not list the project's unit ID types" in err

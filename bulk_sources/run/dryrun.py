@@ -15,7 +15,7 @@ from typing import Any
 
 from ..api.apikey import ApiKey
 from ..catalog.reader import Catalog, open_catalog
-from ..catalog.unittypes import ProjectTypes
+from ..catalog.unittypes import BUILT_IN, NOT_CHECKED, ProjectTypes, mapped_types
 from ..catalog.validation import ValidationReport, validate_catalog
 from ..errors import UsageError
 from .plan.existing import by_name, list_existing
@@ -101,3 +101,28 @@ def _examples(entries: list[PlanEntry]) -> dict[str, list[PlanEntry]]:
         if len(shown) < EXAMPLES_PER_ACTION:
             shown.append(entry)
     return out
+
+
+def check_catalog_unit_types(
+    validation: ValidationReport, settings: SubmitSettings, api_key: ApiKey | None, why: str = ""
+) -> str | None:
+    """`validate`'s look at the project (GETs only, nothing created): rows mapping a type
+    it lacks become invalid (mutates `validation`). Returns the sentence to show when the
+    types could not be checked; with no key (`why` says so) only when a row maps a type
+    other than the built-ins, since those need no check."""
+    if api_key is None:
+        mapped = {n for row in validation.valid for n in mapped_types(row.body)} - set(BUILT_IN)
+        if not mapped:
+            return None
+        return f"{NOT_CHECKED} ({', '.join(sorted(mapped))}): {why or 'no API key'}"
+    if not validation.valid:
+        return None
+    return asyncio.run(_check_unit_types(validation, settings, api_key))
+
+
+async def _check_unit_types(
+    validation: ValidationReport, settings: SubmitSettings, api_key: ApiKey
+) -> str | None:
+    async with open_client(settings, api_key, None) as client:
+        step = await check_against_project(client, settings, validation)
+    return step.warning
