@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +31,42 @@ from .record.results import RETRYABLE
 from .record.summary import DryRun
 from .resources import open_client
 from .send.history import planned_budget
+from .send.servercheck import CheckResult, Cost, fold, sample
+from .send.servercheck import server_check as run_server_check
 from .send.signals import StopRequests, raising_on_signals
 from .settings import SubmitSettings
 
 EXAMPLES_PER_ACTION = 5
+SENT = ("create", "update")  # the plan's actions that cost a request
+
+
+@dataclass(frozen=True)
+class ServerCheck:
+    """--server-check: send `sample` planned rows (None: all) with dryRun; `announce` is
+    told the cost before the first request."""
+
+    sample: int | None = None
+    announce: Callable[[Cost], None] | None = None
 
 
 async def dry_run_async(
-    path: Path, settings: SubmitSettings, api_key: ApiKey, *, plan_file: Path | None = None
+    path: Path,
+    settings: SubmitSettings,
+    api_key: ApiKey,
+    *,
+    plan_file: Path | None = None,
+    server_check: ServerCheck | None = None,
 ) -> DryRun:
     catalog, validation, plan, units, entries = await fresh_plan(path, settings, api_key)
+    problems = static_results(validation) + plan.decided
+    checked = None
+    if server_check is not None:
+        tasks = sample(plan.tasks, server_check.sample)
+        async with open_client(settings, api_key, None) as client:
+            checked = await run_server_check(
+                client, tasks, settings, api_key, server_check.announce
+            )
+        entries, problems = fold(entries, problems, checked)
     if plan_file is None:
         plan_file = new_run_dir(settings.report_dir, f"{catalog.path.stem}-dry-run") / PLAN_FILE
     try:
@@ -48,8 +76,8 @@ async def dry_run_async(
             f"can't write the plan to {plan_file} ({exc.strerror or exc}); "
             "give a writable --plan FILE or --report-dir"
         ) from None
-    windows, history, source = planned_budget(settings, api_key)
-    requests = len(plan.tasks) + len(units.to_create)
+    windows, history, source = planned_budget(settings, api_key)  # after the check's sends
+    requests = sum(1 for e in entries if e.action in SENT) + len(units.to_create)
     return DryRun(
         catalog=catalog.path,
         rows=validation.total,
@@ -61,11 +89,9 @@ async def dry_run_async(
         examples=_examples(entries),
         plan_file=plan_file,
         unit_types_to_create=list(units.to_create),
-        notes=[units.warning] if units.warning else [],
-        problems=sorted(
-            (r for r in static_results(validation) + plan.decided if r.status in RETRYABLE),
-            key=lambda r: r.row,
-        ),
+        notes=[n for n in (units.warning, _check_note(checked)) if n],
+        problems=sorted((r for r in problems if r.status in RETRYABLE), key=lambda r: r.row),
+        server_check=checked.to_json() if checked is not None else None,
     )
 
 
@@ -92,6 +118,18 @@ async def fresh_plan(
                 existing = by_name(await stops.unless_stopped(listing, "listing"))
     plan = make_plan(validation.valid, existing, settings.on_exists)
     return catalog, validation, plan, units, all_entries(plan, validation)
+
+
+def _check_note(checked: CheckResult | None) -> str | None:
+    if checked is None:
+        return None
+    note = (
+        f"server check: {checked.sampled} rows sent with dryRun ({checked.requests} requests), "
+        f"{len(checked.refused)} refused (invalid above)"
+    )
+    if checked.unanswered:
+        note += f", {len(checked.unanswered)} got no answer (their plan is unchanged)"
+    return note
 
 
 def _examples(entries: list[PlanEntry]) -> dict[str, list[PlanEntry]]:

@@ -185,6 +185,8 @@ class DryRun:
     unit_types_to_create: list[str] = field(default_factory=list)
     # Sentences about the whole plan, e.g. "unit ID types not checked: ...".
     notes: list[str] = field(default_factory=list)
+    # --server-check: rows sampled, requests sent, refused and unanswered (None: not asked).
+    server_check: dict[str, Any] | None = None
 
     @property
     def would_create(self) -> int:
@@ -239,6 +241,7 @@ class DryRun:
             "plan_file": str(self.plan_file) if self.plan_file else None,
             "unit_types_to_create": list(self.unit_types_to_create),
             "notes": list(self.notes),
+            "server_check": self.server_check,
             "examples": {
                 action: [
                     {
