@@ -10,15 +10,17 @@ from pathlib import Path
 
 import pytest
 from catalog_helpers import row, write_catalog
-from fakeapi_fixtures import StartFakeServer
+from fakeapi_fixtures import StartFakeServer, source_body
 from process_helpers import server_process, server_stats
 from submit_helpers import TEST_WINDOWS, read_journal, read_results, settings
+from test_fakeapi_unit_types import SOURCES, call
 
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.cli.main import main
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
 from bulk_sources.run.dryrun import dry_run_async
 from bulk_sources.run.entry import submit_catalog_async
+from bulk_sources.run.rollback.entry import rollback_run_async
 
 KEY = "console-units-0123456789abcdef"
 
@@ -199,3 +201,47 @@ def test_validate_with_an_endpoint_that_fails_warns_and_goes_on(
     err = capsys.readouterr().err
     assert code == 0
     assert "note: unit ID types not checked: could not list the project's unit ID types" in err
+
+
+async def test_rollback_deletes_only_the_types_the_run_created_and_no_source_maps(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    server = await start(fake_server_factory, unit_types=["accountID"])
+    rows = [
+        row("a", idTypeMapping="companyID=company_id"),
+        row("b", idTypeMapping="orgID=org_id"),
+        row("c", idTypeMapping="accountID=account_id"),
+    ]
+    path = write_catalog(tmp_path / "c.csv", rows)
+    config = settings(server.url, tmp_path / "r", create_unit_types=True)
+    report = await submit_catalog_async(path, config, ApiKey(KEY))
+    assert report.unit_types is not None
+    assert report.unit_types["created"] == ["companyID", "orgID"]
+    # Someone else makes a source mapping orgID meanwhile: the type must stay.
+    keeper = {**source_body("keeper"), "idTypeMapping": [{"statsigUnitID": "orgID", "column": "o"}]}
+    assert (await call(server, "POST", SOURCES, keeper))[0] == 201
+    undo = await rollback_run_async(report.run_dir, ApiKey(KEY))
+    assert undo.unit_types is not None
+    assert undo.unit_types["deleted"] == ["companyID"]
+    assert undo.unit_types["kept"] == {"orgID": "still mapped by 1 sources (keeper)"}
+    # accountID was there before the run: never touched.
+    assert server.state.unit_types.names("default") == ["userID", "stableID", "accountID", "orgID"]
+    assert list(server.state.sources) == ["keeper"]
+    events = [
+        (e["name"], e["action"]) for e in read_journal(undo.run_dir) if e["event"] == "unit_type"
+    ]
+    assert events == [("companyID", "delete"), ("companyID", "deleted")]
+
+
+async def test_rollback_of_a_run_that_created_no_type_deletes_none(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    server = await start(fake_server_factory, unit_types=["companyID"])
+    path = write_catalog(tmp_path / "c.csv", [row("a", idTypeMapping="companyID=company_id")])
+    report = await submit_catalog_async(
+        path, settings(server.url, tmp_path / "r", create_unit_types=True), ApiKey(KEY)
+    )
+    undo = await rollback_run_async(report.run_dir, ApiKey(KEY))
+    assert undo.unit_types is None
+    assert "companyID" in server.state.unit_types.names("default")
+    assert server.state.stats()["unit_types"]["deleted"] == 0

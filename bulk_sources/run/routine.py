@@ -79,6 +79,11 @@ class RunKind(Protocol):
         types the rows need; it may make rows invalid (then `rows()` no longer holds them)."""
         ...
 
+    async def finish(self, res: RunResources) -> None:
+        """After every row was sent and settled (not when the run stopped): e.g. a
+        rollback deletes the unit ID types its run created that no source maps any more."""
+        ...
+
     def plan(self, listed: list[dict[str, Any]]) -> Plan:
         """The plan given the listing (empty: the offline plan, for kept rows)."""
         ...
@@ -161,6 +166,9 @@ async def _invoke(
             )
             if ending.stop_reason is None:
                 await _fill_created(res, stops, listed, sent)
+                # Not cut short by a signal: the rows are settled, and the step is a listing
+                # and a few bounded requests; a stop here must not report them unsent.
+                await kind.finish(res)
         except RunStopped as exc:
             # Before any request (the listing failed, or a signal): every open row is
             # not_attempted, and resume picks them up.

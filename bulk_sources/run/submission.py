@@ -73,6 +73,9 @@ class Submission:
         )
         self.units = await stops.unless_stopped(job, "checking unit ID types")
 
+    async def finish(self, res: RunResources) -> None:
+        return None
+
     def plan(self, listed: list[dict[str, Any]]) -> Plan:
         unanswered = {k: str(r.get("action", "create")) for k, r in self.state.unfinished.items()}
         return make_plan(

@@ -8,12 +8,13 @@ Creating is mutations: each takes a slot of the run's budget and is journaled.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiolimiter import AsyncLimiter
 
-from ...api.answers import AnswerKind
+from ...api.answers import Answer, AnswerKind
 from ...api.client import ConsoleClient
 from ...api.protocol import UNIT_TYPES_PATH
 from ...catalog.unittypes import ProjectTypes, check_unit_types, creatable
@@ -101,6 +102,29 @@ async def create_unit_types(
     return out
 
 
+async def send_with_budget(
+    budget: SharedBudget, call: Callable[[], Awaitable[Answer]], max_attempts: int
+) -> tuple[Answer, int]:
+    """One unit-type mutation under the run's budget: 429s wait for the budget and go again
+    (no try), 5xx and lost answers are tried up to `max_attempts`. The last answer, and how
+    many requests it took."""
+    requests = tries = 0
+    while True:
+        slot = await budget.acquire()
+        answer = await call()
+        requests += 1
+        slot.release()
+        kind = answer.kind
+        limited = kind is AnswerKind.RATE_LIMITED
+        answered = kind in (AnswerKind.OK, AnswerKind.EXISTS, AnswerKind.REJECTED)
+        budget.answered(slot, "rejected" if limited else "accepted" if answered else "unknown")
+        if limited:
+            continue
+        tries += 1
+        if answered or answer.stops_run or tries >= max_attempts:
+            return answer, requests
+
+
 async def _create_one(
     client: ConsoleClient,
     budget: SharedBudget,
@@ -109,30 +133,19 @@ async def _create_one(
     max_attempts: int,
     out: Created,
 ) -> None:
-    tries = 0
-    while True:
-        slot = await budget.acquire()
-        journal.event(JOURNAL_EVENT, name=name, action="create")
-        answer = await client.create_unit_type(name, "created by bulk-sources")
-        out.requests += 1
-        slot.release()
-        limited = answer.kind is AnswerKind.RATE_LIMITED
-        answered = answer.kind in (AnswerKind.OK, AnswerKind.EXISTS, AnswerKind.REJECTED)
-        budget.answered(slot, "rejected" if limited else "accepted" if answered else "unknown")
-        if limited:
-            continue  # the budget holds the next attempt back; a 429 is no try
-        if answer.kind is AnswerKind.OK:
-            out.created.append(name)
-            journal.event(JOURNAL_EVENT, name=name, action="created")
-            return
-        if answer.kind is AnswerKind.EXISTS:
-            out.present.append(name)  # someone made it meanwhile: not ours to delete
-            return
-        tries += 1
-        if not answer.transient or tries >= max_attempts or answer.stops_run:
-            out.failed[name] = answer.message
-            journal.event(JOURNAL_EVENT, name=name, action="failed", error=answer.message)
-            return
+    journal.event(JOURNAL_EVENT, name=name, action="create")
+    answer, requests = await send_with_budget(
+        budget, lambda: client.create_unit_type(name, "created by bulk-sources"), max_attempts
+    )
+    out.requests += requests
+    if answer.kind is AnswerKind.OK:
+        out.created.append(name)
+        journal.event(JOURNAL_EVENT, name=name, action="created")
+    elif answer.kind is AnswerKind.EXISTS:
+        out.present.append(name)  # someone made it meanwhile: not ours to delete
+    else:
+        out.failed[name] = answer.message
+        journal.event(JOURNAL_EVENT, name=name, action="failed", error=answer.message)
 
 
 @dataclass

@@ -46,6 +46,7 @@ from ..send.progress import ProgressFactory, no_progress
 from ..send.signals import StopRequests
 from .reversal import Rollback
 from .undo import UNDO_FILE, UndoItem, make_undo_plan, read_created, read_items, write_items
+from .unittypes import created_by
 
 __all__ = ["plan_rollback", "resume_rollback_async", "rollback_run", "rollback_run_async"]
 
@@ -126,7 +127,15 @@ async def _undo(
 ) -> RunReport:
     """`undone`: the record of the run being undone (its tag)."""
     state = read_journal(run_dir / JOURNAL_FILE)
-    kind = Rollback(run_dir, record, items, state, tag=undone.settings.tag)
+    original = Path(record.rollback_of or run_dir)
+    kind = Rollback(
+        run_dir,
+        record,
+        items,
+        state,
+        tag=undone.settings.tag,
+        unit_types=created_by(original / JOURNAL_FILE),
+    )
     report = await run_invocation(kind, access)
     report.note = report.note or note(Path(record.rollback_of or run_dir))
     return report
