@@ -71,7 +71,7 @@ class Submission:
                 frozenset(self.state.finals),
             )
         )
-        self.units = await stops.unless_stopped(job, "checking unit ID types")
+        self.units = await stops.unless_stopped(job, "listing unit ID types")
 
     async def finish(self, res: RunResources) -> None:
         return None
