@@ -19,7 +19,7 @@ from ..catalog.validation import ValidationReport, ValidRow
 from .plan.existing import by_name
 from .plan.rows import Plan, PlanEntry, all_entries, make_plan
 from .plan.settle import Decision, decide
-from .plan.unittypes import UnitReport, prepare_unit_types
+from .plan.unittypes import UnitReport, created_by, prepare_unit_types
 from .record.finish import (
     Ending,
     build_report,
@@ -28,7 +28,7 @@ from .record.finish import (
     with_befores,
     write_report,
 )
-from .record.folder import CREATED_FILE, RESULTS_FILE, RunRecord
+from .record.folder import CREATED_FILE, JOURNAL_FILE, RESULTS_FILE, RunRecord
 from .record.journal import JournalState
 from .record.report import failed_path, write_created, write_failed, write_results
 from .record.results import RowResult
@@ -120,6 +120,8 @@ class Submission:
         report.catalog_changed_since_start = self.catalog_sha256 != self.record.catalog_sha256
         if self.units is not None:
             report.unit_types = self.units.to_json()
+            # Every type the folder's invocations made (a resume finds them present).
+            report.unit_types["created"] = created_by(run_dir / JOURNAL_FILE)
             report.requests = report.requests.plus(Requests(sent=self.units.requests))
         if write:
             write_report(

@@ -8,8 +8,10 @@ Creating is mutations: each takes a slot of the run's budget and is journaled.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -146,6 +148,29 @@ async def _create_one(
     else:
         out.failed[name] = answer.message
         journal.event(JOURNAL_EVENT, name=name, action="failed", error=answer.message)
+
+
+def created_by(journal: Path) -> list[str]:
+    """The unit ID types a run's journal says it created, in order (unreadable lines, as a
+    cut-off last line, are skipped: a type with no `created` line was not proven ours)."""
+    names: dict[str, None] = {}
+    try:
+        lines = journal.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if (
+            isinstance(event, dict)
+            and event.get("event") == JOURNAL_EVENT
+            and event.get("action") == "created"
+            and isinstance(event.get("name"), str)
+        ):
+            names.setdefault(event["name"])
+    return list(names)
 
 
 @dataclass

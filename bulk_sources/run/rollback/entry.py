@@ -27,6 +27,7 @@ from ...version import __version__
 from ..plan.existing import by_name, list_existing
 from ..plan.planfile import PLAN_FILE, write_plan
 from ..plan.rows import PlanEntry, estimate_seconds
+from ..plan.unittypes import created_by
 from ..record.folder import (
     CREATED_FILE,
     JOURNAL_FILE,
@@ -46,7 +47,6 @@ from ..send.progress import ProgressFactory, no_progress
 from ..send.signals import StopRequests
 from .reversal import Rollback
 from .undo import UNDO_FILE, UndoItem, make_undo_plan, read_created, read_items, write_items
-from .unittypes import created_by
 
 __all__ = ["plan_rollback", "resume_rollback_async", "rollback_run", "rollback_run_async"]
 

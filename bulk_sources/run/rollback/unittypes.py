@@ -9,9 +9,7 @@ the rows are undone (GETs); a source anyone made since that maps it keeps it ali
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ...api.answers import AnswerKind
@@ -20,29 +18,6 @@ from ...errors import RunStopped
 from ..plan.existing import list_existing
 from ..plan.unittypes import JOURNAL_EVENT, send_with_budget
 from ..resources import RunResources
-
-
-def created_by(journal: Path) -> list[str]:
-    """The unit ID types a run's journal says it created, in order (unreadable lines, as a
-    cut-off last line, are skipped: a type with no `created` line was not proven ours)."""
-    names: dict[str, None] = {}
-    try:
-        lines = journal.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if (
-            isinstance(event, dict)
-            and event.get("event") == JOURNAL_EVENT
-            and event.get("action") == "created"
-            and isinstance(event.get("name"), str)
-        ):
-            names.setdefault(event["name"])
-    return list(names)
 
 
 @dataclass
