@@ -3,6 +3,7 @@ endpoint; against the real stand-in over real aiohttp."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from bulk_sources.cli.main import main
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
 from bulk_sources.run.dryrun import dry_run_async
 from bulk_sources.run.entry import submit_catalog_async
-from bulk_sources.run.rollback.entry import rollback_run_async
+from bulk_sources.run.rollback.entry import plan_rollback, rollback_run_async
 
 KEY = "console-units-0123456789abcdef"
 
@@ -220,6 +221,11 @@ async def test_rollback_deletes_only_the_types_the_run_created_and_no_source_map
     # Someone else makes a source mapping orgID meanwhile: the type must stay.
     keeper = {**source_body("keeper"), "idTypeMapping": [{"statsigUnitID": "orgID", "column": "o"}]}
     assert (await call(server, "POST", SOURCES, keeper))[0] == 201
+    preview = await asyncio.to_thread(plan_rollback, report.run_dir, ApiKey(KEY))
+    assert preview.notes == [
+        "unit ID types the run created, deleted after the rows where no source still maps "
+        "them (up to 2 more requests): companyID, orgID"
+    ]
     undo = await rollback_run_async(report.run_dir, ApiKey(KEY))
     assert undo.unit_types is not None
     assert undo.unit_types["deleted"] == ["companyID"]

@@ -219,7 +219,14 @@ async def _plan_rollback(
         folder = new_run_dir(settings.report_dir, f"{record.label}-rollback-dry-run")
         plan_file = folder / PLAN_FILE
     write_plan(plan_file, sorted(plan.entries, key=lambda e: e.row))
-    return _dry_run(original, items, plan.entries, len(plan.tasks), settings.windows, plan_file)
+    dry = _dry_run(original, items, plan.entries, len(plan.tasks), settings.windows, plan_file)
+    types = created_by(original / JOURNAL_FILE)
+    if types:
+        dry.notes.append(
+            f"unit ID types the run created, deleted after the rows where no source still "
+            f"maps them (up to {len(types)} more requests): {', '.join(types)}"
+        )
+    return dry
 
 
 def _dry_run(
