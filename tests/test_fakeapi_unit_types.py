@@ -158,3 +158,11 @@ async def test_unit_types_survive_a_restart(
         FakeApiConfig(keys=["console-keep-0123456789"], state_file=tmp_path / "s.json")
     )
     assert "orgID" in again.state.unit_types.names("default")
+
+
+async def test_patch_changes_only_the_description(fake_server: FakeApiServer) -> None:
+    status, answer = await call(fake_server, "PATCH", f"{TYPES}/userID", {"description": "u"})
+    assert (status, answer["data"]) == (200, {"name": "userID", "description": "u"})
+    assert (await call(fake_server, "PATCH", f"{TYPES}/userID", {"name": "x"}))[0] == 400
+    assert (await call(fake_server, "PATCH", f"{TYPES}/nope", {"description": "u"}))[0] == 404
+    assert fake_server.state.stats()["mutations"] == 3

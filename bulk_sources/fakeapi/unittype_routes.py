@@ -1,4 +1,5 @@
-"""The `/console/v1/unit_id_types` routes: list (paged like the sources), get, create, delete.
+"""The `/console/v1/unit_id_types` routes: list (paged like the sources), get, create,
+update (PATCH, the description only) and delete.
 
 Mutations among them go through the same middleware as the sources' (counted in the same
 per-project windows, faults and all)."""
@@ -54,6 +55,15 @@ async def create_unit_type(request: web.Request) -> web.Response:
     )
 
 
+async def update_unit_type(request: web.Request) -> web.Response:
+    _refuse_if_told(request)
+    state = request.app[STATE_KEY]
+    body = await read_body(request)
+    updated = state.unit_types.update(project_of(request), request.match_info["name"], body)
+    state.dirty = True
+    return web.json_response({"message": "Unit ID type updated successfully.", "data": updated})
+
+
 async def delete_unit_type(request: web.Request) -> web.Response:
     _refuse_if_told(request)
     state = request.app[STATE_KEY]
@@ -67,4 +77,5 @@ def add_unit_type_routes(app: web.Application) -> None:
     app.router.add_get(UNIT_TYPES_PATH, list_unit_types)
     app.router.add_post(UNIT_TYPES_PATH, create_unit_type)
     app.router.add_get(UNIT_TYPE_ITEM_PATH, get_unit_type)
+    app.router.add_patch(UNIT_TYPE_ITEM_PATH, update_unit_type)
     app.router.add_delete(UNIT_TYPE_ITEM_PATH, delete_unit_type)

@@ -78,6 +78,15 @@ class UnitTypeStore:
         types[name] = {"name": name, "description": description}
         return types[name]
 
+    def update(self, project: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """PATCH: only the description changes (required, per the reference)."""
+        found = self.get(project, name)
+        description = body.get("description")
+        if not isinstance(description, str):
+            raise ApiError(400, f"{INVALID}: description is required and must be a string")
+        found["description"] = description
+        return found
+
     def delete(self, project: str, name: str) -> None:
         if name in BUILT_IN:
             raise ApiError(400, f"{INVALID}: {name} is built in and can't be deleted")
