@@ -19,6 +19,7 @@ from test_fakeapi_unit_types import SOURCES, call
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.cli.main import main
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
+from bulk_sources.limits.windows import Window
 from bulk_sources.run.dryrun import dry_run_async
 from bulk_sources.run.entry import submit_catalog_async
 from bulk_sources.run.rollback.entry import plan_rollback, rollback_run_async
@@ -251,3 +252,19 @@ async def test_rollback_of_a_run_that_created_no_type_deletes_none(
     assert undo.unit_types is None
     assert "companyID" in server.state.unit_types.names("default")
     assert server.state.stats()["unit_types"]["deleted"] == 0
+
+
+async def test_type_creations_and_rows_share_one_budget(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    windows = [Window(3, 0.4)]
+    server: FakeApiServer = await fake_server_factory(FakeApiConfig(keys=[KEY], windows=windows))
+    rows = [row(f"r{i}", idTypeMapping=f"type{i}ID=c") for i in range(4)]
+    path = write_catalog(tmp_path / "c.csv", rows)
+    config = settings(server.url, tmp_path / "r", windows=tuple(windows), create_unit_types=True)
+    report = await submit_catalog_async(path, config, ApiKey(KEY))
+    assert report.counts.get("created") == 4
+    stats = server.state.stats()
+    assert stats["mutations"] == 8  # four types, then four sources
+    assert stats["rate_limited"] == 0
+    assert stats["windows"][0]["max_arrivals_in_window"] <= 3
