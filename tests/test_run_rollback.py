@@ -23,7 +23,7 @@ from bulk_sources.limits.windows import Window
 from bulk_sources.run.entry import resume_run_async, submit_catalog_async
 from bulk_sources.run.plan.compare import content_of
 from bulk_sources.run.record.folder import RunLock, RunRecord
-from bulk_sources.run.rollback.entry import plan_rollback, rollback_run_async
+from bulk_sources.run.rollback.start import plan_rollback, rollback_run_async
 
 # The real windows' shape (100/10 s, 1800/15 min) scaled down: the whole scenario in seconds.
 WINDOWS = (Window(100, 0.2), Window(1800, 18.0))

@@ -22,7 +22,7 @@ from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
 from bulk_sources.limits.windows import Window
 from bulk_sources.run.dryrun import dry_run_async
 from bulk_sources.run.entry import submit_catalog_async
-from bulk_sources.run.rollback.entry import plan_rollback, rollback_run_async
+from bulk_sources.run.rollback.start import plan_rollback, rollback_run_async
 
 KEY = "console-units-0123456789abcdef"
 

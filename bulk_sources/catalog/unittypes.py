@@ -9,8 +9,9 @@ never a type to create: `userId` is `userID` misspelt.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .verdicts import RowError, ValidationReport
 
@@ -46,7 +47,7 @@ def closest(name: str, known: Iterable[str]) -> str | None:
     return near[0] if near else None
 
 
-def mapped_types(body: dict[str, object]) -> list[str]:
+def mapped_types(body: Mapping[str, Any]) -> list[str]:
     mapping = body.get(FIELD)
     if not isinstance(mapping, list):
         return []

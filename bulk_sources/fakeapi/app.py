@@ -31,7 +31,7 @@ from .http import (
     read_body,
 )
 from .limits import retry_after_header
-from .state import FakeApiState
+from .serverstate import FakeApiState
 from .store import NOT_FOUND, ApiError, DuplicateName
 from .unittype_routes import add_unit_type_routes
 from .unittypes import UnknownUnitTypes

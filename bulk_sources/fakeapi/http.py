@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from ..api.protocol import KEY_HEADER
-from .state import FakeApiState
+from .serverstate import FakeApiState
 from .store import ApiError
 
 INVALID = "Invalid request"

@@ -13,13 +13,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..api.apikey import ApiKey
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.unittypes import BUILT_IN, NOT_CHECKED, ProjectTypes, mapped_types
 from ..catalog.validation import ValidationReport, validate_catalog
 from ..errors import UsageError
+from ..models import ListedSource
 from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
 from .plan.rows import Plan, PlanEntry, all_entries, estimate_seconds, make_plan
@@ -105,7 +105,7 @@ async def fresh_plan(
         validation = with_tag(
             validate_catalog(catalog, keep_valid=True, dialect=settings.dialect), settings.tag
         )
-    existing: dict[str, dict[str, Any]] = {}
+    existing: dict[str, ListedSource] = {}
     units = UnitStep(ProjectTypes(()))  # no row to check
     if validation.valid:
         async with open_client(settings, api_key, None) as client:

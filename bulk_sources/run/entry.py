@@ -2,8 +2,10 @@
 
 Data flows one way: catalog -> validation -> plan (listing + journal) -> executor -> report.
 A fresh submit is a resume of a run folder whose journal is empty, so the two share one
-path (`execute`). Each entry point has a blocking form for scripts and notebooks and an
-`_async` form for code already in a loop.
+path (`_carry_out`, a `Submission` through the run routine, run/routine.py); a retry is a
+fresh submit of the failed rows (`start_run` with a `RetryOf`). Each entry point has a
+blocking form for scripts and notebooks and an `_async` form for code already in a loop,
+with the same parameters (plus `session`). A rollback's are in run/rollback/start.py.
 """
 
 from __future__ import annotations
@@ -95,16 +97,19 @@ def retry_run(
     api_key: ApiKey,
     *,
     include_invalid: bool = False,
+    settings: SubmitSettings | None = None,
     on_exists: OnExists | None = None,
     progress: ProgressFactory = no_progress,
 ) -> RunReport:
     """A new run of the rows of `run_dir` that failed or were not attempted (and invalid
-    ones, fixed in the catalog, with `include_invalid`)."""
+    ones, fixed in the catalog, with `include_invalid`), under `settings` (default: the
+    run's own), with `on_exists` instead of the settings' when given."""
     return asyncio.run(
         retry_run_async(
             run_dir,
             api_key,
             include_invalid=include_invalid,
+            settings=settings,
             on_exists=on_exists,
             progress=progress,
         )
@@ -182,7 +187,7 @@ async def resume_run_async(
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
     if record.rollback_of is not None:
-        from .rollback.entry import resume_rollback_async
+        from .rollback.start import resume_rollback_async
 
         return await resume_rollback_async(
             run_dir, record, api_key, progress=progress, session=session
@@ -222,7 +227,7 @@ async def retry_run_async(
                 run_dir,
                 record.catalog,
                 chosen.rows,
-                {k: str(r.get("action", "create")) for k, r in journal.unfinished.items()},
+                {k: r["action"] for k, r in journal.unfinished.items()},
             ),
         )
     report.note = chosen.note

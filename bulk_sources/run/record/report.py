@@ -18,6 +18,7 @@ from ...catalog.writer import write_rows_with_report
 from ...fileio import atomic_write
 from .csvsafe import neutralise
 from .results import RETRYABLE, RowResult, Status
+from .shapes import CreatedLine
 
 RESULT_COLUMNS = ("row", "name", "status", "http_status", "attempts", "error", "key")
 # Appended to failed.csv after the catalog's own columns; the catalog reader ignores `_...`.
@@ -92,7 +93,7 @@ def write_created(path: Path, results: Iterable[RowResult]) -> None:
     with atomic_text(path) as handle:
         for r in results:
             if r.data is not None or r.before is not None:
-                record: dict[str, Any] = {
+                record: CreatedLine = {
                     "row": r.row,
                     "name": r.name,
                     "status": r.status.value,

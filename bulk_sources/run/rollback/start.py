@@ -1,5 +1,7 @@
-"""`rollback`: undo a run. Deletes what it created and restores what it updated, only
-where the server still holds exactly what the run wrote (undo.py decides each row).
+"""Starting, resuming and planning a rollback (its library entry points), and its refusals.
+
+A rollback undoes a run: it deletes what the run created and restores what it updated,
+only where the server still holds exactly what the run wrote (undo.py decides each row).
 
 A rollback is a run of its own: its folder (`<label>-rollback`), journal, plan.csv,
 results.csv and summary.json, the same limiter and rate-limit memory, and `resume` goes
@@ -15,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -23,10 +24,11 @@ from ...api.apikey import ApiKey
 from ...catalog.reader import file_sha256
 from ...errors import RollbackRefused, RunLockedError, UsageError
 from ...limits.windows import Window
+from ...models import ListedSource
 from ...version import __version__
 from ..plan.existing import by_name, list_existing
 from ..plan.planfile import PLAN_FILE, write_plan
-from ..plan.rows import PlanEntry, estimate_seconds
+from ..plan.rows import Plan, PlanEntry, estimate_seconds
 from ..plan.unittypes import created_by
 from ..record.folder import (
     CREATED_FILE,
@@ -208,7 +210,7 @@ async def _plan_rollback(
     with _held(original):
         items = read_created(original / CREATED_FILE)
     settings = record.settings
-    listed: list[dict[str, Any]] = []
+    listed: list[ListedSource] = []
     if items:
         async with open_client(settings, api_key, None) as client:
             with StopRequests() as stops:
@@ -219,7 +221,7 @@ async def _plan_rollback(
         folder = new_run_dir(settings.report_dir, f"{record.label}-rollback-dry-run")
         plan_file = folder / PLAN_FILE
     write_plan(plan_file, sorted(plan.entries, key=lambda e: e.row))
-    dry = _dry_run(original, items, plan.entries, len(plan.tasks), settings.windows, plan_file)
+    dry = _dry_run(original / CREATED_FILE, plan, settings.windows, plan_file)
     types = created_by(original / JOURNAL_FILE)
     if types:
         dry.notes.append(
@@ -229,22 +231,17 @@ async def _plan_rollback(
     return dry
 
 
-def _dry_run(
-    original: Path,
-    items: list[UndoItem],
-    entries: list[PlanEntry],
-    requests: int,
-    windows: Sequence[Window],
-    plan_file: Path,
-) -> DryRun:
+def _dry_run(created: Path, plan: Plan, windows: Sequence[Window], plan_file: Path) -> DryRun:
+    """What the rollback planned from `created` (created.jsonl), as a dry run reports it."""
+    entries, requests = plan.entries, len(plan.tasks)
     examples: dict[str, list[PlanEntry]] = {}
     for entry in sorted(entries, key=lambda e: e.row):
         shown = examples.setdefault(entry.action, [])
         if len(shown) < EXAMPLES_PER_ACTION:
             shown.append(entry)
     return DryRun(
-        catalog=original / CREATED_FILE,
-        rows=len(items),
+        catalog=created,
+        rows=len(entries),
         actions=dict(Counter(e.action for e in entries)),
         requests=requests,
         estimated_seconds=estimate_seconds(requests, windows),
