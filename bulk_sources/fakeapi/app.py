@@ -33,8 +33,8 @@ from .http import (
 from .limits import retry_after_header
 from .serverstate import FakeApiState
 from .store import NOT_FOUND, ApiError, DuplicateName
+from .unitstore import UnknownUnitTypes
 from .unittype_routes import add_unit_type_routes
-from .unittypes import UnknownUnitTypes
 
 __all__ = ["STATE_KEY", "create_app", "error_response"]
 

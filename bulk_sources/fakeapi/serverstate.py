@@ -16,7 +16,7 @@ from .config import FakeApiConfig
 from .faults import FAULT_KINDS, FaultInjector
 from .limits import RateLimiter, WindowStats
 from .store import SourceStore
-from .unittypes import UnitTypeStore
+from .unitstore import UnitTypeStore
 
 STATE_VERSION = 1
 

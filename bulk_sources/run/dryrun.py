@@ -16,15 +16,15 @@ from pathlib import Path
 
 from ..api.apikey import ApiKey
 from ..catalog.reader import Catalog, open_catalog
-from ..catalog.unittypes import BUILT_IN, NOT_CHECKED, ProjectTypes, mapped_types
+from ..catalog.unitcheck import BUILT_IN, NOT_CHECKED, ProjectTypes, mapped_types
 from ..catalog.validation import ValidationReport, validate_catalog
 from ..errors import UsageError
 from ..models import ListedSource
 from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
+from .plan.projectunits import UnitStep, check_against_project
 from .plan.rows import Plan, PlanEntry, all_entries, estimate_seconds, make_plan
 from .plan.tagging import with_tag
-from .plan.unittypes import UnitStep, check_against_project
 from .record.finish import static_results
 from .record.folder import new_run_dir
 from .record.results import RETRYABLE

@@ -17,9 +17,9 @@ from ..catalog.reader import Catalog
 from ..catalog.validation import ValidationReport, ValidRow
 from ..models import ListedSource, SourceContent
 from .plan.existing import by_name
+from .plan.projectunits import UnitReport, created_by, prepare_unit_types
 from .plan.rows import Plan, PlanEntry, all_entries, make_plan
 from .plan.settle import Decision, decide
-from .plan.unittypes import UnitReport, created_by, prepare_unit_types
 from .record.finish import (
     Ending,
     build_report,

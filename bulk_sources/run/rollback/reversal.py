@@ -27,7 +27,7 @@ from ..record.summary import Requests, RunReport
 from ..resources import RunResources
 from ..send.signals import StopRequests
 from .undo import UndoItem, judge, make_undo_plan
-from .unittypes import UnitUndo, undo_unit_types
+from .unitundo import UnitUndo, undo_unit_types
 
 
 @dataclass

@@ -28,8 +28,8 @@ from ...models import ListedSource
 from ...version import __version__
 from ..plan.existing import by_name, list_existing
 from ..plan.planfile import PLAN_FILE, write_plan
+from ..plan.projectunits import created_by
 from ..plan.rows import Plan, PlanEntry, estimate_seconds
-from ..plan.unittypes import created_by
 from ..record.folder import (
     CREATED_FILE,
     JOURNAL_FILE,

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...api.answers import AnswerKind
-from ...catalog.unittypes import mapped_types
+from ...catalog.unitcheck import mapped_types
 from ...errors import RunStopped
 from ..plan.existing import list_existing
-from ..plan.unittypes import JOURNAL_EVENT, send_with_budget
+from ..plan.projectunits import JOURNAL_EVENT, send_with_budget
 from ..resources import RunResources
 
 

@@ -19,7 +19,7 @@ from aiolimiter import AsyncLimiter
 from ...api.answers import Answer, AnswerKind
 from ...api.client import ConsoleClient
 from ...api.protocol import UNIT_TYPES_PATH
-from ...catalog.unittypes import ProjectTypes, check_unit_types, creatable
+from ...catalog.unitcheck import ProjectTypes, check_unit_types, creatable
 from ...catalog.verdicts import ValidationReport
 from ...errors import AuthRefused, RunStopped
 from ...limits.budget import SharedBudget
