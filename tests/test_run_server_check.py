@@ -53,7 +53,13 @@ async def test_refusals_become_the_rows_errors_and_nothing_is_stored(
     assert (problem.name, problem.http_status) == ("typo", 400)
     assert problem.error.startswith("server check: HTTP 400: Invalid request: unknown unit ID")
     assert "'userId' does not exist in this project" in problem.error
-    assert plan.server_check == {"sampled": 3, "requests": 3, "refused": 1, "unanswered": 0}
+    assert plan.server_check == {
+        "sampled": 3,
+        "requests": 3,
+        "refused": 1,
+        "unanswered": 0,
+        "left_out": 0,
+    }
     assert any(n.startswith("server check: 3 rows sent with dryRun") for n in plan.notes)
     with (tmp_path / "plan.csv").open(encoding="utf-8", newline="") as handle:
         typo = next(r for r in csv.DictReader(handle) if r["name"] == "typo")
@@ -75,7 +81,13 @@ async def test_a_sample_is_spread_over_the_plan(
         plan_file=tmp_path / "plan.csv",
         server_check=ServerCheck(sample=3),
     )
-    assert plan.server_check == {"sampled": 3, "requests": 3, "refused": 0, "unanswered": 0}
+    assert plan.server_check == {
+        "sampled": 3,
+        "requests": 3,
+        "refused": 0,
+        "unanswered": 0,
+        "left_out": 0,
+    }
     assert server.state.stats()["mutations"] == 3
 
 
@@ -140,3 +152,30 @@ def test_the_cli_says_the_cost_first_and_shows_the_check(
         assert "  note: server check: 2 rows sent with dryRun (2 requests), 0 refused" in out
         assert server_stats(url)["mutations"] == 2
         assert server_stats(url)["source_count"] == 0
+
+
+async def test_rows_needing_a_type_the_submit_creates_are_left_out(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    server: FakeApiServer = await fake_server_factory(
+        FakeApiConfig(keys=[KEY], windows=list(TEST_WINDOWS))
+    )
+    path = write_catalog(
+        tmp_path / "c.csv", [row("good"), row("company", idTypeMapping="companyID=company_id")]
+    )
+    plan = await dry_run_async(
+        path,
+        settings(server.url, tmp_path / "r", create_unit_types=True),
+        ApiKey(KEY),
+        plan_file=tmp_path / "plan.csv",
+        server_check=ServerCheck(),
+    )
+    assert plan.actions == {"create": 2}
+    assert plan.server_check == {
+        "sampled": 1,
+        "requests": 1,
+        "refused": 0,
+        "unanswered": 0,
+        "left_out": 1,
+    }
+    assert any("1 rows not checked: they map unit ID types" in n for n in plan.notes)

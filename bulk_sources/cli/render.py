@@ -19,6 +19,10 @@ from ..run.record.summary import TOOL, DryRun, RunReport
 NEEDS_FIX = frozenset({Status.INVALID, Status.FAILED})
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.0f} s"
@@ -180,7 +184,7 @@ def print_plan(
     if plan.unit_types_to_create:
         lines.append(
             f"  unit ID types to create first: {', '.join(plan.unit_types_to_create)} "
-            f"({len(plan.unit_types_to_create)} requests)"
+            f"({_plural(len(plan.unit_types_to_create), 'request')})"
         )
     lines.extend(f"  note: {note}" for note in plan.notes)
     lines.append(

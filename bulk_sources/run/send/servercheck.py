@@ -50,6 +50,7 @@ class CheckResult:
     requests: int = 0
     refused: dict[str, tuple[int | None, str]] = field(default_factory=dict)
     unanswered: dict[str, str] = field(default_factory=dict)
+    left_out: int = 0  # rows not sampled because they need a type the submit creates first
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +58,7 @@ class CheckResult:
             "requests": self.requests,
             "refused": len(self.refused),
             "unanswered": len(self.unanswered),
+            "left_out": self.left_out,
         }
 
 
