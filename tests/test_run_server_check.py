@@ -4,12 +4,16 @@ plan; against the real stand-in over real aiohttp."""
 from __future__ import annotations
 
 import csv
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from catalog_helpers import names, row, write_catalog
 from fakeapi_fixtures import StartFakeServer
-from process_helpers import server_process, server_stats
+from process_helpers import server_process, server_stats, tool
 from submit_helpers import TEST_WINDOWS, settings
 
 from bulk_sources.api.apikey import ApiKey
@@ -179,3 +183,28 @@ async def test_rows_needing_a_type_the_submit_creates_are_left_out(
         "left_out": 1,
     }
     assert any("1 rows not checked: they map unit ID types" in n for n in plan.notes)
+
+
+def test_ctrl_c_during_the_check_is_a_sentence_and_exit_3(tmp_path: Path) -> None:
+    path = write_catalog(tmp_path / "c.csv", [row(n) for n in names(40, "s")])
+    with server_process(KEY, ["5/1s"]) as url:
+        args = ["submit", str(path), "--base-url", url, "--rate-limit", "5/1s", "--dry-run"]
+        proc = subprocess.Popen(
+            tool(*args, "--server-check", "--report-dir", str(tmp_path / "r")),
+            env={**os.environ, "STATSIG_API_KEY": KEY},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stderr is not None
+        assert proc.stderr.readline().startswith("server check: 40 requests")
+        deadline = time.monotonic() + 30
+        while server_stats(url)["mutations"] < 5:  # the check is under way
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=30)[1]
+        assert server_stats(url)["source_count"] == 0
+    assert proc.returncode == 3
+    assert "interrupted by SIGINT while checking rows with the API (dryRun)" in err
+    assert "Traceback" not in err

@@ -68,9 +68,12 @@ async def dry_run_async(
         ready = [t for t in plan.tasks if t not in waiting]
         tasks = sample(ready, server_check.sample)
         async with open_client(settings, api_key, None) as client:
-            checked = await run_server_check(
-                client, tasks, settings, api_key, server_check.announce
-            )
+            with StopRequests() as stops:
+                job = asyncio.ensure_future(
+                    run_server_check(client, tasks, settings, api_key, server_check.announce)
+                )
+                # dryRun persists nothing: stopping mid-way leaves nothing behind.
+                checked = await stops.unless_stopped(job, "checking rows with the API (dryRun)")
         checked.left_out = len(waiting)
         entries, problems = fold(entries, problems, checked)
     if plan_file is None:
