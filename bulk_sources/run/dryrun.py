@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..api.apikey import ApiKey
+from ..catalog.problems import unknown_column_dicts, warning_dicts
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.unitcheck import BUILT_IN, NOT_CHECKED, ProjectTypes, mapped_types
-from ..catalog.validation import ValidationReport, validate_catalog
+from ..catalog.validation import ValidationReport
 from ..errors import UsageError
 from ..models import ListedSource
 from .plan.existing import by_name, list_existing
@@ -35,6 +36,7 @@ from .send.servercheck import CheckResult, Cost, fold, sample
 from .send.servercheck import server_check as run_server_check
 from .send.signals import StopRequests, raising_on_signals
 from .settings import SubmitSettings
+from .validating import validate_for_run
 
 EXAMPLES_PER_ACTION = 5
 SENT = ("create", "update")  # the plan's actions that cost a request
@@ -101,6 +103,9 @@ async def dry_run_async(
         notes=[n for n in (units.warning, _check_note(checked)) if n],
         problems=sorted((r for r in problems if r.status in RETRYABLE), key=lambda r: r.row),
         server_check=checked.to_json() if checked is not None else None,
+        warnings=warning_dicts(validation),
+        unknown_columns=unknown_column_dicts(validation),
+        catalog_notes=list(validation.notes),
     )
 
 
@@ -111,9 +116,7 @@ async def fresh_plan(
     nothing."""
     catalog = open_catalog(Path(path), settings.encoding, sheet=settings.sheet)
     with raising_on_signals("reading the catalog"):
-        validation = with_tag(
-            validate_catalog(catalog, keep_valid=True, dialect=settings.dialect), settings.tag
-        )
+        validation = with_tag(validate_for_run(catalog, settings), settings.tag)
     existing: dict[str, ListedSource] = {}
     units = UnitStep(ProjectTypes(()))  # no row to check
     if validation.valid:

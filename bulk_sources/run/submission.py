@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..catalog.problems import unknown_column_dicts, warning_dicts
 from ..catalog.reader import Catalog
 from ..catalog.validation import ValidationReport, ValidRow
 from ..models import ListedSource, SourceContent
@@ -118,6 +119,10 @@ class Submission:
             failed=failed_path(run_dir, self.catalog),
         )
         report.catalog_changed_since_start = self.catalog_sha256 != self.record.catalog_sha256
+        # What validation warned about, as `validate` says it (rows as the person numbers them).
+        report.warnings = [{**w, "row": original(w["row"])} for w in warning_dicts(self.validation)]
+        report.unknown_columns = unknown_column_dicts(self.validation)
+        report.catalog_notes = list(self.validation.notes)
         if self.units is not None:
             report.unit_types = self.units.to_json()
             # Every type the folder's invocations made (a resume finds them present).

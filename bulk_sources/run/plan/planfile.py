@@ -17,9 +17,10 @@ from ..record.report import atomic_text
 from .rows import PlanEntry
 
 PLAN_FILE = "plan.csv"
-# `changes`: a JSON list of `field: old -> new`; `digest`: the row's content key (plans
-# written before these two columns read as having none).
-PLAN_COLUMNS = ("row", "name", "action", "fields", "note", "changes", "digest")
+# `changes`: a JSON list of `field: old -> new`; `digest`: the row's content key;
+# `warnings`: a JSON list of `field: reason` validation warns about (plans written before
+# these columns read as having none).
+PLAN_COLUMNS = ("row", "name", "action", "fields", "note", "changes", "digest", "warnings")
 
 
 def write_plan(path: Path, entries: Iterable[PlanEntry]) -> Path:
@@ -28,6 +29,7 @@ def write_plan(path: Path, entries: Iterable[PlanEntry]) -> Path:
         writer.writerow(PLAN_COLUMNS)
         for e in entries:
             changes = json.dumps(list(e.changes), ensure_ascii=False) if e.changes else ""
+            warned = json.dumps(list(e.warnings), ensure_ascii=False) if e.warnings else ""
             writer.writerow(
                 [
                     e.row,
@@ -37,6 +39,7 @@ def write_plan(path: Path, entries: Iterable[PlanEntry]) -> Path:
                     neutralise(e.note),
                     changes,
                     e.digest,
+                    warned,  # a JSON list: starts with [, never a formula
                 ]
             )
     return path
@@ -53,6 +56,7 @@ def read_plan(path: Path) -> list[PlanEntry]:
                 note=rec["note"],
                 changes=tuple(json.loads(rec.get("changes") or "[]")),
                 digest=rec.get("digest") or "",
+                warnings=tuple(json.loads(rec.get("warnings") or "[]")),
             )
             for rec in csv.DictReader(handle)
         ]

@@ -102,6 +102,11 @@ class RunReport:
     note: str = ""
     # What this invocation checked and created of the project's unit ID types (submit only).
     unit_types: dict[str, Any] | None = None
+    # What validation warns about (rows sent anyway) and the columns it ignores, as
+    # `validate --json` writes them (catalog/problems.py).
+    warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    catalog_notes: list[str] = field(default_factory=list, repr=False)  # e.g. the sheet read
 
     @property
     def duration_s(self) -> float:
@@ -141,6 +146,9 @@ class RunReport:
             "failed_rows_file": str(self.failed_rows_file),
             "key_fingerprint": self.key_fingerprint,
             "unit_types": self.unit_types,
+            "warnings": self.warnings,
+            "unknown_columns": self.unknown_columns,
+            "catalog_notes": self.catalog_notes,
         }
 
     def results_frame(self) -> pd.DataFrame:
@@ -187,6 +195,9 @@ class DryRun:
     notes: list[str] = field(default_factory=list)
     # --server-check: rows sampled, requests sent, refused and unanswered (None: not asked).
     server_check: dict[str, Any] | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)  # as RunReport's
+    unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    catalog_notes: list[str] = field(default_factory=list, repr=False)
 
     @property
     def would_create(self) -> int:
@@ -255,5 +266,8 @@ class DryRun:
                 ]
                 for action, entries in self.examples.items()
             },
+            "warnings": self.warnings,
+            "unknown_columns": self.unknown_columns,
+            "catalog_notes": self.catalog_notes,
             "outcome": self.outcome.value,
         }
