@@ -50,7 +50,7 @@ def write_run_page(report: RunReport) -> Path:
         **_rows_context([r for r in report.results if r.status in RETRYABLE or r.error]),
         **plan_context(run_dir / PLAN_FILE, MAX_TABLE_ROWS),
         "warnings": report.warnings[:MAX_TABLE_ROWS],
-        "catalog_notes": report.catalog_notes,
+        "notes": [f"catalog: {n}" for n in report.catalog_notes],
         **_timeline_context(timeline),
         "budget": _budget_facts(report.budget),
         "budget_changes": _budget_changes((report.budget or {}).get("changes") or []),
@@ -70,7 +70,9 @@ def page_or_note(write: Callable[[], Path]) -> tuple[Path | None, str]:
 
 def add_dry_run_page(plan: DryRun, base_url: str) -> None:
     """A dry run's page, in the folder it made for its plan (never beside a named file)."""
-    plan.page, plan.note = page_or_note(lambda: write_dry_run_page(plan, base_url))
+    plan.page, note = page_or_note(lambda: write_dry_run_page(plan, base_url))
+    if note:
+        plan.notes.append(note)
 
 
 def write_dry_run_page(plan: DryRun, base_url: str) -> Path:
@@ -97,7 +99,7 @@ def write_dry_run_page(plan: DryRun, base_url: str) -> Path:
         "no_rows": "None: no row is invalid or would fail.",
         **plan_context(plan.plan_file, MAX_TABLE_ROWS),
         "warnings": plan.warnings[:MAX_TABLE_ROWS],
-        "catalog_notes": plan.catalog_notes,
+        "notes": [f"catalog: {n}" for n in plan.catalog_notes] + plan.notes,
         "timeline": None,
         "timeline_json": None,
         "no_chart": "A dry run sends nothing; a submit of this plan draws its timeline here.",
