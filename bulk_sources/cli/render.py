@@ -1,8 +1,9 @@
 """Everything the CLI shows about a run: the summary (text or one JSON document), the dry
 run, durations, and what to do next.
 
-Hints name only commands that exist and apply: `resume` when rows are left unsettled,
-"rows to fix" only when some row needs fixing.
+Hints name only commands that exist and apply, and one next step at a time: `resume` when
+the run stopped or left rows unsettled (it writes failed.csv again when it ends), else
+"rows to fix" when some row needs a person.
 """
 
 from __future__ import annotations
@@ -11,12 +12,8 @@ import json
 import sys
 from typing import Any
 
-from ..run.record.results import RETRYABLE, RowResult, Status
-from ..run.record.summary import TOOL, DryRun, RunReport
-
-# Rows that need a person: everything else in RETRYABLE (not sent, no answer) is settled by
-# `resume` without any change to the catalog.
-NEEDS_FIX = frozenset({Status.INVALID, Status.FAILED})
+from ..run.record.results import NEEDS_FIX, RETRYABLE, RowResult, Status
+from ..run.record.summary import TOOL, DryRun, Outcome, RunReport
 
 
 def duration(seconds: float) -> str:
@@ -70,14 +67,22 @@ def print_report(report: RunReport, *, problems: int = 10) -> None:
         print(f"  {_who(row)}: {row.status.value}: {row.error}")
     if len(to_fix) > problems:
         print(f"  ... and {len(to_fix) - problems} more in results.csv")
-    unsettled = [r for r in report.results if r.status in RETRYABLE and r.status not in NEEDS_FIX]
-    resume = f"bulk-sources resume {report.run_dir}"
-    if unsettled and resume not in (report.stopped or ""):
-        print(f"  {_rows(len(unsettled))} not settled yet: `{resume}` settles them")
-    if to_fix:
-        print(f"  rows to fix and run again: {report.failed_rows_file}")
+    print_next_step(report, to_fix)
     sys.stdout.flush()
     print(f"run folder: {report.run_dir}")
+
+
+def print_next_step(report: RunReport, to_fix: list[RowResult]) -> None:
+    """One instruction: after a stop, resume (the rows to fix come with the report it
+    writes when it ends); else the file of rows to fix, if any."""
+    unsettled = [r for r in report.results if r.status in RETRYABLE and r.status not in NEEDS_FIX]
+    resume = f"bulk-sources resume {report.run_dir}"
+    if report.outcome is Outcome.STOPPED or unsettled:
+        if resume not in (report.stopped or ""):
+            left = f"{_rows(len(unsettled))} not settled yet: " if unsettled else ""
+            print(f"  {left}`{resume}` goes on from here")
+    elif to_fix:
+        print(f"  rows to fix and run again: {report.failed_rows_file}")
 
 
 def problem_json(row: RowResult) -> dict[str, Any]:

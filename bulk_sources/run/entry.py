@@ -18,23 +18,27 @@ from pathlib import Path
 import aiohttp
 
 from ..api.apikey import ApiKey
+from ..api.client import make_session
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.validation import ValidationReport, validate_catalog
-from ..errors import RunStopped
+from ..errors import RunStopped, UsageError
 from ..version import __version__
 from .dryrun import dry_run_async
-from .execute import Invocation, execute
+from .execute import Invocation, execute, open_client
 from .plan.retry import retry_subset
 from .plan.rows import make_plan
 from .plan.tagging import with_tag
 from .record.finish import finish_run
 from .record.folder import (
     JOURNAL_FILE,
+    RETRY_OF,
+    RUN_FILE,
     SUMMARY_FILE,
     RunLock,
     RunRecord,
     find_snapshot,
     new_run_dir,
+    run_label,
     snapshot_catalog,
 )
 from .record.journal import JournalState, read_journal
@@ -122,38 +126,50 @@ async def submit_catalog_async(
     path = Path(path)
     # Recorded absolute, so `resume` from another directory finds the same places.
     settings = settings.with_changes(report_dir=settings.report_dir.resolve())
+    if retry_of is None and label is None:
+        retry_of, label = _fixes_of(path)
     label = label or path.stem
-    with _nothing_sent_yet(None):
-        # Whole-file problems before any run folder exists; then the run's own copy, which
-        # is all the run reads from here on (the checks hold for it: it is the same bytes).
-        catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
-        run_dir = new_run_dir(settings.report_dir, label)
-    with _nothing_sent_yet(run_dir):
-        snapshot, sha256 = snapshot_catalog(path, run_dir)
-    record = RunRecord(
-        catalog=source[0].resolve() if source else path.resolve(),
-        catalog_sha256=sha256,
-        settings=settings,
-        created_at=time.time(),
-        version=__version__,
-        retry_of=retry_of,
-        key_fingerprint=api_key.fingerprint,
-        label=label,
-        source_rows=source[1] if source else None,
-    )
-    record.save(run_dir)
-    with RunLock(run_dir):
-        return await _invoke(
-            run_dir,
-            record,
-            catalog.relocated(snapshot),
-            sha256,
-            JournalState(),
-            api_key,
-            session,
-            progress,
-            maybe_sent,
+    async with contextlib.AsyncExitStack() as stack:
+        if session is None:
+            # One session for the key check and the run: a session of the check's own,
+            # collected later mid-validation, would swallow a Ctrl-C in its finaliser.
+            own = make_session(settings.concurrency, base_url=settings.base_url)
+            session = await stack.enter_async_context(own)
+        with _nothing_sent_yet(None):
+            # Whole-file problems and a refused key before any run folder exists; then the
+            # run's own copy, which is all the run reads from here on (the checks hold for
+            # it: it is the same bytes).
+            catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
+            async with open_client(settings, api_key, session) as client:
+                await client.check_key()
+            run_dir = new_run_dir(settings.report_dir, label)
+        with _nothing_sent_yet(run_dir):
+            snapshot, sha256 = snapshot_catalog(path, run_dir)
+        record = RunRecord(
+            catalog=source[0].resolve() if source else path.resolve(),
+            catalog_sha256=sha256,
+            settings=settings,
+            created_at=time.time(),
+            version=__version__,
+            retry_of=retry_of,
+            key_fingerprint=api_key.fingerprint,
+            label=label,
+            source_rows=source[1] if source else None,
         )
+        record.save(run_dir)
+        with RunLock(run_dir):
+            return await _invoke(
+                run_dir,
+                record,
+                catalog.relocated(snapshot),
+                sha256,
+                JournalState(),
+                api_key,
+                session,
+                progress,
+                maybe_sent,
+            )
+    raise AssertionError("unreachable")  # mypy: the exit stack may swallow exceptions
 
 
 async def resume_run_async(
@@ -204,11 +220,24 @@ async def retry_run_async(
             session=session,
             retry_of=str(run_dir),
             maybe_sent={k: str(r.get("action", "create")) for k, r in journal.unfinished.items()},
-            label=record.label.removesuffix("-retry") + "-retry",
+            label=run_label(record.label, RETRY_OF, run_dir),
             source=(record.catalog, chosen.rows),
         )
     report.note = chosen.note
     return report
+
+
+def _fixes_of(path: Path) -> tuple[str | None, str | None]:
+    """A run's own failed.csv submitted again (fixed in place) retries that run: its
+    folder and run.json say so. (retry_of, label), or (None, None) for any other file."""
+    parent = path.resolve().parent
+    if not path.name.startswith("failed.") or not (parent / RUN_FILE).is_file():
+        return None, None
+    try:
+        earlier = RunRecord.load(parent)
+    except UsageError:
+        return None, None  # a damaged run.json: the file is just a catalog then
+    return str(parent), run_label(earlier.label, RETRY_OF, parent)
 
 
 def _resume_source(record: RunRecord, run_dir: Path) -> tuple[Path, str]:

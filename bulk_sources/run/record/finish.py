@@ -19,7 +19,14 @@ from ...errors import CatalogError
 from ...version import __version__
 from ..settings import SubmitSettings
 from .folder import CREATED_FILE, RESULTS_FILE, SUMMARY_FILE, RunRecord
-from .report import failed_path, write_created, write_failed, write_results, write_summary
+from .report import (
+    carried_rows,
+    failed_path,
+    write_created,
+    write_failed,
+    write_results,
+    write_summary,
+)
 from .results import RETRYABLE, RowResult, Status
 from .summary import Outcome, Requests, RunReport, count_statuses, outcome_of
 
@@ -53,7 +60,9 @@ def static_results(
     out = []
     for row, errors in validation.invalid.items():
         why = "; ".join(f"{e.field}: {e.reason}" for e in errors)
-        out.append(RowResult(row, validation.row_name(row), Status.INVALID, error=why))
+        problems = tuple((e.field, e.reason) for e in errors)
+        name = validation.row_name(row)
+        out.append(RowResult(row, name, Status.INVALID, error=why, problems=problems))
     for row, (name, first) in validation.duplicates.items():
         why = f"duplicate of row {original_row(first)}"
         out.append(RowResult(row, name, Status.DUPLICATE, error=why))
@@ -101,14 +110,14 @@ def finish_run(
 ) -> RunReport:
     earlier = earlier_totals(run_dir)
     outcomes = _with_befores(outcomes, befores or {})
-    original = record.original_row
+    original = _numbering(record, catalog)
     own = sorted(
         _said_once([*static_results(validation, original), *outcomes], stop_reason),
         key=lambda r: r.row,
     )
     # Numbered as the run's own copy of the catalog (failed.csv is cut from it); a retry
     # reports the numbers of the catalog it came from.
-    results = [replace(r, row=original(r.row)) for r in own] if record.source_rows else own
+    results = [replace(r, row=original(r.row)) for r in own]
     counts = count_statuses(results)
     ended = time.time()
     report = RunReport(
@@ -165,6 +174,15 @@ def _write_report(
         why = f"can't write {SUMMARY_FILE} in {run_dir} ({exc.strerror or exc})"
         report.stopped = f"{report.stopped}; {why}" if report.stopped else why
         report.outcome = Outcome.STOPPED
+
+
+def _numbering(record: RunRecord, catalog: Catalog) -> Callable[[int], int]:
+    """Row numbers as a person knows them: a retry's come from run.json, a failed.csv fed
+    back in carries them in its `_row` column; else the catalog's own."""
+    if record.source_rows is not None:
+        return record.original_row
+    carried = carried_rows(catalog)
+    return lambda row: carried.get(row, row)
 
 
 def _with_befores(

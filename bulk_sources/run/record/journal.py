@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .results import RowResult, Status
+from .summary import iso
 
 
 class Journal:
@@ -56,7 +57,10 @@ class Journal:
             self.sync()
 
     def event(self, kind: str, **fields: Any) -> None:
-        self._write({"event": kind, "t": self._clock(), **fields})
+        # `t` (seconds since the epoch) is what the tool reads back; `at` is the same instant
+        # for a person reading the file (UTC, ISO 8601).
+        t = self._clock()
+        self._write({"event": kind, "t": t, "at": iso(t), **fields})
 
     def sending(
         self, *, rid: str, key: str, row: int, name: str, action: str, attempt: int
