@@ -34,7 +34,7 @@ import aiohttp
 
 from bulk_sources.api.protocol import KEY_HEADER, SOURCES_PATH
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
-from bulk_sources.fakeapi.state import key_label
+from bulk_sources.fakeapi.serverstate import key_label
 from bulk_sources.limits.windows import DEFAULT_WINDOWS, Window, exact_schedule
 
 SCALE = 0.02

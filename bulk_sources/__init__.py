@@ -9,136 +9,83 @@ The public API (everything else is internal and may change)::
 Names are imported on first use, so `import bulk_sources` (and the CLI's --help) stays cheap.
 """
 
+# ruff: noqa: I001 - re-exports read `from .x import A as A, B as B`: one list of names
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .version import __version__
+from .version import __version__ as __version__
 
 if TYPE_CHECKING:
-    from .api.apikey import ApiKey, load_api_key
-    from .catalog.frame import validate_frame
-    from .catalog.validation import ValidationReport, validate_catalog
+    from .api.apikey import ApiKey as ApiKey, load_api_key as load_api_key
+    from .catalog.frame import validate_frame as validate_frame
+    from .catalog.validation import (
+        ValidationReport as ValidationReport,
+        validate_catalog as validate_catalog,
+    )
     from .errors import (
-        ApiKeyError,
-        AuthRefused,
-        BulkSourcesError,
-        CatalogError,
-        ListingFailed,
-        NothingToRetry,
-        RollbackRefused,
-        RunLockedError,
-        RunStopped,
-        UsageError,
+        ApiKeyError as ApiKeyError,
+        AuthRefused as AuthRefused,
+        BulkSourcesError as BulkSourcesError,
+        CatalogError as CatalogError,
+        ListingFailed as ListingFailed,
+        NothingToRetry as NothingToRetry,
+        RollbackRefused as RollbackRefused,
+        RunLockedError as RunLockedError,
+        RunStopped as RunStopped,
+        UsageError as UsageError,
     )
-    from .frames import submit_frame, submit_frame_async
-    from .importers import import_datadog, import_growthbook
+    from .frames import submit_frame as submit_frame, submit_frame_async as submit_frame_async
+    from .importers import import_datadog as import_datadog, import_growthbook as import_growthbook
     from .run.entry import (
-        dry_run,
-        dry_run_async,
-        resume_run,
-        resume_run_async,
-        retry_run,
-        retry_run_async,
-        submit_catalog,
-        submit_catalog_async,
+        dry_run as dry_run,
+        dry_run_async as dry_run_async,
+        resume_run as resume_run,
+        resume_run_async as resume_run_async,
+        retry_run as retry_run,
+        retry_run_async as retry_run_async,
+        submit_catalog as submit_catalog,
+        submit_catalog_async as submit_catalog_async,
     )
-    from .run.record.results import RowResult, Status
-    from .run.record.summary import DryRun, Outcome, RunReport
-    from .run.rollback.entry import rollback_run, rollback_run_async
-    from .run.settings import SubmitSettings
-    from .validate import validate
+    from .run.record.results import RowResult as RowResult, Status as Status
+    from .run.record.summary import DryRun as DryRun, Outcome as Outcome, RunReport as RunReport
+    from .run.rollback.start import (
+        rollback_run as rollback_run,
+        rollback_run_async as rollback_run_async,
+    )
+    from .run.settings import SubmitSettings as SubmitSettings
+    from .validate import validate as validate
 
-_WHERE = {
-    "ApiKey": "api.apikey",
-    "load_api_key": "api.apikey",
-    "ValidationReport": "catalog.validation",
-    "validate_catalog": "catalog.validation",
-    "validate": "validate",
-    "submit_frame": "frames",
-    "submit_frame_async": "frames",
-    "validate_frame": "catalog.frame",
-    "import_datadog": "importers",
-    "import_growthbook": "importers",
-    "RowResult": "run.record.results",
-    "Status": "run.record.results",
-    "dry_run": "run.entry",
-    "dry_run_async": "run.entry",
-    "resume_run": "run.entry",
-    "resume_run_async": "run.entry",
-    "retry_run": "run.entry",
-    "retry_run_async": "run.entry",
-    "submit_catalog": "run.entry",
-    "submit_catalog_async": "run.entry",
-    "SubmitSettings": "run.settings",
-    "rollback_run": "run.rollback.entry",
-    "rollback_run_async": "run.rollback.entry",
-    "DryRun": "run.record.summary",
-    "Outcome": "run.record.summary",
-    "RunReport": "run.record.summary",
-    **{
-        name: "errors"
-        for name in (
-            "ApiKeyError",
-            "AuthRefused",
-            "BulkSourcesError",
-            "CatalogError",
-            "ListingFailed",
-            "NothingToRetry",
-            "RollbackRefused",
-            "RunLockedError",
-            "RunStopped",
-            "UsageError",
-        )
-    },
-}
 
-__all__ = [
-    "ApiKey",
-    "ApiKeyError",
-    "AuthRefused",
-    "BulkSourcesError",
-    "CatalogError",
-    "DryRun",
-    "ListingFailed",
-    "NothingToRetry",
-    "Outcome",
-    "RollbackRefused",
-    "RowResult",
-    "RunLockedError",
-    "RunReport",
-    "RunStopped",
-    "Status",
-    "SubmitSettings",
-    "UsageError",
-    "ValidationReport",
-    "__version__",
-    "dry_run",
-    "dry_run_async",
-    "import_datadog",
-    "import_growthbook",
-    "load_api_key",
-    "resume_run",
-    "resume_run_async",
-    "retry_run",
-    "retry_run_async",
-    "rollback_run",
-    "rollback_run_async",
-    "submit_catalog",
-    "submit_catalog_async",
-    "submit_frame",
-    "submit_frame_async",
-    "validate",
-    "validate_catalog",
-    "validate_frame",
-]
+def _lazy_map() -> dict[str, str]:
+    """Public name -> its module, read from the TYPE_CHECKING block above: that block is the
+    one list of public names (mypy reads it as the re-exports, this as the lazy map)."""
+    import ast
+
+    with open(__file__, encoding="utf-8") as source:
+        tree = ast.parse(source.read())
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    return {
+        alias.asname or alias.name: "." * node.level + (node.module or "")
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+_WHERE = _lazy_map()
+__all__ = sorted([*_WHERE, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'bulk_sources' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value

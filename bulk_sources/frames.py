@@ -20,8 +20,9 @@ import pyarrow.parquet as pq
 
 from .api.apikey import ApiKey
 from .errors import CatalogError
-from .run.entry import submit_catalog_async
+from .run.entry import start_run
 from .run.record.summary import RunReport
+from .run.routine import Access
 from .run.send.progress import ProgressFactory, no_progress
 from .run.settings import SubmitSettings
 
@@ -49,7 +50,7 @@ async def submit_frame_async(
     progress: ProgressFactory = no_progress,
 ) -> RunReport:
     with _as_parquet(frame, settings.report_dir) as path:
-        return await submit_catalog_async(path, settings, api_key, progress=progress, label=name)
+        return await start_run(path, settings, Access(api_key, progress=progress), label=name)
 
 
 @contextlib.contextmanager

@@ -1,4 +1,7 @@
-"""`validate(path)`: check every row of a catalog file without sending anything."""
+"""`validate(path)`: check every row of a catalog file without sending anything.
+
+cli/validate.py is the command over it (the same idea one layer up).
+"""
 
 from __future__ import annotations
 

@@ -36,8 +36,9 @@ RUN_LAYERS: list[set[str]] = [
     {"record"},
     {"send"},
     {"plan"},
-    {"execute"},
-    {"rollback"},
+    {"resources"},
+    {"routine"},
+    {"submission", "rollback"},
     {"dryrun", "export"},
     {"entry", "applyplan"},
     {"demo"},
@@ -185,7 +186,7 @@ def test_the_walk_finds_the_packages_imports() -> None:
     # Guards the walk itself: a parser that found nothing would pass the checks below.
     edges = graph()
     assert "bulk_sources.run.plan.rows" in edges["bulk_sources.run.dryrun"]
-    assert "bulk_sources.api.client" in edges["bulk_sources.run.execute"]
+    assert "bulk_sources.api.client" in edges["bulk_sources.run.resources"]
     assert len(edges) > 80
 
 

@@ -14,7 +14,7 @@ from bulk_sources.catalog.reader import open_catalog
 from bulk_sources.catalog.validation import validate_catalog
 from bulk_sources.errors import CatalogError, UsageError
 from bulk_sources.importers import read_growthbook, write_import
-from bulk_sources.importers.templates import translate
+from bulk_sources.importers.handlebars import translate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 CONFIG = FIXTURES / "growthbook_config.yml"

@@ -126,9 +126,13 @@ def test_a_report_dir_under_a_regular_file_is_a_usage_error(tmp_path: Path) -> N
 async def test_sigterm_while_listing_writes_a_report_of_not_attempted_rows(tmp_path: Path) -> None:
     listing_started, release = asyncio.Event(), asyncio.Event()
 
+    asked: list[str] = []
+
     async def hang(request: web.Request) -> web.StreamResponse:
-        listing_started.set()
-        await release.wait()
+        asked.append(request.path_qs)
+        if len(asked) > 1:  # the first page is the key check, before any run folder
+            listing_started.set()
+            await release.wait()
         return web.json_response({})
 
     catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(5)])

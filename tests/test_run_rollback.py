@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,7 +23,7 @@ from bulk_sources.limits.windows import Window
 from bulk_sources.run.entry import resume_run_async, submit_catalog_async
 from bulk_sources.run.plan.compare import content_of
 from bulk_sources.run.record.folder import RunLock, RunRecord
-from bulk_sources.run.rollback.entry import plan_rollback, rollback_run_async
+from bulk_sources.run.rollback.start import plan_rollback, rollback_run_async
 
 # The real windows' shape (100/10 s, 1800/15 min) scaled down: the whole scenario in seconds.
 WINDOWS = (Window(100, 0.2), Window(1800, 18.0))
@@ -146,6 +147,29 @@ async def test_a_dry_run_sends_nothing_and_writes_the_plan(
     text = plan.plan_file.read_text()
     assert f"{all_names[15]},kept,description,changed since the run (description)" in text
     assert len(text.splitlines()) == 31
+
+
+async def test_a_rollbacks_summary_has_its_budget_and_history_like_a_submits(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    # One run routine for both: the rollback's summary.json is a submit's, plus rollback_of.
+    server = await start(fake_server_factory, FaultConfig())
+    run_dir, _, _ = await submitted(server, tmp_path, n=30, existing=10)
+
+    report = await rollback_run_async(run_dir, ApiKey(server.key))
+
+    assert report.counts["deleted"] == 20 and report.counts["restored"] == 10
+    submit = json.loads((run_dir / "summary.json").read_text())
+    rollback = json.loads((report.run_dir / "summary.json").read_text())
+    assert set(rollback) == set(submit)
+    assert rollback["rollback_of"] == str(run_dir.resolve()) and submit["rollback_of"] is None
+    budget = rollback["budget"]
+    assert isinstance(budget, dict) and set(budget) == set(submit["budget"])
+    assert budget["source"] == "configured"
+    assert budget["in_force"] == [str(w) for w in WINDOWS]
+    # The submit's 30 requests, seconds ago, are still in the 18 s window: restored.
+    assert rollback["restored_rate_limit_history"] >= 30
+    assert rollback["requests_sent"] >= 30
 
 
 async def _dry(run_dir: Path, key: str) -> Any:

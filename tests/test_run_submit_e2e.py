@@ -168,7 +168,7 @@ async def test_a_refused_key_is_a_sentence_before_any_run_folder(
     fake_server: FakeApiServer, tmp_path: Path
 ) -> None:
     catalog = write_catalog(tmp_path / "c.csv", [row("a"), row("b", sql=""), row("c")])
-    with pytest.raises(ApiKeyError, match="refused the key .*no run folder was made"):
+    with pytest.raises(ApiKeyError, match=r"refused the key .*no run folder was made"):
         await submit_catalog_async(
             catalog, settings(fake_server.url, tmp_path / "reports"), ApiKey("console-wrong-key")
         )

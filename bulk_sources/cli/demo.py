@@ -1,4 +1,7 @@
-"""`bulk-sources demo`: submit the example catalog to the embedded stand-in."""
+"""`bulk-sources demo`: submit the example catalog to the embedded stand-in.
+
+The same idea as run/demo.py one layer up: this parses and renders, that one runs.
+"""
 
 from __future__ import annotations
 

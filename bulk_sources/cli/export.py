@@ -1,4 +1,7 @@
-"""`bulk-sources export`: the project's assignment sources as a catalog (GETs only)."""
+"""`bulk-sources export`: the project's assignment sources as a catalog (GETs only).
+
+The same idea as run/export.py one layer up: this parses and renders, that one exports.
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ elsewhere (CI, nohup, a log file), and the lines that answer Ctrl-C.
 tqdm's own ETA assumes the rate so far continues; after a burst that fills the 15-minute
 window it would promise the rest at burst speed. Our ETA comes from the limiter instead,
 and says "unknown" while nothing finishes (the limiter would promise 00:00 while every
-request hangs).
+request hangs). It implements run/send/progress.py's protocol: the same idea one layer up.
 """
 
 from __future__ import annotations

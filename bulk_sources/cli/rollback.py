@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    from ..run.rollback.entry import plan_rollback, rollback_run
+    from ..run.rollback.start import plan_rollback, rollback_run
     from .exits import for_outcome
     from .progress import run_progress
     from .render import dry_run_document, print_json

@@ -1,4 +1,8 @@
-"""`bulk-sources validate` (check a catalog row by row) and `bulk-sources template`."""
+"""`bulk-sources validate` (check a catalog row by row) and `bulk-sources template`.
+
+The same idea as bulk_sources/validate.py one layer up: this parses and renders, that one
+checks.
+"""
 
 from __future__ import annotations
 

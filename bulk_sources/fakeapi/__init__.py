@@ -8,7 +8,7 @@ from .app import STATE_KEY, create_app
 from .config import FakeApiConfig, FaultConfig, generate_key
 from .limits import RateLimiter
 from .server import FakeApiServer
-from .state import Arrival, FakeApiState
+from .serverstate import Arrival, FakeApiState
 
 __all__ = [
     "STATE_KEY",

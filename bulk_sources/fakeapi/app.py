@@ -23,7 +23,7 @@ from ..models import AssignmentSourceCreate, AssignmentSourcePartialUpdate, Assi
 from .config import FakeApiConfig
 from .faults import FaultDraw
 from .limits import retry_after_header
-from .state import FakeApiState
+from .serverstate import FakeApiState
 from .store import NOT_FOUND, ApiError, DuplicateName
 
 INVALID = "Invalid request"

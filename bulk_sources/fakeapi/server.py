@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .app import create_app
 from .config import FakeApiConfig
-from .state import FakeApiState
+from .serverstate import FakeApiState
 
 # Stalled requests may still be held when the server stops; don't wait minutes for them.
 SHUTDOWN_TIMEOUT = 1.0

@@ -20,9 +20,9 @@ from typing import Any
 
 from ..errors import CatalogError, UsageError
 from .files import Loaded, listed, load, text_field
+from .handlebars import translate, why_not
 from .model import ImportedRow, ImportResult, parse_id_map, unmapped_error
 from .naming import Names
-from .templates import translate, why_not
 
 DEFAULT_TAG = "imported-from-growthbook"
 NON_SQL_TYPES = frozenset({"google_analytics", "mixpanel"})

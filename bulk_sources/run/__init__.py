@@ -1,1 +1,1 @@
-"""A run: settings, library entry points (entry.py), and its plan/send/record/rollback parts."""
+"""A run: its settings, the one run routine and the library entry points over it."""

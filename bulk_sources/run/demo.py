@@ -1,5 +1,6 @@
 """The demo: the embedded stand-in on a free loopback port, with the real windows and a few
-faults, and a submit of the example catalog against it. Nothing leaves the machine."""
+faults, and a submit of the example catalog against it. Nothing leaves the machine.
+cli/demo.py is the command over it (the same idea one layer up)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,6 @@ from ..api.apikey import ApiKey
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.validation import ValidationReport, validate_catalog
 from ..errors import UsageError
-from .execute import open_client
 from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
 from .plan.rows import Plan, PlanEntry, all_entries, estimate_seconds, make_plan
@@ -26,6 +25,7 @@ from .record.finish import static_results
 from .record.folder import new_run_dir
 from .record.results import RETRYABLE
 from .record.summary import DryRun
+from .resources import open_client
 from .send.history import planned_budget
 from .send.signals import StopRequests, raising_on_signals
 from .settings import SubmitSettings

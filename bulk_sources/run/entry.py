@@ -13,6 +13,7 @@ import contextlib
 import shutil
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
@@ -24,16 +25,12 @@ from ..catalog.validation import ValidationReport, validate_catalog
 from ..errors import RunStopped, UsageError
 from ..version import __version__
 from .dryrun import dry_run_async
-from .execute import Invocation, execute, open_client
 from .plan.retry import retry_subset
-from .plan.rows import make_plan
 from .plan.tagging import with_tag
-from .record.finish import finish_run
 from .record.folder import (
     JOURNAL_FILE,
     RETRY_OF,
     RUN_FILE,
-    SUMMARY_FILE,
     RunLock,
     RunRecord,
     find_snapshot,
@@ -42,10 +39,13 @@ from .record.folder import (
     snapshot_catalog,
 )
 from .record.journal import JournalState, read_journal
-from .record.summary import DryRun, Requests, RunReport
+from .record.summary import DryRun, RunReport
+from .resources import open_client
+from .routine import Access, run_invocation
 from .send.progress import ProgressFactory, no_progress
 from .send.signals import Interrupted, StopRequests, raising_on_signals
 from .settings import OnExists, SubmitSettings
+from .submission import Submission
 
 __all__ = [
     "dry_run",
@@ -58,7 +58,6 @@ __all__ = [
     "submit_catalog_async",
 ]
 
-NOTHING_TO_RESUME = "nothing to resume: every row already has a final outcome"
 EMPTY_CATALOG = "the catalog has a header and no rows: nothing to send"
 
 
@@ -93,16 +92,19 @@ def retry_run(
     api_key: ApiKey,
     *,
     include_invalid: bool = False,
+    settings: SubmitSettings | None = None,
     on_exists: OnExists | None = None,
     progress: ProgressFactory = no_progress,
 ) -> RunReport:
     """A new run of the rows of `run_dir` that failed or were not attempted (and invalid
-    ones, fixed in the catalog, with `include_invalid`)."""
+    ones, fixed in the catalog, with `include_invalid`), under `settings` (default: the
+    run's own), with `on_exists` instead of the settings' when given."""
     return asyncio.run(
         retry_run_async(
             run_dir,
             api_key,
             include_invalid=include_invalid,
+            settings=settings,
             on_exists=on_exists,
             progress=progress,
         )
@@ -116,60 +118,71 @@ async def submit_catalog_async(
     *,
     progress: ProgressFactory = no_progress,
     session: aiohttp.ClientSession | None = None,
-    retry_of: str | None = None,
-    maybe_sent: Mapping[str, str] | None = None,
-    label: str | None = None,
-    source: tuple[Path, list[int]] | None = None,
 ) -> RunReport:
-    """`label` names the run folder (default: the catalog's file name). `source`: for a
-    retry, the catalog `path` was cut from and the row number there of each of its rows."""
+    """Validate, plan and submit a catalog; every row ends up in the returned report."""
+    return await start_run(path, settings, Access(api_key, session, progress))
+
+
+@dataclass(frozen=True)
+class RetryOf:
+    """Where a retry's rows come from: the run it retries and the catalog it was cut from."""
+
+    run_dir: Path
+    catalog: Path
+    rows: list[int]  # the row number in `catalog` of each row of the retry's subset
+    # row key -> action of a request sent without an answer in the retried run
+    maybe_sent: Mapping[str, str]
+
+
+async def start_run(
+    path: Path,
+    settings: SubmitSettings,
+    access: Access,
+    *,
+    label: str | None = None,
+    retry: RetryOf | None = None,
+) -> RunReport:
+    """A new run folder for the catalog at `path`, and its first invocation. `label` names
+    the folder (default: the catalog's file name)."""
     path = Path(path)
     # Recorded absolute, so `resume` from another directory finds the same places.
     settings = settings.with_changes(report_dir=settings.report_dir.resolve())
-    if retry_of is None and label is None:
+    retry_of: str | None = None
+    if retry is None and label is None:
         retry_of, label = _fixes_of(path)
     label = label or path.stem
     async with contextlib.AsyncExitStack() as stack:
-        if session is None:
+        if access.session is None:
             # One session for the key check and the run: a session of the check's own,
             # collected later mid-validation, would swallow a Ctrl-C in its finaliser.
             own = make_session(settings.concurrency, base_url=settings.base_url)
-            session = await stack.enter_async_context(own)
+            access = replace(access, session=await stack.enter_async_context(own))
+        # Whole-file problems and a refused key before any run folder exists; then the
+        # run's own copy, which is all the run reads from here on (the checks hold for it:
+        # it is the same bytes).
         with _nothing_sent_yet(None):
-            # Whole-file problems and a refused key before any run folder exists; then the
-            # run's own copy, which is all the run reads from here on (the checks hold for
-            # it: it is the same bytes).
             catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
-            async with open_client(settings, api_key, session) as client:
-                await client.check_key()
+        await _check_key(settings, access)
+        with _nothing_sent_yet(None):
             run_dir = new_run_dir(settings.report_dir, label)
         with _nothing_sent_yet(run_dir):
             snapshot, sha256 = snapshot_catalog(path, run_dir)
         record = RunRecord(
-            catalog=source[0].resolve() if source else path.resolve(),
+            catalog=retry.catalog.resolve() if retry else path.resolve(),
             catalog_sha256=sha256,
             settings=settings,
             created_at=time.time(),
             version=__version__,
-            retry_of=retry_of,
-            key_fingerprint=api_key.fingerprint,
+            retry_of=str(retry.run_dir) if retry else retry_of,
+            key_fingerprint=access.api_key.fingerprint,
             label=label,
-            source_rows=source[1] if source else None,
+            source_rows=retry.rows if retry else None,
         )
         record.save(run_dir)
         with RunLock(run_dir):
-            return await _invoke(
-                run_dir,
-                record,
-                catalog.relocated(snapshot),
-                sha256,
-                JournalState(),
-                api_key,
-                session,
-                progress,
-                maybe_sent,
-            )
-    raise AssertionError("unreachable")  # mypy: the exit stack may swallow exceptions
+            folder = _Folder(run_dir, record, catalog.relocated(snapshot), sha256, JournalState())
+            return await _carry_out(folder, access, retry.maybe_sent if retry else None)
+    raise AssertionError("unreachable")  # mypy: an exit stack may swallow exceptions
 
 
 async def resume_run_async(
@@ -182,7 +195,7 @@ async def resume_run_async(
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
     if record.rollback_of is not None:
-        from .rollback.entry import resume_rollback_async
+        from .rollback.start import resume_rollback_async
 
         return await resume_rollback_async(
             run_dir, record, api_key, progress=progress, session=session
@@ -192,7 +205,8 @@ async def resume_run_async(
         with _nothing_sent_yet(None):
             source, sha256 = _resume_source(record, run_dir)
             catalog = open_catalog(source, record.settings.encoding, sheet=record.settings.sheet)
-        return await _invoke(run_dir, record, catalog, sha256, state, api_key, session, progress)
+        folder = _Folder(run_dir, record, catalog, sha256, state)
+        return await _carry_out(folder, Access(api_key, session, progress))
 
 
 async def retry_run_async(
@@ -212,19 +226,32 @@ async def retry_run_async(
         settings = settings.with_changes(on_exists=on_exists)
     journal = read_journal(run_dir / JOURNAL_FILE)
     with retry_subset(run_dir, record, settings, include_invalid) as chosen:
-        report = await submit_catalog_async(
+        report = await start_run(
             chosen.subset,
             settings.with_changes(encoding=None, sheet=None),  # the subset is UTF-8 CSV or Parquet
-            api_key,
-            progress=progress,
-            session=session,
-            retry_of=str(run_dir),
-            maybe_sent={k: str(r.get("action", "create")) for k, r in journal.unfinished.items()},
+            Access(api_key, session, progress),
             label=run_label(record.label, RETRY_OF, run_dir),
-            source=(record.catalog, chosen.rows),
+            retry=RetryOf(
+                run_dir,
+                record.catalog,
+                chosen.rows,
+                {k: str(r.get("action", "create")) for k, r in journal.unfinished.items()},
+            ),
         )
     report.note = chosen.note
     return report
+
+
+async def _check_key(settings: SubmitSettings, access: Access) -> None:
+    """The key against the first listing page; a signal meanwhile stops with one sentence."""
+    async with open_client(settings, access.api_key, access.session) as client:
+        with StopRequests() as stops:
+            try:
+                await stops.unless_stopped(
+                    asyncio.ensure_future(client.check_key()), "checking the key"
+                )
+            except Interrupted as exc:
+                raise RunStopped(f"{exc}; nothing was sent") from None
 
 
 def _fixes_of(path: Path) -> tuple[str | None, str | None]:
@@ -253,41 +280,33 @@ def _resume_source(record: RunRecord, run_dir: Path) -> tuple[Path, str]:
     return copy, record.catalog_sha256
 
 
-async def _invoke(
-    run_dir: Path,
-    record: RunRecord,
-    catalog: Catalog,
-    sha256: str,
-    state: JournalState,
-    api_key: ApiKey,
-    session: aiohttp.ClientSession | None,
-    progress: ProgressFactory,
-    maybe_sent: Mapping[str, str] | None = None,
+@dataclass(frozen=True)
+class _Folder:
+    """A run folder as one invocation finds it: its record, catalog and journal."""
+
+    run_dir: Path
+    record: RunRecord
+    catalog: Catalog
+    catalog_sha256: str  # of the catalog as read now
+    state: JournalState
+
+
+async def _carry_out(
+    folder: _Folder, access: Access, maybe_sent: Mapping[str, str] | None = None
 ) -> RunReport:
-    validation = with_tag(_validate(catalog, run_dir, record.settings.dialect), record.settings.tag)
-    settled = all(row.key in state.finals for row in validation.valid)
-    if state.records and settled and (run_dir / SUMMARY_FILE).exists():
-        kept = make_plan(validation.valid, {}, record.settings.on_exists, finals=state.finals).kept
-        report = finish_run(
-            run_dir,
-            record,
-            catalog,
-            validation,
-            kept,
-            requests=Requests(),
-            stop_reason=None,
-            started=time.time(),
-            restored=0,
-            key_fingerprint=api_key.fingerprint,
-            catalog_sha256=sha256,
-            resumed=True,
-            write=False,  # nothing happened: the report on disk stays as it was
-        )
-        report.note = NOTHING_TO_RESUME
-        return report
-    inv = Invocation(run_dir, record, catalog, validation, state, sha256, maybe_sent)
-    with StopRequests() as stops:
-        report = await execute(inv, api_key, session, progress, stops)
+    """Validate the folder's catalog and run the routine over it as a `Submission`."""
+    settings = folder.record.settings
+    validation = with_tag(_validate(folder.catalog, folder.run_dir, settings.dialect), settings.tag)
+    submission = Submission(
+        folder.run_dir,
+        folder.record,
+        folder.catalog,
+        validation,
+        folder.state,
+        folder.catalog_sha256,
+        maybe_sent,
+    )
+    report = await run_invocation(submission, access)
     if not report.results:
         report.note = EMPTY_CATALOG
     return report

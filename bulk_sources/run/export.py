@@ -10,6 +10,8 @@ for `submit`, and a leading `=` in SQL must stay.
 
 `export -> submit` to another project recreates the same sources; `export -> submit
 --on-exists update` to the same project plans every row `unchanged`.
+
+cli/export.py is the command over it (the same idea one layer up).
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from ..api.apikey import ApiKey
 from ..errors import UsageError
 from ..fileio import atomic_write
 from ..models import AssignmentSourceCreate
-from .execute import open_client
 from .plan.compare import COMPARED_FIELDS
 from .plan.existing import list_existing
+from .resources import open_client
 from .settings import SubmitSettings
 
 EXPORT_COLUMNS = ("name", *COMPARED_FIELDS)

@@ -9,24 +9,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ...catalog.reader import Catalog
 from ...catalog.validation import ValidationReport
 from ...errors import CatalogError
 from ...version import __version__
-from ..settings import SubmitSettings
-from .folder import CREATED_FILE, RESULTS_FILE, SUMMARY_FILE, RunRecord
-from .report import (
-    carried_rows,
-    failed_path,
-    write_created,
-    write_failed,
-    write_results,
-    write_summary,
-)
+from .folder import SUMMARY_FILE, RunRecord
+from .report import write_summary
 from .results import RETRYABLE, RowResult, Status
 from .summary import Outcome, Requests, RunReport, count_statuses, outcome_of
 
@@ -90,102 +81,90 @@ def _said_once(results: Sequence[RowResult], stop_reason: str | None) -> list[Ro
     ]
 
 
-def finish_run(
+@dataclass
+class Ending:
+    """How one invocation ended, as the run routine hands it to the report."""
+
+    started: float  # wall clock
+    key_fingerprint: str
+    resumed: bool = False  # the folder's journal already held records
+    requests: Requests = field(default_factory=Requests)
+    stop_reason: str | None = None
+    restored: int = 0  # rate-limit history stamps restored from earlier invocations
+    # The rate budget at the end: in force, where it came from, 429s and learned changes.
+    budget: dict[str, Any] | None = None
+
+
+def build_report(
     run_dir: Path,
     record: RunRecord,
-    catalog: Catalog,
-    validation: ValidationReport,
-    outcomes: Sequence[RowResult],
+    rows: int,
+    results: list[RowResult],
+    ending: Ending,
     *,
-    befores: Mapping[str, dict[str, Any]] | None = None,
-    requests: Requests,
-    stop_reason: str | None,
-    started: float,
-    restored: int,
-    key_fingerprint: str,
-    catalog_sha256: str,
-    resumed: bool,
-    budget: dict[str, Any] | None = None,
-    write: bool = True,
+    failed: Path,
 ) -> RunReport:
+    """The report every kind of run returns: `results` (one per row, in row order) with the
+    totals of the whole folder across its invocations. `failed`: the file of rows to fix."""
     earlier = earlier_totals(run_dir)
-    outcomes = _with_befores(outcomes, befores or {})
-    original = _numbering(record, catalog)
-    own = sorted(
-        _said_once([*static_results(validation, original), *outcomes], stop_reason),
-        key=lambda r: r.row,
-    )
-    # Numbered as the run's own copy of the catalog (failed.csv is cut from it); a retry
-    # reports the numbers of the catalog it came from.
-    results = [replace(r, row=original(r.row)) for r in own]
     counts = count_statuses(results)
     ended = time.time()
-    report = RunReport(
+    return RunReport(
         run_dir=run_dir,
         catalog=record.catalog,
         catalog_sha256=record.catalog_sha256,
-        rows=validation.total,
+        rows=rows,
         counts=counts,
-        outcome=outcome_of(counts, stop_reason),
-        started_at=ended - earlier.seconds - (ended - started),
+        outcome=outcome_of(counts, ending.stop_reason),
+        started_at=ended - earlier.seconds - (ended - ending.started),
         ended_at=ended,
-        requests=earlier.requests.plus(requests),
-        windows=_windows(record.settings),
-        failed_rows_file=failed_path(run_dir, catalog),
-        key_fingerprint=key_fingerprint,
+        requests=earlier.requests.plus(ending.requests),
+        windows=[str(w) for w in record.settings.windows],
+        failed_rows_file=failed,
+        key_fingerprint=ending.key_fingerprint,
         version=__version__,
-        stopped=stop_reason,
-        catalog_changed_since_start=catalog_sha256 != record.catalog_sha256,
+        stopped=ending.stop_reason,
         retry_of=record.retry_of,
-        resumed=resumed,
-        restored_rate_limit_history=restored,
-        budget=budget,
+        rollback_of=record.rollback_of,
+        resumed=ending.resumed,
+        restored_rate_limit_history=ending.restored,
+        budget=ending.budget,
         results=results,
     )
-    if write:
-        _write_report(report, catalog, own, original)
-    return report
 
 
-def _write_report(
-    report: RunReport, catalog: Catalog, own: list[RowResult], original: Callable[[int], int]
-) -> None:
-    """Every file that can be written is; a file that can't (the disk is full, the folder
-    was deleted) stops the run with one sentence instead of a traceback, and `resume`
-    writes it again later."""
-    run_dir, results = report.run_dir, report.results
+ReportFile = tuple[str, Callable[[], object]]  # a file's name, and what writes it
+
+
+def write_report(report: RunReport, files: Sequence[ReportFile]) -> None:
+    """`files`, then summary.json. Every file that can be written is; a file that can't (the
+    disk is full, the folder was deleted) stops the run with one sentence instead of a
+    traceback, and `resume` writes it again later."""
     lost: list[str] = []
-    for name, write in (
-        (RESULTS_FILE, lambda: write_results(run_dir / RESULTS_FILE, results)),
-        (CREATED_FILE, lambda: write_created(run_dir / CREATED_FILE, results)),
-        (report.failed_rows_file.name, lambda: write_failed(run_dir, catalog, own, original)),
-    ):
+    for name, write in files:
         try:
             write()
         except (OSError, CatalogError) as exc:
             lost.append(f"{name} ({getattr(exc, 'strerror', None) or exc})")
     if lost:
-        why = f"can't write the report in {run_dir}: {', '.join(lost)}"
-        report.stopped = f"{report.stopped}; {why}" if report.stopped else why
-        report.outcome = Outcome.STOPPED
+        _stopped(report, f"can't write the report in {report.run_dir}: {', '.join(lost)}")
     try:
-        write_summary(run_dir / SUMMARY_FILE, report.to_json())
+        write_summary(report.run_dir / SUMMARY_FILE, report.to_json())
     except OSError as exc:
-        why = f"can't write {SUMMARY_FILE} in {run_dir} ({exc.strerror or exc})"
-        report.stopped = f"{report.stopped}; {why}" if report.stopped else why
-        report.outcome = Outcome.STOPPED
+        _stopped(report, f"can't write {SUMMARY_FILE} in {report.run_dir} ({exc.strerror or exc})")
 
 
-def _numbering(record: RunRecord, catalog: Catalog) -> Callable[[int], int]:
-    """Row numbers as a person knows them: a retry's come from run.json, a failed.csv fed
-    back in carries them in its `_row` column; else the catalog's own."""
-    if record.source_rows is not None:
-        return record.original_row
-    carried = carried_rows(catalog)
-    return lambda row: carried.get(row, row)
+def _stopped(report: RunReport, why: str) -> None:
+    report.stopped = f"{report.stopped}; {why}" if report.stopped else why
+    report.outcome = Outcome.STOPPED
 
 
-def _with_befores(
+def said_once(results: Sequence[RowResult], stop_reason: str | None) -> list[RowResult]:
+    """Rows the stop left name its head (`short_reason`), in row order."""
+    return sorted(_said_once(results, stop_reason), key=lambda r: r.row)
+
+
+def with_befores(
     outcomes: Sequence[RowResult], befores: Mapping[str, dict[str, Any]]
 ) -> list[RowResult]:
     """Updated rows carry the content they replaced, so created.jsonl can undo them."""
@@ -195,7 +174,3 @@ def _with_befores(
         else r
         for r in outcomes
     ]
-
-
-def _windows(settings: SubmitSettings) -> list[str]:
-    return [str(w) for w in settings.windows]

@@ -1,5 +1,6 @@
 """How a run reports progress: a small protocol the CLI implements (a bar on a terminal, a
-pulse of one-line records elsewhere) and the library does not (the library prints nothing)."""
+pulse of one-line records elsewhere) and the library does not (the library prints nothing).
+cli/progress.py is that implementation (the same idea one layer up)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""`rollback`: undo a run. Deletes what it created and restores what it updated, only
-where the server still holds exactly what the run wrote (undo.py decides each row).
+"""Starting, resuming and planning a rollback (its library entry points), and its refusals.
+
+A rollback undoes a run: it deletes what the run created and restores what it updated,
+only where the server still holds exactly what the run wrote (undo.py decides each row).
 
 A rollback is a run of its own: its folder (`<label>-rollback`), journal, plan.csv,
 results.csv and summary.json, the same limiter and rate-limit memory, and `resume` goes
@@ -24,17 +26,27 @@ from ...catalog.reader import file_sha256
 from ...errors import RollbackRefused, RunLockedError, UsageError
 from ...limits.windows import Window
 from ...version import __version__
-from ..execute import open_client
 from ..plan.existing import by_name, list_existing
 from ..plan.planfile import PLAN_FILE, write_plan
 from ..plan.rows import PlanEntry, estimate_seconds
-from ..record.folder import CREATED_FILE, LOCK_FILE, RESULTS_FILE, RunLock, RunRecord, new_run_dir
+from ..record.folder import (
+    CREATED_FILE,
+    JOURNAL_FILE,
+    LOCK_FILE,
+    RESULTS_FILE,
+    RunLock,
+    RunRecord,
+    new_run_dir,
+)
+from ..record.journal import read_journal
 from ..record.report import read_results
 from ..record.results import Status
 from ..record.summary import DryRun, RunReport
+from ..resources import open_client
+from ..routine import Access, run_invocation
 from ..send.progress import ProgressFactory, no_progress
 from ..send.signals import StopRequests
-from .execute import undo
+from .reversal import Rollback
 from .undo import UNDO_FILE, UndoItem, make_undo_plan, read_created, read_items, write_items
 
 __all__ = ["plan_rollback", "resume_rollback_async", "rollback_run", "rollback_run_async"]
@@ -90,9 +102,7 @@ async def rollback_run_async(
         )
         mine.save(folder)
         with RunLock(folder):
-            return await undo(
-                folder, mine, items, api_key, session, progress, record, note(original)
-            )
+            return await _undo(folder, mine, items, record, Access(api_key, session, progress))
 
 
 async def resume_rollback_async(
@@ -110,7 +120,18 @@ async def resume_rollback_async(
     with _held(original), RunLock(run_dir):
         items = read_items(run_dir / UNDO_FILE)
         of = RunRecord.load(original) if (original / "run.json").exists() else record
-        return await undo(run_dir, record, items, api_key, session, progress, of, note(original))
+        return await _undo(run_dir, record, items, of, Access(api_key, session, progress))
+
+
+async def _undo(
+    run_dir: Path, record: RunRecord, items: list[UndoItem], undone: RunRecord, access: Access
+) -> RunReport:
+    """`undone`: the record of the run being undone (its tag)."""
+    state = read_journal(run_dir / JOURNAL_FILE)
+    kind = Rollback(run_dir, record, items, state, tag=undone.settings.tag)
+    report = await run_invocation(kind, access)
+    report.note = report.note or note(Path(record.rollback_of or run_dir))
+    return report
 
 
 def _undoable(original: Path, api_key: ApiKey, force_other_key: bool) -> tuple[Path, RunRecord]:

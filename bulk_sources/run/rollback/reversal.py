@@ -1,0 +1,83 @@
+"""The run kind of a rollback: rows from the undone run's created.jsonl.
+
+What it brings to the run routine (run/routine.py): its rows are the undo items (a delete
+per created source, a restore per updated one); they are planned by `make_undo_plan` (only
+where the server still holds what the run wrote); a delete or restore whose answer was
+lost is judged by `judge` (absent now: the delete went through); and its report is
+results.csv and summary.json, with the budget and history like any run's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ...catalog.validation import ValidRow
+from ..plan.existing import by_name
+from ..plan.rows import Plan, PlanEntry
+from ..plan.settle import Decision
+from ..record.finish import Ending, build_report, said_once, write_report
+from ..record.folder import RESULTS_FILE, RunRecord
+from ..record.journal import JournalState
+from ..record.report import write_results
+from ..record.results import RowResult
+from ..record.summary import RunReport
+from .undo import UndoItem, judge, make_undo_plan
+
+
+@dataclass
+class Rollback:
+    """One invocation of a rollback's run folder."""
+
+    run_dir: Path
+    record: RunRecord
+    items: list[UndoItem]
+    state: JournalState
+    tag: str | None  # the undone run's --tag: a source that lost it has changed since
+    _by_key: dict[str, UndoItem] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_key = {item.key: item for item in self.items}
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+    def rows(self) -> list[ValidRow]:
+        return [item.valid_row() for item in self.items]
+
+    def plan(self, listed: list[dict[str, Any]]) -> Plan:
+        return make_undo_plan(
+            self.items,
+            by_name(listed),
+            finals=self.state.finals,
+            unanswered=self.state.unfinished,
+            tag=self.tag,
+        )
+
+    def plan_entries(self, plan: Plan) -> list[PlanEntry]:
+        return sorted(plan.entries, key=lambda e: e.row)
+
+    def judge(self, row: ValidRow, listed: Mapping[str, Any] | None) -> Decision:
+        """A delete whose answer was lost: absent now means it went through; still there as
+        the run left it means send it again."""
+        return judge(self._by_key[row.key], listed, sent=True, tag=self.tag)
+
+    def report(
+        self,
+        outcomes: list[RowResult],
+        befores: Mapping[str, dict[str, Any]],
+        ending: Ending,
+        *,
+        write: bool,
+    ) -> RunReport:
+        results = said_once(outcomes, ending.stop_reason)
+        path = self.run_dir / RESULTS_FILE
+        report = build_report(
+            self.run_dir, self.record, len(self.items), results, ending, failed=path
+        )
+        if write:
+            write_report(report, [(RESULTS_FILE, lambda: write_results(path, results))])
+        return report

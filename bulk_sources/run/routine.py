@@ -1,0 +1,323 @@
+"""The run routine: the steps of every kind of run (submit, resume, retry, rollback), once.
+
+`run_invocation(kind, access)` takes one invocation of a run folder through the same steps
+whatever the kind: the "already settled" shortcut, journal start, restore the rate-limit
+history, list and plan, send under the signals (lost answers settled by listing), fill in
+created rows' data, the stop branch (every open row not_attempted, with the resume
+command), journal stop, and the report. What differs between kinds is a `RunKind` (the
+strategy, as dlt's stages plug into `Pipeline.run`): its rows, how they are planned, how a
+lost answer is judged and what its report adds. `Submission` (run/submission.py) is the
+kind for submit, resume and retry; `Rollback` (run/rollback/reversal.py) for a rollback.
+
+The walk from the command line to the POST, one direction:
+    cli.submit.run_submit
+    -> run.entry.submit_catalog -> submit_catalog_async
+    -> run.entry.start_run                          (the run folder and its run.json)
+    -> run.entry._carry_out                         (validate: a `Submission` of the folder)
+    -> run.routine.run_invocation -> _invoke -> _send_rows -> send_tasks
+    -> run.send.executor.Executor.run -> _worker -> _process -> _send
+    -> api.client.ConsoleClient.create -> request                       (the POST)
+`resume` enters at run.entry.resume_run_async -> _carry_out, `retry` at retry_run_async
+-> start_run, `rollback` at run.rollback.start.rollback_run_async -> _undo -> run_invocation.
+Whatever happens (a refused key, an unreachable API, a signal, a full disk), every row
+ends up in the report once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiohttp
+
+from ..api.apikey import ApiKey
+from ..catalog.validation import ValidRow
+from ..errors import RunStopped
+from ..version import __version__
+from .plan.existing import by_name, list_existing
+from .plan.planfile import PLAN_FILE, write_plan
+from .plan.rows import Plan, PlanEntry
+from .plan.settle import Decision, ListingSettler, settled_result
+from .record.created import with_listed_data, without_data
+from .record.finish import Ending
+from .record.folder import SUMMARY_FILE, RunRecord
+from .record.journal import Journal, JournalState
+from .record.results import RowResult, Status
+from .record.summary import Requests, RunReport
+from .resources import RunResources, run_resources
+from .send.executor import Executor, Task
+from .send.history import restore_history
+from .send.progress import ProgressFactory, no_progress
+from .send.signals import StopRequests
+
+NOTHING_TO_RESUME = "nothing to resume: every row already has a final outcome"
+
+
+class RunKind(Protocol):
+    """What one kind of run brings to the routine; everything else is the routine's."""
+
+    run_dir: Path
+    record: RunRecord
+    state: JournalState  # what this folder's journal held when the invocation began
+
+    @property
+    def total(self) -> int:
+        """The rows the journal's start event counts."""
+        ...
+
+    def rows(self) -> list[ValidRow]:
+        """Every row the run settles, in order (a row with a final outcome is kept)."""
+        ...
+
+    def plan(self, listed: list[dict[str, Any]]) -> Plan:
+        """The plan given the listing (empty: the offline plan, for kept rows)."""
+        ...
+
+    def plan_entries(self, plan: Plan) -> list[PlanEntry]:
+        """What plan.csv holds."""
+        ...
+
+    def judge(self, row: ValidRow, listed: Mapping[str, Any] | None) -> Decision:
+        """A row whose request's answer was lost, given its name's listing (None: absent)."""
+        ...
+
+    def report(
+        self,
+        outcomes: list[RowResult],
+        befores: Mapping[str, dict[str, Any]],
+        ending: Ending,
+        *,
+        write: bool,
+    ) -> RunReport:
+        """The report of every row, written to the folder when `write`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Access:
+    """How a run reaches the API and shows its progress, the same for every kind."""
+
+    api_key: ApiKey
+    session: aiohttp.ClientSession | None = None  # None: the run opens (and closes) its own
+    progress: ProgressFactory = no_progress
+
+
+@dataclass
+class _Sent:
+    """What the steps of one invocation leave for the report."""
+
+    plan: Plan = field(default_factory=Plan)
+    results: list[RowResult] = field(default_factory=list)  # of the rows sent (or not)
+
+    def outcomes(self) -> list[RowResult]:
+        return self.plan.kept + self.plan.decided + self.results
+
+
+async def run_invocation(kind: RunKind, access: Access) -> RunReport:
+    """One invocation of `kind`'s run folder, from its journal to its report."""
+    state = kind.state
+    open_rows = [row for row in kind.rows() if row.key not in state.finals]
+    ending = Ending(
+        started=time.time(),
+        key_fingerprint=access.api_key.fingerprint,
+        resumed=bool(state.records),
+    )
+    if state.records and not open_rows and (kind.run_dir / SUMMARY_FILE).exists():
+        # Nothing happened: the report on disk stays as it was.
+        report = kind.report(kind.plan([]).kept, {}, ending, write=False)
+        report.note = NOTHING_TO_RESUME
+        return report
+    with StopRequests() as stops:
+        sent = await _invoke(kind, access, stops, open_rows, ending)
+    return kind.report(sent.outcomes(), {**sent.plan.befores, **state.befores}, ending, write=True)
+
+
+async def _invoke(
+    kind: RunKind, access: Access, stops: StopRequests, open_rows: list[ValidRow], ending: Ending
+) -> _Sent:
+    settings = kind.record.settings
+    sent = _Sent()
+    async with run_resources(kind.run_dir, settings, access.api_key, access.session) as res:
+        res.journal.event("start", resumed=ending.resumed, version=__version__, rows=kind.total)
+        ending.restored = restore_history(res.budget, kind.state, settings)
+        try:
+            listed = await _list_if(bool(open_rows), res, stops, "listing existing sources")
+            sent.plan = _plan_rows(kind, res.journal, listed)
+            sent.results, ending.requests, ending.stop_reason = await _send_rows(
+                kind, res, sent.plan, access.progress, stops
+            )
+            if ending.stop_reason is None:
+                await _fill_created(res, stops, listed, sent)
+        except RunStopped as exc:
+            # Before any request (the listing failed, or a signal): every open row is
+            # not_attempted, and resume picks them up.
+            ending.stop_reason = f"{exc}; `bulk-sources resume {kind.run_dir}` continues once fixed"
+            sent = _Sent(Plan(kept=kind.plan([]).kept), [_not_sent(row, exc) for row in open_rows])
+        finally:
+            ending.budget = res.budget.report()
+            with contextlib.suppress(OSError):  # a full disk: the report still goes out
+                res.journal.event("stop", reason=ending.stop_reason)
+    return sent
+
+
+async def _list_if(
+    needed: bool, res: RunResources, stops: StopRequests, doing: str
+) -> list[dict[str, Any]]:
+    """What the project holds (GETs, outside the mutation quota); nothing when not `needed`."""
+    if not needed:
+        return []
+    listing = asyncio.ensure_future(list_existing(res.client, res.settings))
+    return await stops.unless_stopped(listing, doing)
+
+
+def _plan_rows(kind: RunKind, journal: Journal, listed: list[dict[str, Any]]) -> Plan:
+    """The plan, written once to plan.csv; what it settles and replaces goes to the journal."""
+    plan = kind.plan(listed)
+    if not (kind.run_dir / PLAN_FILE).exists():
+        write_plan(kind.run_dir / PLAN_FILE, kind.plan_entries(plan))
+    for result in plan.decided:
+        journal.outcome(result)
+    for task in plan.tasks:
+        before = plan.befores.get(task.row.key)
+        if before is not None and task.row.key not in kind.state.befores:
+            journal.before(key=task.row.key, name=task.row.name, content=before)
+    return plan
+
+
+async def _send_rows(
+    kind: RunKind,
+    res: RunResources,
+    plan: Plan,
+    progress_factory: ProgressFactory,
+    stops: StopRequests,
+) -> tuple[list[RowResult], Requests, str | None]:
+    settler = ListingSettler(
+        lambda: list_existing(res.client, res.settings), res.settings.on_exists, judge=kind.judge
+    )
+    try:
+        return await send_tasks(
+            res,
+            plan.tasks,
+            progress_factory,
+            stops,
+            lambda task: _settle(settler, res.journal, plan.befores, task),
+        )
+    finally:
+        await settler.close()
+
+
+async def _settle(
+    settler: ListingSettler, journal: Journal, befores: dict[str, dict[str, Any]], task: Task
+) -> RowResult | None:
+    """A row whose answer was lost, as the next listing shows it: a final result, or None
+    to send it again (absent, or the listing failed: the API's wording is the fallback)."""
+    decision = await settler(task.row)
+    if decision is None:
+        return None
+    if decision.status is not None:
+        return settled_result(task.row, decision, task.attempts)
+    if decision.action == "update" and task.action == "create":
+        # Present with other content under --on-exists update: the create becomes an update.
+        task.action = "update"
+        if decision.before is not None and task.row.key not in befores:
+            befores[task.row.key] = decision.before
+            journal.before(key=task.row.key, name=task.row.name, content=decision.before)
+    return None
+
+
+async def _fill_created(
+    res: RunResources, stops: StopRequests, listed: list[dict[str, Any]], sent: _Sent
+) -> None:
+    """Listing data for rows settled as created without an answer; the journal keeps it,
+    so created.jsonl stays complete across resumes. A row settled during the sends was
+    created after the plan's listing: then the list is read again (GETs, outside the
+    mutation quota). If that fails, the rows stay created, without data."""
+    groups = [sent.plan.kept, sent.plan.decided, sent.results]
+    missing = {r.name for group in groups for r in without_data(group)}
+    if not missing:
+        return
+    if not missing <= set(by_name(listed)):
+        try:
+            listed = await _list_if(True, res, stops, "listing what was created")
+        except RunStopped:
+            return
+    filled = [with_listed_data(group, listed) for group in groups]
+    for before, after in zip(groups, filled, strict=True):
+        for old, new in zip(before, after, strict=True):
+            if new is not old:
+                res.journal.outcome(new)
+    sent.plan.kept, sent.plan.decided, sent.results = filled
+
+
+async def send_tasks(
+    res: RunResources,
+    tasks: list[Task],
+    progress_factory: ProgressFactory,
+    stops: StopRequests,
+    settle: Callable[[Task], Awaitable[RowResult | None]] | None,
+) -> tuple[list[RowResult], Requests, str | None]:
+    """Send `tasks` through the executor under the run's limits, signals and journal;
+    `settle` is its hook for lost answers (Executor.settle)."""
+    settings = res.settings
+    progress = progress_factory(len(tasks), res.budget.limiter.estimate_finish)
+    executor = Executor(
+        client=res.client,
+        settings=settings,
+        budget=res.budget,
+        journal=res.journal,
+        progress=progress,
+        run_id=f"{int(time.time() * 1000):x}",
+        rng=res.jitter_rng,
+    )
+    progress.watch(executor.waiting_for)
+    executor.settle = settle
+
+    def on_signal(reason: str, now: bool) -> None:
+        executor.stop(reason, now=now)
+        # The library prints nothing: the progress (the CLI) says what the stop waits for.
+        progress.stopping(now=now, waiting=executor.waiting_for(), grace=settings.stop_grace)
+
+    stops.direct_to(on_signal)
+    if stops.reason is not None:
+        executor.stop(stops.reason)
+    try:
+        async with asyncio.TaskGroup() as group:
+            tickers = [
+                group.create_task(progress.keep_fresh()),
+                group.create_task(_keep_synced(res.journal, executor)),
+            ]
+            try:
+                sent = await executor.run(tasks)
+            finally:
+                for ticker in tickers:
+                    ticker.cancel()
+    finally:
+        stops.direct_to(None)
+        progress.close()
+    c = executor.counters
+    requests = Requests(
+        sent=c.requests_sent,
+        rate_limited_429=c.rate_limited,
+        retries=c.retries,
+        pauses=res.budget.learner.fresh_rejections,
+        first_at=c.first_request_at,
+        last_at=c.last_request_at,
+    )
+    return sent, requests, executor.stop_reason
+
+
+async def _keep_synced(journal: Journal, executor: Executor) -> None:
+    try:
+        await journal.keep_synced()
+    except OSError as exc:
+        # The disk filled up or went away: stop taking rows; the report still covers all.
+        executor.stop(f"can't write the journal: {exc}")
+
+
+def _not_sent(row: ValidRow, why: Exception) -> RowResult:
+    return RowResult(row.row, row.name, Status.NOT_ATTEMPTED, error=f"not sent: {why}", key=row.key)

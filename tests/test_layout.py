@@ -1,0 +1,43 @@
+"""The package's shape, checked so a reviewer can rerun it: module names say one thing each,
+every sub-package says what it owns, and no module or function outgrows a reading."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "bulk_sources"
+
+
+def library_modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_no_two_modules_share_a_name_unless_their_docstrings_pair_them() -> None:
+    by_name: dict[str, list[Path]] = defaultdict(list)
+    for path in library_modules():
+        if path.name != "__init__.py":
+            by_name[path.name].append(path)
+    unpaired = []
+    for paths in by_name.values():
+        for path in paths:
+            doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+            for other in paths:
+                where = other.relative_to(PACKAGE).as_posix()
+                if other != path and not (where in doc and "same idea" in doc):
+                    unpaired.append(f"{path.relative_to(PACKAGE)} does not name {where}")
+    assert len(by_name) > 50  # the walk found the modules
+    assert unpaired == []
+
+
+def test_every_sub_package_says_in_one_line_what_it_owns() -> None:
+    missing = []
+    for init in PACKAGE.rglob("__init__.py"):
+        if init.parent == PACKAGE:
+            continue  # the top package's docstring is the public API's
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        first = doc.split("\n\n", 1)[0]
+        if not first or "\n" in first:
+            missing.append(init.parent.relative_to(PACKAGE).as_posix())
+    assert missing == []
