@@ -94,7 +94,7 @@ async def test_retry_keeps_the_original_row_numbers(
     assert [r["row"] for r in read_results(retried.run_dir)] == ["4", "6"]
     assert [r["_row"] for r in _read_csv(retried.run_dir / "failed.csv")] == ["6"]
     assert retried.catalog == catalog.resolve()
-    assert retried.run_dir.name.endswith(f"-c-retry-of-{first.run_dir.name[:16]}")
+    assert f"-c-retry-of-{first.run_dir.name[:16]}" in retried.run_dir.name
     # A retry of the retry reads the original catalog, with its numbers.
     rows[5] = row("fix_me_too")
     write_catalog(catalog, rows)

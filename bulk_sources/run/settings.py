@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeGuard
 from ..api.protocol import check_base_url, default_base_url
 from ..errors import UsageError
 from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
+from .halt import HaltAfter, parse_halt_after
 
 OnExists = Literal["skip", "update", "fail"]
 
@@ -88,6 +89,8 @@ class SubmitSettings:
     tag: str | None = None
     # The catalog SQL's dialect (catalog/sql/); None: a check every dialect would agree with.
     dialect: str | None = None
+    # --halt-after N|PCT% (send/halt.py): stop after that many permanent failures.
+    halt_after: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str):
@@ -115,6 +118,8 @@ class SubmitSettings:
             raise UsageError(f"--sheet must be a sheet's name, got {self.sheet!r}")
         if self.dialect is not None:
             _check_dialect(self.dialect)
+        if self.halt_after is not None:
+            parse_halt_after(self.halt_after)
         if self.seed is not None and not (
             isinstance(self.seed, int) and not isinstance(self.seed, bool)
         ):
@@ -142,6 +147,10 @@ class SubmitSettings:
             raise UsageError("report_dir is not a path")
         values["report_dir"] = Path(report_dir)
         return cls(**values)
+
+    @property
+    def halt_rule(self) -> HaltAfter | None:
+        return None if self.halt_after is None else parse_halt_after(self.halt_after)
 
     def with_changes(self, **changes: Any) -> SubmitSettings:
         return replace(self, **changes)
