@@ -32,29 +32,45 @@ def _rows(n: int) -> str:
     return f"{n} row" + ("" if n == 1 else "s")
 
 
-# The statuses every submit shows, even at 0; the others (unchanged, a rollback's) when seen.
-_ALWAYS_SHOWN = frozenset(
-    {
-        Status.CREATED,
-        Status.UPDATED,
-        Status.EXISTS,
-        Status.INVALID,
-        Status.DUPLICATE,
-        Status.FAILED,
-        Status.NOT_ATTEMPTED,
-        Status.UNKNOWN,
-    }
+# The statuses every submit shows, even at 0; the others (unchanged, ...) when seen.
+_SUBMIT_SHOWN = (
+    Status.CREATED,
+    Status.UPDATED,
+    Status.EXISTS,
+    Status.INVALID,
+    Status.DUPLICATE,
+    Status.FAILED,
+    Status.NOT_ATTEMPTED,
+    Status.UNKNOWN,
 )
+# A rollback's own: what it undid, what it left and why, then what it could not settle.
+_ROLLBACK_SHOWN = (
+    Status.DELETED,
+    Status.RESTORED,
+    Status.GONE,
+    Status.KEPT,
+    Status.FAILED,
+    Status.NOT_ATTEMPTED,
+    Status.UNKNOWN,
+)
+
+
+def shown_statuses(report: RunReport) -> list[Status]:
+    """The statuses the summary lists, in order: its kind's own always, others when seen."""
+    own = _ROLLBACK_SHOWN if report.rollback_of is not None else _SUBMIT_SHOWN
+    seen = [s for s in Status if s not in own and report.counts.get(s.value, 0)]
+    return [*own, *seen]
 
 
 def print_report(report: RunReport, *, problems: int = 10) -> None:
     if report.note:
         print(report.note)
-    print(f"{report.rows} rows from {report.catalog}")
-    for status in Status:
-        count = report.counts.get(status.value, 0)
-        if count or status in _ALWAYS_SHOWN:
-            print(f"  {status.value:<14}{count:>7}")
+    if report.rollback_of is not None:
+        print(f"rollback of {report.rollback_of}: {_rows(report.rows)}")
+    else:
+        print(f"{report.rows} rows from {report.catalog}")
+    for status in shown_statuses(report):
+        print(f"  {status.value:<14}{report.counts.get(status.value, 0):>7}")
     r = report.requests
     print(
         f"  {r.sent} requests, {r.rate_limited_429} answered 429, "

@@ -2,7 +2,7 @@
 
 The plan (one line per row: action and the fields that differ) goes to `plan_file` when
 given, else to `plan.csv` in a new `<time>-<catalog>-dry-run` folder under the report
-directory; nothing else is written there and nothing can be resumed from it.
+directory's `dry-runs/`; nothing else is written there and nothing can be resumed from it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .plan.planfile import PLAN_FILE, write_plan
 from .plan.rows import Plan, PlanEntry, all_entries, estimate_seconds, make_plan
 from .plan.tagging import with_tag
 from .record.finish import static_results
-from .record.folder import new_run_dir
+from .record.folder import new_dry_run_dir
 from .record.results import RETRYABLE
 from .record.summary import DryRun
 from .resources import open_client
@@ -38,7 +38,8 @@ async def dry_run_async(
 ) -> DryRun:
     catalog, validation, plan, entries = await fresh_plan(path, settings, api_key)
     if plan_file is None:
-        plan_file = new_run_dir(settings.report_dir, f"{catalog.path.stem}-dry-run") / PLAN_FILE
+        label = f"{catalog.path.stem}-dry-run"
+        plan_file = new_dry_run_dir(settings.report_dir, label) / PLAN_FILE
     try:
         write_plan(plan_file, entries)
     except OSError as exc:

@@ -60,6 +60,14 @@ def base_label(label: str) -> str:
     return label.removesuffix("-retry").removesuffix("-rollback")
 
 
+# Dry runs (a plan.csv each, nothing to resume) go here, out of the way of the real runs.
+DRY_RUNS_DIR = "dry-runs"
+
+
+def new_dry_run_dir(report_dir: Path, label: str) -> Path:
+    return new_run_dir(report_dir / DRY_RUNS_DIR, label)
+
+
 def new_run_dir(report_dir: Path, label: str) -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)[:60] or "catalog"

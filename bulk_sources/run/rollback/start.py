@@ -3,7 +3,7 @@
 A rollback undoes a run: it deletes what the run created and restores what it updated,
 only where the server still holds exactly what the run wrote (undo.py decides each row).
 
-A rollback is a run of its own: its folder (`<label>-rollback`), journal, plan.csv,
+A rollback is a run of its own: its folder (`<catalog>-rollback-of-<run's time>`), journal,
 results.csv and summary.json, the same limiter and rate-limit memory, and `resume` goes
 on from its folder (run.json's `rollback_of`). Refused, with a sentence: a rollback of a
 rollback, of a run still running (its lock is held), or with another key than the run's.
@@ -34,9 +34,12 @@ from ..record.folder import (
     JOURNAL_FILE,
     LOCK_FILE,
     RESULTS_FILE,
+    ROLLBACK_OF,
     RunLock,
     RunRecord,
+    new_dry_run_dir,
     new_run_dir,
+    run_label,
 )
 from ..record.journal import read_journal
 from ..record.report import read_results
@@ -87,7 +90,7 @@ async def rollback_run_async(
         created = original / CREATED_FILE
         items = read_created(created)
         settings = record.settings
-        label = f"{record.label}-rollback"
+        label = run_label(record.label, ROLLBACK_OF, original)
         folder = new_run_dir(settings.report_dir, label)
         write_items(folder / UNDO_FILE, items)
         mine = RunRecord(
@@ -209,7 +212,8 @@ async def _plan_rollback(
                 listed = await stops.unless_stopped(job, "listing")
     plan = make_undo_plan(items, by_name(listed), finals={}, tag=settings.tag)
     if plan_file is None:
-        folder = new_run_dir(settings.report_dir, f"{record.label}-rollback-dry-run")
+        label = run_label(record.label, ROLLBACK_OF, original) + "-dry-run"
+        folder = new_dry_run_dir(settings.report_dir, label)
         plan_file = folder / PLAN_FILE
     write_plan(plan_file, sorted(plan.entries, key=lambda e: e.row))
     return _dry_run(original, items, plan.entries, len(plan.tasks), settings.windows, plan_file)
