@@ -62,7 +62,7 @@ examples:
 examples:
   bulk-sources rollback reports/20261126T110501Z-catalog --dry-run
   bulk-sources rollback reports/20261126T110501Z-catalog
-  bulk-sources resume reports/20261126T120000Z-catalog-rollback    after a crash
+  bulk-sources resume reports/20261126T120000Z-catalog-rollback-of-20261126T110501Z
 """,
     "runs": """\
 examples:
