@@ -20,11 +20,17 @@ from submit_helpers import TEST_WINDOWS, read_results, settings
 
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.cli.main import main
-from bulk_sources.errors import UsageError
+from bulk_sources.errors import ApiKeyError, UsageError
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
-from bulk_sources.run.entry import resume_run_async, retry_run_async, submit_catalog_async
+from bulk_sources.run.entry import (
+    dry_run_async,
+    resume_run_async,
+    retry_run_async,
+    submit_catalog_async,
+)
 from bulk_sources.run.halt import HaltAfter, parse_halt_after
 from bulk_sources.run.record.results import Status
+from bulk_sources.run.rollback.start import plan_rollback, rollback_run_async
 
 REFUSED = {"status": 400, "message": "Invalid request: unit ID type 'userID' does not exist"}
 
@@ -207,3 +213,26 @@ async def test_resume_in_a_pipe_prints_its_opening_line(tmp_path: Path) -> None:
     assert proc.returncode == 1, err  # the refused row stays failed: a person's
     assert err.decode().splitlines()[0].startswith("progress 0/3 rows (0 %) after 00:00")
     assert f"rows to fix and run again: {first.run_dir / 'failed.csv'}" in out.decode()
+
+
+async def test_a_wrong_key_leaves_resume_dry_run_and_rollback_folders_as_they_were(
+    fake_server: FakeApiServer, tmp_path: Path
+) -> None:
+    catalog = write_catalog(tmp_path / "c.csv", [row("w1"), row("w2")])
+    reports = tmp_path / "r"
+    first = await submit_catalog_async(
+        catalog, settings(fake_server.url, reports), ApiKey(fake_server.key)
+    )
+    before = {p.name: p.read_bytes() for p in first.run_dir.iterdir() if p.is_file()}
+    wrong = ApiKey("console-wrong")
+    with pytest.raises(ApiKeyError, match="refused the key"):
+        await resume_run_async(first.run_dir, wrong)
+    with pytest.raises(ApiKeyError, match="refused the key"):
+        await dry_run_async(catalog, settings(fake_server.url, reports), wrong)
+    with pytest.raises(ApiKeyError, match="refused the key"):
+        await rollback_run_async(first.run_dir, wrong, force_other_key=True)
+    with pytest.raises(ApiKeyError, match="refused the key"):
+        await asyncio.to_thread(plan_rollback, first.run_dir, wrong, force_other_key=True)
+    assert {p.name: p.read_bytes() for p in first.run_dir.iterdir() if p.is_file()} == before
+    assert sorted(p.name for p in reports.iterdir()) == [first.run_dir.name]
+    assert set(fake_server.state.sources) == {"w1", "w2"}

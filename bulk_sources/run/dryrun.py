@@ -16,7 +16,7 @@ from typing import Any
 from ..api.apikey import ApiKey
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.validation import ValidationReport, validate_catalog
-from ..errors import UsageError
+from ..errors import ApiKeyError, AuthRefused, UsageError
 from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
 from .plan.rows import Plan, PlanEntry, all_entries, estimate_seconds, make_plan
@@ -80,7 +80,11 @@ async def fresh_plan(
         async with open_client(settings, api_key, None) as client:
             with StopRequests() as stops:
                 listing = asyncio.ensure_future(list_existing(client, settings))
-                existing = by_name(await stops.unless_stopped(listing, "listing"))
+                try:
+                    existing = by_name(await stops.unless_stopped(listing, "listing"))
+                except AuthRefused as exc:
+                    # Nothing to resume exists: a wrong key is a usage problem, exit 2.
+                    raise ApiKeyError(f"{exc}; nothing was sent") from None
     plan = make_plan(validation.valid, existing, settings.on_exists)
     return catalog, validation, plan, all_entries(plan, validation)
 

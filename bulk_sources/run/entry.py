@@ -152,11 +152,7 @@ async def start_run(
         retry_of, label = _fixes_of(path)
     label = label or path.stem
     async with contextlib.AsyncExitStack() as stack:
-        if access.session is None:
-            # One session for the key check and the run: a session of the check's own,
-            # collected later mid-validation, would swallow a Ctrl-C in its finaliser.
-            own = make_session(settings.concurrency, base_url=settings.base_url)
-            access = replace(access, session=await stack.enter_async_context(own))
+        access = await _own_session(stack, access, settings)
         # Whole-file problems and a refused key before any run folder exists; then the
         # run's own copy, which is all the run reads from here on (the checks hold for it:
         # it is the same bytes).
@@ -200,13 +196,19 @@ async def resume_run_async(
         return await resume_rollback_async(
             run_dir, record, api_key, progress=progress, session=session
         )
-    with RunLock(run_dir):
-        state = read_journal(run_dir / JOURNAL_FILE)
-        with _nothing_sent_yet(None):
-            source, sha256 = _resume_source(record, run_dir)
-            catalog = open_catalog(source, record.settings.encoding, sheet=record.settings.sheet)
-        folder = _Folder(run_dir, record, catalog, sha256, state)
-        return await _carry_out(folder, Access(api_key, session, progress))
+    async with contextlib.AsyncExitStack() as stack:
+        access = await _own_session(stack, Access(api_key, session, progress), record.settings)
+        with RunLock(run_dir):
+            state = read_journal(run_dir / JOURNAL_FILE)
+            with _nothing_sent_yet(None):
+                source, sha256 = _resume_source(record, run_dir)
+                settings = record.settings
+                catalog = open_catalog(source, settings.encoding, sheet=settings.sheet)
+            # A wrong key leaves the folder as it was: exit 2, not a stop to resume again.
+            await _check_key(settings, access)
+            folder = _Folder(run_dir, record, catalog, sha256, state)
+            return await _carry_out(folder, access)
+    raise AssertionError("unreachable")  # mypy: an exit stack may swallow exceptions
 
 
 async def retry_run_async(
@@ -240,6 +242,17 @@ async def retry_run_async(
         )
     report.note = chosen.note
     return report
+
+
+async def _own_session(
+    stack: contextlib.AsyncExitStack, access: Access, settings: SubmitSettings
+) -> Access:
+    """One session for the key check and the run: a session of the check's own, collected
+    later mid-validation, would swallow a Ctrl-C in its finaliser."""
+    if access.session is not None:
+        return access
+    own = make_session(settings.concurrency, base_url=settings.base_url)
+    return replace(access, session=await stack.enter_async_context(own))
 
 
 async def _check_key(settings: SubmitSettings, access: Access) -> None:

@@ -86,6 +86,8 @@ async def rollback_run_async(
     session: aiohttp.ClientSession | None = None,
 ) -> RunReport:
     original, record = _undoable(Path(run_dir), api_key, force_other_key)
+    async with open_client(record.settings, api_key, session) as client:
+        await client.check_key()  # a wrong key: exit 2 before the rollback's folder exists
     with _held(original):
         created = original / CREATED_FILE
         items = read_created(created)
@@ -207,6 +209,7 @@ async def _plan_rollback(
     listed: list[dict[str, Any]] = []
     if items:
         async with open_client(settings, api_key, None) as client:
+            await client.check_key()  # a wrong key: exit 2, as for every command
             with StopRequests() as stops:
                 job = asyncio.ensure_future(list_existing(client, settings))
                 listed = await stops.unless_stopped(job, "listing")
