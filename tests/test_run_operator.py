@@ -223,7 +223,11 @@ async def test_a_wrong_key_leaves_resume_dry_run_and_rollback_folders_as_they_we
     first = await submit_catalog_async(
         catalog, settings(fake_server.url, reports), ApiKey(fake_server.key)
     )
-    before = {p.name: p.read_bytes() for p in first.run_dir.iterdir() if p.is_file()}
+    # A row added since: resume has work, so it checks the key first.
+    write_catalog(catalog, [row("w1"), row("w2"), row("w3")])
+    # (resume refreshes the run's copy of the catalog, catalog.csv, as it reads it)
+    kept = [p for p in first.run_dir.iterdir() if p.is_file() and p.name != "catalog.csv"]
+    before = {p.name: p.read_bytes() for p in kept}
     wrong = ApiKey("console-wrong")
     with pytest.raises(ApiKeyError, match="refused the key"):
         await resume_run_async(first.run_dir, wrong)
@@ -233,6 +237,6 @@ async def test_a_wrong_key_leaves_resume_dry_run_and_rollback_folders_as_they_we
         await rollback_run_async(first.run_dir, wrong, force_other_key=True)
     with pytest.raises(ApiKeyError, match="refused the key"):
         await asyncio.to_thread(plan_rollback, first.run_dir, wrong, force_other_key=True)
-    assert {p.name: p.read_bytes() for p in first.run_dir.iterdir() if p.is_file()} == before
+    assert {p.name: p.read_bytes() for p in kept} == before
     assert sorted(p.name for p in reports.iterdir()) == [first.run_dir.name]
     assert set(fake_server.state.sources) == {"w1", "w2"}

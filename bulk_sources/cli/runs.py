@@ -1,4 +1,5 @@
-"""`bulk-sources runs`: every run folder under the report directory, newest first."""
+"""`bulk-sources runs`: every run folder under the report directory, newest first, as
+run/record/index.py reads them; this module only prints them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..run.record.runs import RunEntry
+    from ..run.record.index import RunEntry
 
 
 def register(subparsers: Any) -> None:
@@ -33,7 +34,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_runs(args: argparse.Namespace) -> int:
-    from ..run.record.runs import list_runs
+    from ..run.record.index import list_runs
     from ..run.record.summary import TOOL
     from .render import print_json
 

@@ -41,7 +41,7 @@ from .record.folder import (
 from .record.journal import JournalState, read_journal
 from .record.summary import DryRun, RunReport
 from .resources import open_client
-from .routine import Access, run_invocation
+from .routine import Access, already_settled, run_invocation
 from .send.progress import ProgressFactory, no_progress
 from .send.signals import Interrupted, StopRequests, raising_on_signals
 from .settings import OnExists, SubmitSettings
@@ -204,10 +204,8 @@ async def resume_run_async(
                 source, sha256 = _resume_source(record, run_dir)
                 settings = record.settings
                 catalog = open_catalog(source, settings.encoding, sheet=settings.sheet)
-            # A wrong key leaves the folder as it was: exit 2, not a stop to resume again.
-            await _check_key(settings, access)
             folder = _Folder(run_dir, record, catalog, sha256, state)
-            return await _carry_out(folder, access)
+            return await _carry_out(folder, access, check_key=True)
     raise AssertionError("unreachable")  # mypy: an exit stack may swallow exceptions
 
 
@@ -305,7 +303,11 @@ class _Folder:
 
 
 async def _carry_out(
-    folder: _Folder, access: Access, maybe_sent: Mapping[str, str] | None = None
+    folder: _Folder,
+    access: Access,
+    maybe_sent: Mapping[str, str] | None = None,
+    *,
+    check_key: bool = False,
 ) -> RunReport:
     """Validate the folder's catalog and run the routine over it as a `Submission`."""
     settings = folder.record.settings
@@ -319,6 +321,9 @@ async def _carry_out(
         folder.catalog_sha256,
         maybe_sent,
     )
+    if check_key and not already_settled(submission):
+        # A resume with a wrong key leaves the folder as it was: exit 2, not a stop.
+        await _check_key(settings, access)
     report = await run_invocation(submission, access)
     if not report.results:
         report.note = EMPTY_CATALOG
