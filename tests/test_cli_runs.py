@@ -16,8 +16,10 @@ from process_helpers import server_process
 from submit_helpers import read_journal
 
 from bulk_sources.cli.main import main
+from bulk_sources.run.record.folder import RunRecord
 from bulk_sources.run.record.report import RESULT_COLUMNS, read_results
 from bulk_sources.run.record.results import Status
+from bulk_sources.run.settings import SubmitSettings
 
 KEY = "console-runs-test-key-0123456789"
 WINDOWS = ["20/500ms", "60/3s"]
@@ -96,11 +98,21 @@ def test_runs_tolerates_odd_folders_with_a_note(
     damaged.mkdir()
     (damaged / "run.json").write_text("{not json", encoding="utf-8")
     (reports / "notes.txt").write_text("a stray file", encoding="utf-8")
+    torn = reports / "20261103T000000Z-torn-summary"
+    torn.mkdir()
+    made = calendar.timegm((2026, 11, 3, 0, 0, 0, 0, 0, 0))
+    RunRecord(
+        torn / "c.csv", "0" * 64, SubmitSettings(base_url="https://api.example"), made, "x"
+    ).save(torn)
+    (torn / "summary.json").write_text('{"counts": [1, 2', encoding="utf-8")
     runs = _runs(reports, capsys)
     assert [(r["state"], bool(r["note"])) for r in runs] == [
+        ("not finished", True),
         ("unreadable", True),
         ("not a run", True),
     ]
+    assert runs[0]["target"] == "api.example" and "summary.json is damaged" in str(runs[0]["note"])
+    runs = runs[1:]
     assert "damaged" in str(runs[0]["note"])
     assert main(["runs", "--report-dir", str(reports)]) == 0
     assert "note: no run.json" in capsys.readouterr().out
