@@ -40,7 +40,7 @@ RUN_LAYERS: list[set[str]] = [
     {"resources"},
     {"routine"},
     {"submission", "rollback"},
-    {"dryrun", "export"},
+    {"dryrun", "export", "preflight"},
     {"entry", "applyplan"},
     {"demo"},
 ]

@@ -13,24 +13,23 @@ import contextlib
 import shutil
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
 from ..api.apikey import ApiKey
-from ..api.client import make_session
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.validation import ValidationReport, validate_catalog
-from ..errors import RunStopped, UsageError
+from ..errors import RunStopped
 from ..version import __version__
 from .dryrun import dry_run_async
 from .plan.retry import retry_subset
 from .plan.tagging import with_tag
+from .preflight import check_key, fixes_of, own_session
 from .record.folder import (
     JOURNAL_FILE,
     RETRY_OF,
-    RUN_FILE,
     RunLock,
     RunRecord,
     find_snapshot,
@@ -40,10 +39,9 @@ from .record.folder import (
 )
 from .record.journal import JournalState, read_journal
 from .record.summary import DryRun, RunReport
-from .resources import open_client
 from .routine import Access, already_settled, run_invocation
 from .send.progress import ProgressFactory, no_progress
-from .send.signals import Interrupted, StopRequests, raising_on_signals
+from .send.signals import Interrupted, raising_on_signals
 from .settings import OnExists, SubmitSettings
 from .submission import Submission
 
@@ -149,16 +147,16 @@ async def start_run(
     settings = settings.with_changes(report_dir=settings.report_dir.resolve())
     retry_of: str | None = None
     if retry is None and label is None:
-        retry_of, label = _fixes_of(path)
+        retry_of, label = fixes_of(path)
     label = label or path.stem
     async with contextlib.AsyncExitStack() as stack:
-        access = await _own_session(stack, access, settings)
+        access = await own_session(stack, access, settings)
         # Whole-file problems and a refused key before any run folder exists; then the
         # run's own copy, which is all the run reads from here on (the checks hold for it:
         # it is the same bytes).
         with _nothing_sent_yet(None):
             catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
-        await _check_key(settings, access)
+        await check_key(settings, access)
         with _nothing_sent_yet(None):
             run_dir = new_run_dir(settings.report_dir, label)
         with _nothing_sent_yet(run_dir):
@@ -197,7 +195,7 @@ async def resume_run_async(
             run_dir, record, api_key, progress=progress, session=session
         )
     async with contextlib.AsyncExitStack() as stack:
-        access = await _own_session(stack, Access(api_key, session, progress), record.settings)
+        access = await own_session(stack, Access(api_key, session, progress), record.settings)
         with RunLock(run_dir):
             state = read_journal(run_dir / JOURNAL_FILE)
             with _nothing_sent_yet(None):
@@ -205,7 +203,7 @@ async def resume_run_async(
                 settings = record.settings
                 catalog = open_catalog(source, settings.encoding, sheet=settings.sheet)
             folder = _Folder(run_dir, record, catalog, sha256, state)
-            return await _carry_out(folder, access, check_key=True)
+            return await _carry_out(folder, access, key_check=True)
     raise AssertionError("unreachable")  # mypy: an exit stack may swallow exceptions
 
 
@@ -242,42 +240,6 @@ async def retry_run_async(
     return report
 
 
-async def _own_session(
-    stack: contextlib.AsyncExitStack, access: Access, settings: SubmitSettings
-) -> Access:
-    """One session for the key check and the run: a session of the check's own, collected
-    later mid-validation, would swallow a Ctrl-C in its finaliser."""
-    if access.session is not None:
-        return access
-    own = make_session(settings.concurrency, base_url=settings.base_url)
-    return replace(access, session=await stack.enter_async_context(own))
-
-
-async def _check_key(settings: SubmitSettings, access: Access) -> None:
-    """The key against the first listing page; a signal meanwhile stops with one sentence."""
-    async with open_client(settings, access.api_key, access.session) as client:
-        with StopRequests() as stops:
-            try:
-                await stops.unless_stopped(
-                    asyncio.ensure_future(client.check_key()), "checking the key"
-                )
-            except Interrupted as exc:
-                raise RunStopped(f"{exc}; nothing was sent") from None
-
-
-def _fixes_of(path: Path) -> tuple[str | None, str | None]:
-    """A run's own failed.csv submitted again (fixed in place) retries that run: its
-    folder and run.json say so. (retry_of, label), or (None, None) for any other file."""
-    parent = path.resolve().parent
-    if not path.name.startswith("failed.") or not (parent / RUN_FILE).is_file():
-        return None, None
-    try:
-        earlier = RunRecord.load(parent)
-    except UsageError:
-        return None, None  # a damaged run.json: the file is just a catalog then
-    return str(parent), run_label(earlier.label, RETRY_OF, parent)
-
-
 def _resume_source(record: RunRecord, run_dir: Path) -> tuple[Path, str]:
     """The catalog as it is now when it still exists (resume follows an edited, reordered or
     extended catalog: rows are matched by content), else the run's own copy. A retry's
@@ -307,7 +269,7 @@ async def _carry_out(
     access: Access,
     maybe_sent: Mapping[str, str] | None = None,
     *,
-    check_key: bool = False,
+    key_check: bool = False,
 ) -> RunReport:
     """Validate the folder's catalog and run the routine over it as a `Submission`."""
     settings = folder.record.settings
@@ -321,9 +283,9 @@ async def _carry_out(
         folder.catalog_sha256,
         maybe_sent,
     )
-    if check_key and not already_settled(submission):
+    if key_check and not already_settled(submission):
         # A resume with a wrong key leaves the folder as it was: exit 2, not a stop.
-        await _check_key(settings, access)
+        await check_key(settings, access)
     report = await run_invocation(submission, access)
     if not report.results:
         report.note = EMPTY_CATALOG
