@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiolimiter import AsyncLimiter
 
 from ...api.client import ConsoleClient
+from ...models import ListedSource
 from ..settings import SubmitSettings
 
 # GETs are not said to count against the mutation windows; 5 pages a second is still gentle.
 PAGES_PER_SECOND = 5
 
 
-async def list_existing(client: ConsoleClient, settings: SubmitSettings) -> list[dict[str, Any]]:
+async def list_existing(client: ConsoleClient, settings: SubmitSettings) -> list[ListedSource]:
     pacer = AsyncLimiter(PAGES_PER_SECOND, 1)
     return await client.list_all(
         pace=pacer.acquire,
@@ -25,6 +24,6 @@ async def list_existing(client: ConsoleClient, settings: SubmitSettings) -> list
     )
 
 
-def by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def by_name(items: list[ListedSource]) -> dict[str, ListedSource]:
     """The listed sources by name (what the plan compares each row with)."""
     return {str(item["name"]): item for item in items if item.get("name") is not None}

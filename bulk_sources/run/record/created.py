@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any
 
+from ...models import ListedSource
 from .results import RowResult, Status
 
 LISTED = "what the API holds comes from the listing"
@@ -18,7 +18,7 @@ def without_data(results: Iterable[RowResult]) -> list[RowResult]:
 
 
 def with_listed_data(
-    results: Sequence[RowResult], items: Iterable[dict[str, Any]]
+    results: Sequence[RowResult], items: Iterable[ListedSource]
 ) -> list[RowResult]:
     """`results` with listing data for the created rows that lack it. Their http_status is
     cleared: no answer of ours says "created" (a duplicate answer's 400 is in the note)."""

@@ -12,12 +12,14 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ...models import SourceContent
 from .results import RowResult, Status
+from .shapes import BeforeRecord, FinalRecord, SendRecord
 from .summary import iso
 
 
@@ -36,8 +38,9 @@ class Journal:
         self._last_sync = clock()
         self._dirty = False
 
-    def _write(self, record: dict[str, Any]) -> None:
-        self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+    def _write(self, record: SendRecord | BeforeRecord | FinalRecord | dict[str, Any]) -> None:
+        line = _stamped(record)
+        self._file.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._file.flush()
         self._dirty = True
         if self._clock() - self._last_sync >= self._fsync_interval:
@@ -57,32 +60,48 @@ class Journal:
             self.sync()
 
     def event(self, kind: str, **fields: Any) -> None:
-        # `t` (seconds since the epoch) is what the tool reads back; `at` is the same instant
-        # for a person reading the file (UTC, ISO 8601).
-        t = self._clock()
-        self._write({"event": kind, "t": t, "at": iso(t), **fields})
+        self._write({"event": kind, "t": self._clock(), **fields})
 
     def sending(
         self, *, rid: str, key: str, row: int, name: str, action: str, attempt: int
     ) -> None:
-        self.event("send", rid=rid, key=key, row=row, name=name, action=action, attempt=attempt)
+        record: SendRecord = {
+            "event": "send",
+            "t": self._clock(),
+            "rid": rid,
+            "key": key,
+            "row": row,
+            "name": name,
+            "action": action,
+            "attempt": attempt,
+        }
+        self._write(record)
 
-    def before(self, *, key: str, name: str, content: dict[str, Any]) -> None:
+    def before(self, *, key: str, name: str, content: SourceContent) -> None:
         """The source's content before this run updates it: what a rollback restores."""
-        self.event("before", key=key, name=name, content=content)
+        record: BeforeRecord = {
+            "event": "before",
+            "t": self._clock(),
+            "key": key,
+            "name": name,
+            "content": content,
+        }
+        self._write(record)
 
     def outcome(self, result: RowResult) -> None:
-        self.event(
-            "final",
-            key=result.key,
-            row=result.row,
-            name=result.name,
-            status=result.status.value,
-            http_status=result.http_status,
-            message=result.error,
-            attempts=result.attempts,
-            data=result.data,
-        )
+        record: FinalRecord = {
+            "event": "final",
+            "t": self._clock(),
+            "key": result.key,
+            "row": result.row,
+            "name": result.name,
+            "status": result.status.value,
+            "http_status": result.http_status,
+            "message": result.error,
+            "attempts": result.attempts,
+            "data": result.data,
+        }
+        self._write(record)
 
     def close(self) -> None:
         if not self._file.closed:
@@ -100,15 +119,26 @@ class Journal:
             self.close()
 
 
+def _stamped(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record with `at` beside `t`: `t` (seconds since the epoch) is what the tool reads
+    back, `at` the same instant for a person reading the file (UTC, ISO 8601)."""
+    out: dict[str, Any] = {}
+    for name, value in record.items():
+        out[name] = value
+        if name == "t" and isinstance(value, int | float):
+            out["at"] = iso(value)
+    return out
+
+
 @dataclass
 class JournalState:
     """What a journal says: final outcomes and sends with no outcome, both by row key."""
 
     finals: dict[str, RowResult] = field(default_factory=dict)
-    unfinished: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unfinished: dict[str, SendRecord] = field(default_factory=dict)
     sends: dict[str, float] = field(default_factory=dict)  # rid -> wall time sent
     # row key -> the source's content before the first update of this run folder
-    befores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    befores: dict[str, SourceContent] = field(default_factory=dict)
     records: int = 0
     skipped_lines: int = 0
 
@@ -133,7 +163,7 @@ def read_journal(path: Path) -> JournalState:
             if kind == "send" and isinstance(key, str):
                 state.sends[str(record.get("rid"))] = float(record.get("t", 0.0))
                 if key not in state.finals:
-                    state.unfinished[key] = record
+                    state.unfinished[key] = _send_record(record, key)
             elif kind == "before" and isinstance(key, str):
                 content = record.get("content")
                 if isinstance(content, dict):
@@ -152,3 +182,18 @@ def read_journal(path: Path) -> JournalState:
                     data=record.get("data"),
                 )
     return state
+
+
+def _send_record(record: dict[str, Any], key: str) -> SendRecord:
+    """A send line as read back, each field checked: a journal may be torn or edited."""
+    row, attempt = record.get("row"), record.get("attempt")
+    return {
+        "event": "send",
+        "t": float(record.get("t", 0.0)),
+        "rid": str(record.get("rid")),
+        "key": key,
+        "row": row if isinstance(row, int) else 0,
+        "name": str(record.get("name") or ""),
+        "action": str(record.get("action") or "create"),
+        "attempt": attempt if isinstance(attempt, int) else 0,
+    }

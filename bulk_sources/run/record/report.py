@@ -18,6 +18,7 @@ from ...catalog.writer import write_rows_with_report
 from ...fileio import atomic_write
 from .csvsafe import neutralise
 from .results import NEEDS_FIX, RowResult, Status
+from .shapes import CreatedLine
 
 # `content_hash`: the request body's hash, how resume and retry find a row again (files
 # written before it was named so call it `key`, and are still read).
@@ -125,7 +126,7 @@ def write_created(path: Path, results: Iterable[RowResult]) -> None:
     with atomic_text(path) as handle:
         for r in results:
             if r.data is not None or r.before is not None:
-                record: dict[str, Any] = {
+                record: CreatedLine = {
                     "row": r.row,
                     "name": r.name,
                     "status": r.status.value,

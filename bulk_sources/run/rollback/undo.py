@@ -16,12 +16,13 @@ from typing import Any, Literal
 
 from ...catalog.validation import ValidRow
 from ...errors import UsageError
-from ...models import row_key
+from ...models import ListedSource, SourceContent, row_key
 from ..plan.compare import COMPARED_FIELDS, changed_fields
 from ..plan.rows import Plan, PlanEntry
 from ..plan.settle import Decision, settled_result
 from ..record.report import atomic_text
 from ..record.results import RowResult, Status
+from ..record.shapes import CreatedLine
 from ..send.task import Task
 
 UNDO_FILE = "undo.jsonl"  # a rollback run's own list of what it undoes (its "catalog")
@@ -34,8 +35,8 @@ class UndoItem:
     row: int  # the row's number in the run it undoes
     name: str
     action: UndoAction
-    wrote: dict[str, Any] | None  # what the run left on the server (the API's answer)
-    before: dict[str, Any] | None = None  # an updated row's content before the run
+    wrote: ListedSource | None  # what the run left on the server (the API's answer)
+    before: SourceContent | None = None  # an updated row's content before the run
 
     @property
     def key(self) -> str:
@@ -69,13 +70,14 @@ def read_created(path: Path) -> list[UndoItem]:
         status, name = record.get("status"), record.get("name")
         if status not in ("created", "updated") or not isinstance(name, str):
             continue
-        wrote, before = record.get("data"), record.get("before")
+        before = record.get("before")
         items.append(
             UndoItem(
                 row=int(record.get("row") or n),
                 name=name,
                 action="delete" if status == "created" else "restore",
-                wrote=wrote if isinstance(wrote, dict) else None,
+                # The API's answer as written (a JSON object), else nothing recorded.
+                wrote=record.get("data") if isinstance(record.get("data"), dict) else None,
                 before=before if isinstance(before, dict) else None,
             )
         )
@@ -85,8 +87,15 @@ def read_created(path: Path) -> list[UndoItem]:
 def write_items(path: Path, items: Iterable[UndoItem]) -> None:
     with atomic_text(path) as handle:
         for i in items:
-            record = {"row": i.row, "name": i.name, "status": _STATUS[i.action]}
-            handle.write(json.dumps({**record, "data": i.wrote, "before": i.before}) + "\n")
+            line: CreatedLine = {
+                "row": i.row,
+                "name": i.name,
+                "status": _STATUS[i.action],
+                "data": i.wrote,
+            }
+            if i.before is not None:
+                line["before"] = i.before
+            handle.write(json.dumps(line) + "\n")
 
 
 _STATUS = {"delete": "created", "restore": "updated"}
@@ -106,7 +115,7 @@ def _fields(fields: Iterable[str]) -> str:
     return ", ".join(fields)
 
 
-def _tag_note(listed: Mapping[str, Any], tag: str | None) -> str:
+def _tag_note(listed: ListedSource, tag: str | None) -> str:
     tags = listed.get("tags")
     if tag and not (isinstance(tags, list) and tag in tags):
         return f"; it no longer carries the tag {tag!r}"
@@ -114,7 +123,7 @@ def _tag_note(listed: Mapping[str, Any], tag: str | None) -> str:
 
 
 def judge(
-    item: UndoItem, listed: Mapping[str, Any] | None, *, sent: bool, tag: str | None = None
+    item: UndoItem, listed: ListedSource | None, *, sent: bool, tag: str | None = None
 ) -> Decision:
     """What `item` needs, given the source of its name as listed now (None: absent) and
     whether an earlier request of this rollback went without an answer (`sent`)."""
@@ -144,7 +153,7 @@ def judge(
 
 def make_undo_plan(
     items: list[UndoItem],
-    existing: Mapping[str, Mapping[str, Any]],
+    existing: Mapping[str, ListedSource],
     *,
     finals: Mapping[str, RowResult],
     unanswered: Iterable[str] = (),

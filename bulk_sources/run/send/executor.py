@@ -40,17 +40,18 @@ from typing import Any, TypeVar
 
 from ...api.client import Answer, AnswerKind
 from ...limits.backoff import full_jitter, parse_retry_after
-from ...limits.budget import SharedBudget, Verdict
+from ...limits.budget import SharedBudget
 from ...limits.limiter import Slot
 from ...models import full_update_body
 from ..halt import HaltCount
 from ..record.journal import Journal
 from ..record.results import UNSETTLED, RowResult, Status
 from ..settings import SubmitSettings
-from .gauges import Counters, Waiting
+from .gauges import Counters, Waiting, waiting_now
 from .outcomes import (
     DONE_BY_ACTION,
     Sender,
+    budget_verdict,
     delete_not_found,
     exists_outcome,
     gave_up,
@@ -59,6 +60,7 @@ from .outcomes import (
 )
 from .patience import watch_patience
 from .progress import Progress
+from .signals import unless_set
 from .task import Action, Task
 
 __all__ = ["Action", "Counters", "Executor", "Sender", "Task", "Waiting"]
@@ -121,21 +123,11 @@ class Executor:
 
     def waiting(self) -> Waiting:
         """What holds the run back right now (after a stop: only requests in flight)."""
-        now = asyncio.get_running_loop().time()
-        flying = self._in_flight.values()
-        oldest = now - min(flying) if flying else 0.0
-        if self._stopping.is_set():
-            return Waiting(len(flying), oldest)
-        limiter = self.budget.limiter
-        window = limiter.estimate_finish(1) if limiter.waiting else None
-        retries = self._backing_off.values()
-        return Waiting(
-            len(flying),
-            oldest,
-            pause_left=max(0.0, limiter.held_until - now),
-            window_frees_in=window,
-            retrying=len(retries),
-            next_retry_in=max(0.0, min(retries) - now) if retries else 0.0,
+        return waiting_now(
+            self.budget,
+            self._in_flight.values(),
+            self._backing_off.values(),
+            stopping=self._stopping.is_set(),
         )
 
     def waiting_for(self) -> str:
@@ -210,22 +202,10 @@ class Executor:
 
     async def _unless_stopped(self, awaitable: Awaitable[T]) -> tuple[bool, T | None]:
         """Await, unless a stop comes first: (True, value) or (False, None)."""
-        job = asyncio.ensure_future(awaitable)
-        stopper = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({job, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-        if job.done():
-            return True, job.result()
-        job.cancel()
-        try:
-            value = await job
-        except asyncio.CancelledError:
-            return False, None
-        if isinstance(value, Slot):  # admitted in the same instant as the stop
+        done, value = await unless_set(self._stopping, awaitable)
+        if not done and isinstance(value, Slot):  # admitted in the same instant as the stop
             value.cancel()
-        return False, None
+        return (True, value) if done else (False, None)
 
     async def _admitted(self, rid: str) -> Slot | None:
         """Wait for the budget (windows, 429 holds, other processes); None once stopped."""
@@ -366,15 +346,4 @@ class Executor:
             else:
                 slot.release()
             retry_after = parse_retry_after(answer.retry_after) if answer is not None else None
-            self.budget.answered(slot, _verdict(answer), retry_after)
-
-
-def _verdict(answer: Answer | None) -> Verdict:
-    """What an answer says about the rate budget: passed its windows, refused, or unknown."""
-    if answer is None:
-        return "unknown"
-    if answer.kind is AnswerKind.RATE_LIMITED:
-        return "rejected"
-    if answer.kind in (AnswerKind.OK, AnswerKind.EXISTS, AnswerKind.REJECTED):
-        return "accepted"
-    return "unknown"  # no answer, a 5xx, a refused key: no evidence either way
+            self.budget.answered(slot, budget_verdict(answer), retry_after)

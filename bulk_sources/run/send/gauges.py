@@ -3,7 +3,11 @@ for, as numbers (for a progress line) and in words (after Ctrl-C)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
+
+from ...limits.budget import SharedBudget
 
 
 @dataclass
@@ -53,3 +57,28 @@ class Waiting:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def waiting_now(
+    budget: SharedBudget,
+    in_flight: Collection[float],
+    backing_off: Collection[float],
+    *,
+    stopping: bool,
+) -> Waiting:
+    """What holds a run back now, from the loop times its requests went (`in_flight`) and
+    its retries may go (`backing_off`); after a stop only the requests in flight count."""
+    now = asyncio.get_running_loop().time()
+    oldest = now - min(in_flight) if in_flight else 0.0
+    if stopping:
+        return Waiting(len(in_flight), oldest)
+    limiter = budget.limiter
+    window = limiter.estimate_finish(1) if limiter.waiting else None
+    return Waiting(
+        len(in_flight),
+        oldest,
+        pause_left=max(0.0, limiter.held_until - now),
+        window_frees_in=window,
+        retrying=len(backing_off),
+        next_retry_in=max(0.0, min(backing_off) - now) if backing_off else 0.0,
+    )

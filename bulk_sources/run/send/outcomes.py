@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ...api.client import Answer, AnswerKind
+from ...limits.budget import Verdict
 from ..record.results import RowResult, Status
 from ..settings import OnExists
 from .task import Task
@@ -16,6 +17,7 @@ from .task import Task
 __all__ = [
     "DONE_BY_ACTION",
     "Sender",
+    "budget_verdict",
     "delete_not_found",
     "exists_outcome",
     "gave_up",
@@ -136,3 +138,14 @@ def _row(task: Task, status: Status, error: str) -> RowResult:
         error=error,
         key=task.row.key,
     )
+
+
+def budget_verdict(answer: Answer | None) -> Verdict:
+    """What an answer says about the rate budget: passed its windows, refused, or unknown."""
+    if answer is None:
+        return "unknown"
+    if answer.kind is AnswerKind.RATE_LIMITED:
+        return "rejected"
+    if answer.kind in (AnswerKind.OK, AnswerKind.EXISTS, AnswerKind.REJECTED):
+        return "accepted"
+    return "unknown"  # no answer, a 5xx, a refused key: no evidence either way

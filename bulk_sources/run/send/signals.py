@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from types import FrameType
 from typing import TypeVar
 
@@ -84,14 +84,25 @@ class StopRequests:
 
     async def unless_stopped(self, job: asyncio.Future[T], phase: str) -> T:
         """The job's result, or Interrupted if a signal comes first (the job is cancelled)."""
-        stopper = asyncio.ensure_future(self.event.wait())
-        try:
-            await asyncio.wait([job, stopper], return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
-        finally:
-            stopper.cancel()
-        if job.done():
+        done, _ = await unless_set(self.event, job)
+        if done:
             return job.result()
-        job.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await job
         raise Interrupted(f"{self.reason} while {phase}")
+
+
+async def unless_set(event: asyncio.Event, awaitable: Awaitable[T]) -> tuple[bool, T | None]:
+    """Await, unless `event` is set first: (True, the result), or (False, None) with the job
+    cancelled, or (False, its result) when it finished in the same instant anyway."""
+    job = asyncio.ensure_future(awaitable)
+    stopper = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({job, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if job.done():
+        return True, job.result()
+    job.cancel()
+    try:
+        return False, await job
+    except asyncio.CancelledError:
+        return False, None
