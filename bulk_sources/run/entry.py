@@ -161,22 +161,25 @@ async def start_run(
         await check_key(settings, access)
         with _nothing_sent_yet(None):
             run_dir = new_run_dir(settings.report_dir, label)
+        # Everything up to run.json under the signal guard (a Ctrl-C removes the half-made
+        # folder): from run.json on, the folder is a run, and validation guards itself.
         with _nothing_sent_yet(run_dir):
             snapshot, sha256 = snapshot_catalog(path, run_dir)
-        record = RunRecord(
-            catalog=retry.catalog.resolve() if retry else path.resolve(),
-            catalog_sha256=sha256,
-            settings=settings,
-            created_at=time.time(),
-            version=__version__,
-            retry_of=str(retry.run_dir) if retry else retry_of,
-            key_fingerprint=access.api_key.fingerprint,
-            label=label,
-            source_rows=retry.rows if retry else None,
-        )
-        record.save(run_dir)
+            own_copy = catalog.relocated(snapshot)
+            record = RunRecord(
+                catalog=retry.catalog.resolve() if retry else path.resolve(),
+                catalog_sha256=sha256,
+                settings=settings,
+                created_at=time.time(),
+                version=__version__,
+                retry_of=str(retry.run_dir) if retry else retry_of,
+                key_fingerprint=access.api_key.fingerprint,
+                label=label,
+                source_rows=retry.rows if retry else None,
+            )
+            record.save(run_dir)
         with RunLock(run_dir):
-            folder = _Folder(run_dir, record, catalog.relocated(snapshot), sha256, JournalState())
+            folder = _Folder(run_dir, record, own_copy, sha256, JournalState())
             return await _carry_out(folder, access, retry.maybe_sent if retry else None)
     raise AssertionError("unreachable")  # mypy: an exit stack may swallow exceptions
 
