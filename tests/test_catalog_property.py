@@ -27,6 +27,8 @@ TEXT = (
 # Column names of the SQL's output: no spaces or separators (those are refused).
 WORD = TEXT.filter(lambda t: not any(c.isspace() or c in ",;|" for c in t))
 OPTIONAL_TEXT = st.none() | TEXT
+# `.` and `..` are dot segments, never a valid name (api/names.py): not a round-trip case.
+NAME = TEXT.filter(lambda t: t not in (".", ".."))
 
 MAPPING = st.lists(
     st.fixed_dictionaries({"statsigUnitID": WORD, "column": WORD}),
@@ -39,7 +41,7 @@ OWNER = st.none() | st.dictionaries(
 )
 BODY = st.fixed_dictionaries(
     {
-        "name": TEXT,
+        "name": NAME,
         "sql": TEXT,
         "timestampColumn": WORD,
         "experimentIDColumn": WORD,
