@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from catalog_helpers import names, row, write_catalog
 from process_helpers import server_process, server_stats, tool, wait_for_sends
-from submit_helpers import read_results
+from submit_helpers import read_results, run_folder_in
 
 from bulk_sources.cli.main import build_parser, main
 
@@ -50,7 +50,7 @@ def test_submit_reports_every_row_and_never_shows_the_key(
     out, err = capsys.readouterr()
     assert code == 1
     lines = out.strip().splitlines()
-    run_dir = Path(lines[-2].removeprefix("run folder: "))
+    run_dir = run_folder_in("\n".join(lines))
     assert lines[-2].startswith("run folder: ") and run_dir.is_dir()
     assert lines[-1] == f"report page: {run_dir / 'report.html'}"
     assert "  created             5" in out
@@ -145,7 +145,7 @@ def test_ctrl_c_stops_reports_not_attempted_and_resume_finishes(
     assert proc.returncode == 3, err
     assert "Traceback" not in err
     assert "stopped: interrupted by SIGINT" in out
-    run_dir = Path(out.strip().splitlines()[-2].removeprefix("run folder: "))
+    run_dir = run_folder_in(out)
     statuses = [r["status"] for r in read_results(run_dir)]
     assert len(statuses) == 150
     assert 0 < statuses.count("created") < 150

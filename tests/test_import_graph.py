@@ -32,6 +32,7 @@ LAYERS: list[set[str]] = [
 ]
 # Inside run/: shared vocabulary, then what is kept, sent, planned, and the routines over them.
 RUN_LAYERS: list[set[str]] = [
+    {"halt"},
     {"settings", "actions"},
     {"record", "validating"},
     {"send"},
@@ -39,7 +40,7 @@ RUN_LAYERS: list[set[str]] = [
     {"resources"},
     {"routine"},
     {"submission", "rollback"},
-    {"dryrun", "export"},
+    {"dryrun", "export", "preflight"},
     {"entry", "applyplan"},
     {"demo"},
 ]

@@ -267,7 +267,8 @@ def test_a_rollback_folder_gets_its_own_page(
     run_dir = _page_of(capsys.readouterr().out).parent
     assert main(["rollback", str(run_dir), "--dry-run"]) == 0
     planned = _page_of(capsys.readouterr().out)
-    assert planned.parent.name.endswith("-rollback-dry-run")
+    assert planned.parent.parent.name == "dry-runs"
+    assert f"-c-rollback-of-{run_dir.name[:16]}" in planned.parent.name
     assert '<span class="pill">delete 2</span>' in planned.read_text(encoding="utf-8")
     assert main(["rollback", str(run_dir), "--quiet"]) == 0
     page = _page_of(capsys.readouterr().out)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from catalog_helpers import row, write_catalog, write_csv
 from process_helpers import server_process, server_stats
-from submit_helpers import TEST_WINDOWS, read_results
+from submit_helpers import TEST_WINDOWS, read_results, run_folder_in
 
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.catalog.frame import validate_frame
@@ -60,7 +60,7 @@ def _near_miss(path: Path, prefix: str) -> Path:
 
 
 def _run_dir(out: str) -> Path:
-    return Path(out.strip().splitlines()[-2].removeprefix("run folder: "))
+    return run_folder_in(out)
 
 
 def test_submit_shows_and_records_the_warnings_validate_finds(

@@ -19,6 +19,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
 
+from ..errors import ApiKeyError
 from ..models import ListedSource
 from ..version import __version__
 from .answers import Answer, AnswerKind, classify, says_already_exists
@@ -241,6 +242,18 @@ class ConsoleClient:
             **caps,
         )
         return await listing.run()
+
+    async def check_key(self) -> None:
+        """The first listing page, one source long: a refused key (401/403) is said before
+        the run makes anything. Any other answer leaves the verdict to the run itself, which
+        retries what may pass and reports what does not."""
+        answer = await self.get(f"{SOURCES_PATH}?page=1&limit=1")
+        if answer.kind is AnswerKind.AUTH:
+            raise ApiKeyError(
+                f"the API refused the key (HTTP {answer.status}: {answer.message}); nothing "
+                "was sent and no run folder was made: check STATSIG_API_KEY or "
+                "--api-key-file holds an active Console API key for this project"
+            )
 
     def page_path(self, next_page: str) -> str | None:
         """`nextPage` is documented as a relative path; an absolute URL is accepted only on

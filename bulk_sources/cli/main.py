@@ -17,7 +17,17 @@ from typing import Any, TextIO
 
 from ..errors import BulkSourcesError, NothingToRetry
 from ..version import __version__
-from . import completion, demo, export, fake_server, import_cmd, rollback, submit, validate
+from . import (
+    completion,
+    demo,
+    export,
+    fake_server,
+    import_cmd,
+    rollback,
+    runs,
+    submit,
+    validate,
+)
 from .exits import EXIT_BUG, EXIT_STOPPED, EXIT_USAGE, for_error
 
 ENVIRONMENT = """\
@@ -52,7 +62,12 @@ examples:
 examples:
   bulk-sources rollback reports/20261126T110501Z-catalog --dry-run
   bulk-sources rollback reports/20261126T110501Z-catalog
-  bulk-sources resume reports/20261126T120000Z-catalog-rollback    after a crash
+  bulk-sources resume reports/20261126T120000Z-catalog-rollback-of-20261126T110501Z
+""",
+    "runs": """\
+examples:
+  bulk-sources runs                          every run under reports/, newest first
+  bulk-sources runs --report-dir /tmp/reports --json
 """,
     "validate": """\
 examples:
@@ -112,7 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     # Each command module imports its machinery only when it runs, so --help stays fast.
-    for module in (demo, submit, validate, export, import_cmd, rollback, fake_server, completion):
+    for module in (
+        demo,
+        submit,
+        validate,
+        export,
+        import_cmd,
+        rollback,
+        runs,
+        fake_server,
+        completion,
+    ):
         module.register(subparsers)
     for name, sub in subparsers.choices.items():
         examples = EXAMPLES.get(name, "")

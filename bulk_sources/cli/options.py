@@ -12,6 +12,7 @@ from ..api.apikey import ApiKey, load_api_key
 from ..api.protocol import BASE_URL_ENV, DEFAULT_BASE_URL, check_base_url, default_base_url
 from ..errors import UsageError
 from ..limits.windows import DEFAULT_WINDOWS, Window, parse_duration, parse_window
+from ..run.halt import parse_halt_after
 from ..run.settings import (
     SubmitSettings,
     count_at_least_one,
@@ -151,6 +152,15 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
         default=d.report_dir,
         help=f"where run folders go (default {d.report_dir}/)",
     )
+    parser.add_argument(
+        "--halt-after",
+        type=_halt_after,
+        default=None,
+        metavar="N|PCT%",
+        help="stop the run (exit 3, resumable) once N rows failed for good, or PCT%% of the "
+        "rows settled so far (at least 10 settled), like GNU parallel's --halt soon,fail=; "
+        "requests in flight still answer (default: never)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_check_options(parser)
 
@@ -160,6 +170,14 @@ def _duration(text: str) -> float:
         return parse_duration(text)
     except UsageError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _halt_after(text: str) -> str:
+    try:
+        parse_halt_after(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--halt-after ")) from None
+    return text.strip()
 
 
 def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
@@ -181,6 +199,7 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
         "dialect": getattr(args, "dialect", None),
         "strict": getattr(args, "strict", False),
         "ignore_columns": tuple(getattr(args, "ignore_column", None) or ()),
+        "halt_after": getattr(args, "halt_after", None),
     }
     if getattr(args, "tag", None) is not None:
         values["tag"] = args.tag

@@ -1,8 +1,9 @@
 """Everything the CLI shows about a run: the summary (text or one JSON document), the dry
 run, durations, and what to do next.
 
-Hints name only commands that exist and apply: `resume` when rows are left unsettled,
-"rows to fix" only when some row needs fixing.
+Hints name only commands that exist and apply, and one next step at a time: `resume` when
+the run stopped or left rows unsettled (it writes failed.csv again when it ends), else
+"rows to fix" when some row needs a person.
 """
 
 from __future__ import annotations
@@ -11,12 +12,8 @@ import json
 import sys
 from typing import Any
 
-from ..run.record.results import RETRYABLE, RowResult, Status
-from ..run.record.summary import TOOL, DryRun, RunReport
-
-# Rows that need a person: everything else in RETRYABLE (not sent, no answer) is settled by
-# `resume` without any change to the catalog.
-NEEDS_FIX = frozenset({Status.INVALID, Status.FAILED})
+from ..run.record.results import NEEDS_FIX, RETRYABLE, RowResult, Status
+from ..run.record.summary import TOOL, DryRun, Outcome, RunReport
 
 
 def _plural(count: int, word: str) -> str:
@@ -39,19 +36,34 @@ def _rows(n: int) -> str:
     return f"{n} row" + ("" if n == 1 else "s")
 
 
-# The statuses every submit shows, even at 0; the others (unchanged, a rollback's) when seen.
-_ALWAYS_SHOWN = frozenset(
-    {
-        Status.CREATED,
-        Status.UPDATED,
-        Status.EXISTS,
-        Status.INVALID,
-        Status.DUPLICATE,
-        Status.FAILED,
-        Status.NOT_ATTEMPTED,
-        Status.UNKNOWN,
-    }
+# The statuses every submit shows, even at 0; the others (unchanged, ...) when seen.
+_SUBMIT_SHOWN = (
+    Status.CREATED,
+    Status.UPDATED,
+    Status.EXISTS,
+    Status.INVALID,
+    Status.DUPLICATE,
+    Status.FAILED,
+    Status.NOT_ATTEMPTED,
+    Status.UNKNOWN,
 )
+# A rollback's own: what it undid, what it left and why, then what it could not settle.
+_ROLLBACK_SHOWN = (
+    Status.DELETED,
+    Status.RESTORED,
+    Status.GONE,
+    Status.KEPT,
+    Status.FAILED,
+    Status.NOT_ATTEMPTED,
+    Status.UNKNOWN,
+)
+
+
+def shown_statuses(report: RunReport) -> list[Status]:
+    """The statuses the summary lists, in order: its kind's own always, others when seen."""
+    own = _ROLLBACK_SHOWN if report.rollback_of is not None else _SUBMIT_SHOWN
+    seen = [s for s in Status if s not in own and report.counts.get(s.value, 0)]
+    return [*own, *seen]
 
 
 def warning_lines(
@@ -83,15 +95,16 @@ def warning_lines(
 def print_report(report: RunReport, *, problems: int = 10) -> None:
     if report.note:
         print(report.note)
-    print(f"{report.rows} rows from {report.catalog}")
+    if report.rollback_of is not None:
+        print(f"rollback of {report.rollback_of}: {_rows(report.rows)}")
+    else:
+        print(f"{report.rows} rows from {report.catalog}")
     for line in warning_lines(
         report.warnings, report.unknown_columns, problems, report.catalog_notes
     ):
         print(line)
-    for status in Status:
-        count = report.counts.get(status.value, 0)
-        if count or status in _ALWAYS_SHOWN:
-            print(f"  {status.value:<14}{count:>7}")
+    for status in shown_statuses(report):
+        print(f"  {status.value:<14}{report.counts.get(status.value, 0):>7}")
     r = report.requests
     print(
         f"  {r.sent} requests, {r.rate_limited_429} answered 429, "
@@ -109,16 +122,24 @@ def print_report(report: RunReport, *, problems: int = 10) -> None:
         print(f"  {_who(row)}: {row.status.value}: {row.error}")
     if len(to_fix) > problems:
         print(f"  ... and {len(to_fix) - problems} more in results.csv")
-    unsettled = [r for r in report.results if r.status in RETRYABLE and r.status not in NEEDS_FIX]
-    resume = f"bulk-sources resume {report.run_dir}"
-    if unsettled and resume not in (report.stopped or ""):
-        print(f"  {_rows(len(unsettled))} not settled yet: `{resume}` settles them")
-    if to_fix:
-        print(f"  rows to fix and run again: {report.failed_rows_file}")
+    print_next_step(report, to_fix)
     sys.stdout.flush()
     print(f"run folder: {report.run_dir}")
     if report.page is not None:
         print(f"report page: {report.page}")
+
+
+def print_next_step(report: RunReport, to_fix: list[RowResult]) -> None:
+    """One instruction: after a stop, resume (the rows to fix come with the report it
+    writes when it ends); else the file of rows to fix, if any."""
+    unsettled = [r for r in report.results if r.status in RETRYABLE and r.status not in NEEDS_FIX]
+    resume = f"bulk-sources resume {report.run_dir}"
+    if report.outcome is Outcome.STOPPED or unsettled:
+        if resume not in (report.stopped or ""):
+            left = f"{_rows(len(unsettled))} not settled yet: " if unsettled else ""
+            print(f"  {left}`{resume}` goes on from here")
+    elif to_fix:
+        print(f"  rows to fix and run again: {report.failed_rows_file}")
 
 
 def problem_json(row: RowResult) -> dict[str, Any]:

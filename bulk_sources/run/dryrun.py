@@ -2,8 +2,8 @@
 
 The plan (one line per row: action and the fields that differ) goes to `plan_file` when
 given, else to `plan.csv` in a new `<time>-<catalog>-dry-run` folder under the report
-directory, with its page (report.html); nothing else is written there and nothing can be
-resumed from it.
+directory's `dry-runs/`, with its page (report.html); nothing else is written there and nothing
+can be resumed from it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..catalog.problems import unknown_column_dicts, warning_dicts
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.unitcheck import BUILT_IN, NOT_CHECKED, ProjectTypes, mapped_types
 from ..catalog.validation import ValidationReport
-from ..errors import UsageError
+from ..errors import ApiKeyError, AuthRefused, UsageError
 from ..models import ListedSource
 from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
@@ -28,7 +28,7 @@ from .plan.projectunits import UnitStep, check_against_project
 from .plan.rows import Plan, PlanEntry, all_entries, estimate_seconds, make_plan
 from .plan.tagging import with_tag
 from .record.finish import static_results
-from .record.folder import new_run_dir
+from .record.folder import new_dry_run_dir
 from .record.page import add_dry_run_page
 from .record.results import RETRYABLE
 from .record.summary import DryRun
@@ -82,7 +82,8 @@ async def dry_run_async(
         checked.left_out = len(waiting)
         entries, problems = fold(entries, problems, checked)
     if plan_file is None:
-        plan_file = new_run_dir(settings.report_dir, f"{catalog.path.stem}-dry-run") / PLAN_FILE
+        label = f"{catalog.path.stem}-dry-run"
+        plan_file = new_dry_run_dir(settings.report_dir, label) / PLAN_FILE
     try:
         write_plan(plan_file, entries)
     except OSError as exc:
@@ -133,7 +134,11 @@ async def fresh_plan(
                 )
                 units = await stops.unless_stopped(checking, "reading unit ID types")
                 listing = asyncio.ensure_future(list_existing(client, settings))
-                existing = by_name(await stops.unless_stopped(listing, "listing"))
+                try:
+                    existing = by_name(await stops.unless_stopped(listing, "listing"))
+                except AuthRefused as exc:
+                    # Nothing to resume exists: a wrong key is a usage problem, exit 2.
+                    raise ApiKeyError(f"{exc}; nothing was sent") from None
     plan = make_plan(validation.valid, existing, settings.on_exists)
     return catalog, validation, plan, units, all_entries(plan, validation)
 

@@ -28,17 +28,20 @@ from ..version import __version__
 from .dryrun import ServerCheck, dry_run_async
 from .plan.retry import retry_subset
 from .plan.tagging import with_tag
+from .preflight import check_key, fixes_of, own_session
 from .record.folder import (
     JOURNAL_FILE,
+    RETRY_OF,
     RunLock,
     RunRecord,
     find_snapshot,
     new_run_dir,
+    run_label,
     snapshot_catalog,
 )
 from .record.journal import JournalState, read_journal
 from .record.summary import DryRun, RunReport
-from .routine import Access, run_invocation
+from .routine import Access, already_settled, run_invocation
 from .send.progress import ProgressFactory, no_progress
 from .send.signals import Interrupted, raising_on_signals
 from .settings import OnExists, SubmitSettings
@@ -153,30 +156,42 @@ async def start_run(
     path = Path(path)
     # Recorded absolute, so `resume` from another directory finds the same places.
     settings = settings.with_changes(report_dir=settings.report_dir.resolve())
+    retry_of: str | None = None
+    if retry is None and label is None:
+        retry_of, label = fixes_of(path)
     label = label or path.stem
-    with _nothing_sent_yet(None):
-        # Whole-file problems before any run folder exists; then the run's own copy, which
-        # is all the run reads from here on (the checks hold for it: it is the same bytes).
-        catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
-        refuse_header(catalog, settings)  # before a run folder: nothing to resume
-        run_dir = new_run_dir(settings.report_dir, label)
-    with _nothing_sent_yet(run_dir):
-        snapshot, sha256 = snapshot_catalog(path, run_dir)
-    record = RunRecord(
-        catalog=retry.catalog.resolve() if retry else path.resolve(),
-        catalog_sha256=sha256,
-        settings=settings,
-        created_at=time.time(),
-        version=__version__,
-        retry_of=str(retry.run_dir) if retry else None,
-        key_fingerprint=access.api_key.fingerprint,
-        label=label,
-        source_rows=retry.rows if retry else None,
-    )
-    record.save(run_dir)
-    with RunLock(run_dir):
-        folder = _Folder(run_dir, record, catalog.relocated(snapshot), sha256, JournalState())
-        return await _carry_out(folder, access, retry.maybe_sent if retry else None)
+    async with contextlib.AsyncExitStack() as stack:
+        access = await own_session(stack, access, settings)
+        # Whole-file problems and a refused key before any run folder exists; then the
+        # run's own copy, which is all the run reads from here on (the checks hold for it:
+        # it is the same bytes).
+        with _nothing_sent_yet(None):
+            catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
+            refuse_header(catalog, settings)  # before a run folder: nothing to resume
+        await check_key(settings, access)
+        with _nothing_sent_yet(None):
+            run_dir = new_run_dir(settings.report_dir, label)
+        # Everything up to run.json under the signal guard (a Ctrl-C removes the half-made
+        # folder): from run.json on, the folder is a run, and validation guards itself.
+        with _nothing_sent_yet(run_dir):
+            snapshot, sha256 = snapshot_catalog(path, run_dir)
+            own_copy = catalog.relocated(snapshot)
+            record = RunRecord(
+                catalog=retry.catalog.resolve() if retry else path.resolve(),
+                catalog_sha256=sha256,
+                settings=settings,
+                created_at=time.time(),
+                version=__version__,
+                retry_of=str(retry.run_dir) if retry else retry_of,
+                key_fingerprint=access.api_key.fingerprint,
+                label=label,
+                source_rows=retry.rows if retry else None,
+            )
+            record.save(run_dir)
+        with RunLock(run_dir):
+            folder = _Folder(run_dir, record, own_copy, sha256, JournalState())
+            return await _carry_out(folder, access, retry.maybe_sent if retry else None)
+    raise AssertionError("unreachable")  # mypy: an exit stack may swallow exceptions
 
 
 async def resume_run_async(
@@ -194,13 +209,17 @@ async def resume_run_async(
         return await resume_rollback_async(
             run_dir, record, api_key, progress=progress, session=session
         )
-    with RunLock(run_dir):
-        state = read_journal(run_dir / JOURNAL_FILE)
-        with _nothing_sent_yet(None):
-            source, sha256 = _resume_source(record, run_dir)
-            catalog = open_catalog(source, record.settings.encoding, sheet=record.settings.sheet)
-        folder = _Folder(run_dir, record, catalog, sha256, state)
-        return await _carry_out(folder, Access(api_key, session, progress))
+    async with contextlib.AsyncExitStack() as stack:
+        access = await own_session(stack, Access(api_key, session, progress), record.settings)
+        with RunLock(run_dir):
+            state = read_journal(run_dir / JOURNAL_FILE)
+            with _nothing_sent_yet(None):
+                source, sha256 = _resume_source(record, run_dir)
+                settings = record.settings
+                catalog = open_catalog(source, settings.encoding, sheet=settings.sheet)
+            folder = _Folder(run_dir, record, catalog, sha256, state)
+            return await _carry_out(folder, access, key_check=True)
+    raise AssertionError("unreachable")  # mypy: an exit stack may swallow exceptions
 
 
 async def retry_run_async(
@@ -224,7 +243,7 @@ async def retry_run_async(
             chosen.subset,
             settings.with_changes(encoding=None, sheet=None),  # the subset is UTF-8 CSV or Parquet
             Access(api_key, session, progress),
-            label=record.label.removesuffix("-retry") + "-retry",
+            label=run_label(record.label, RETRY_OF, run_dir),
             retry=RetryOf(
                 run_dir,
                 record.catalog,
@@ -261,7 +280,11 @@ class _Folder:
 
 
 async def _carry_out(
-    folder: _Folder, access: Access, maybe_sent: Mapping[str, str] | None = None
+    folder: _Folder,
+    access: Access,
+    maybe_sent: Mapping[str, str] | None = None,
+    *,
+    key_check: bool = False,
 ) -> RunReport:
     """Validate the folder's catalog and run the routine over it as a `Submission`."""
     settings = folder.record.settings
@@ -275,6 +298,9 @@ async def _carry_out(
         folder.catalog_sha256,
         maybe_sent,
     )
+    if key_check and not already_settled(submission):
+        # A resume with a wrong key leaves the folder as it was: exit 2, not a stop.
+        await check_key(settings, access)
     report = await run_invocation(submission, access)
     if not report.results:
         report.note = "; ".join(n for n in (EMPTY_CATALOG, report.note) if n)

@@ -130,6 +130,13 @@ class _Sent:
         return self.plan.kept + self.plan.decided + self.results
 
 
+def already_settled(kind: RunKind) -> bool:
+    """Every row of the folder has its final outcome and its report: nothing to send."""
+    state = kind.state
+    open_rows = any(row.key not in state.finals for row in kind.rows())
+    return bool(state.records) and not open_rows and (kind.run_dir / SUMMARY_FILE).exists()
+
+
 async def run_invocation(kind: RunKind, access: Access) -> RunReport:
     """One invocation of `kind`'s run folder, from its journal to its report."""
     state = kind.state
@@ -139,7 +146,7 @@ async def run_invocation(kind: RunKind, access: Access) -> RunReport:
         key_fingerprint=access.api_key.fingerprint,
         resumed=bool(state.records),
     )
-    if state.records and not open_rows and (kind.run_dir / SUMMARY_FILE).exists():
+    if already_settled(kind):
         # Nothing happened: the report on disk stays as it was.
         report = kind.report(kind.plan([]).kept, {}, ending, write=False)
         report.note = NOTHING_TO_RESUME

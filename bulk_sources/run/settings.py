@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeGuard
 from ..api.protocol import check_base_url, default_base_url
 from ..errors import UsageError
 from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
+from .halt import HaltAfter, parse_halt_after
 
 OnExists = Literal["skip", "update", "fail"]
 
@@ -93,6 +94,8 @@ class SubmitSettings:
     # --strict: every validation warning is an error; --ignore-column: unknown columns meant.
     strict: bool = False
     ignore_columns: tuple[str, ...] = ()
+    # --halt-after N|PCT% (send/halt.py): stop after that many permanent failures.
+    halt_after: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str):
@@ -124,6 +127,8 @@ class SubmitSettings:
             isinstance(c, str) and c.strip() for c in self.ignore_columns
         ):
             raise UsageError(f"--ignore-column must name columns, got {self.ignore_columns!r}")
+        if self.halt_after is not None:
+            parse_halt_after(self.halt_after)
         if self.seed is not None and not (
             isinstance(self.seed, int) and not isinstance(self.seed, bool)
         ):
@@ -156,6 +161,10 @@ class SubmitSettings:
             raise UsageError("ignore_columns is not a list of column names")
         values["ignore_columns"] = tuple(ignored)
         return cls(**values)
+
+    @property
+    def halt_rule(self) -> HaltAfter | None:
+        return None if self.halt_after is None else parse_halt_after(self.halt_after)
 
     def with_changes(self, **changes: Any) -> SubmitSettings:
         return replace(self, **changes)

@@ -9,7 +9,7 @@ settled (invalid, duplicate), created.jsonl and the failed rows' catalog.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from .record.finish import (
 )
 from .record.folder import CREATED_FILE, JOURNAL_FILE, RESULTS_FILE, RunRecord
 from .record.journal import JournalState
-from .record.report import failed_path, write_created, write_failed, write_results
+from .record.report import carried_rows, failed_path, write_created, write_failed, write_results
 from .record.results import RowResult
 from .record.summary import Requests, RunReport
 from .resources import RunResources
@@ -101,14 +101,14 @@ class Submission:
         *,
         write: bool,
     ) -> RunReport:
-        original = self.record.original_row
+        original = self._numbering()
         own = said_once(
             [*static_results(self.validation, original), *with_befores(outcomes, befores)],
             ending.stop_reason,
         )
         # Numbered as the run's own copy of the catalog (failed.csv is cut from it); a retry
         # reports the numbers of the catalog it came from.
-        results = [replace(r, row=original(r.row)) for r in own] if self.record.source_rows else own
+        results = [replace(r, row=original(r.row)) for r in own]
         run_dir = self.run_dir
         report = build_report(
             run_dir,
@@ -141,3 +141,11 @@ class Submission:
                 ],
             )
         return report
+
+    def _numbering(self) -> Callable[[int], int]:
+        """Row numbers as a person knows them: a retry's come from run.json, a failed.csv
+        fed back in carries them in its `_row` column; else the catalog's own."""
+        if self.record.source_rows is not None:
+            return self.record.original_row
+        carried = carried_rows(self.catalog)
+        return lambda row: carried.get(row, row)

@@ -20,7 +20,7 @@ from ...catalog.reader import file_sha256, open_catalog, write_rows_subset
 from ...catalog.validation import ValidationReport
 from ...errors import NothingToRetry, UsageError
 from ..record.folder import RESULTS_FILE, RunRecord, find_snapshot
-from ..record.report import read_results
+from ..record.report import carried_rows, read_results
 from ..record.results import RETRYABLE, RowResult, Status
 from ..settings import SubmitSettings
 from ..validating import validate_for_run
@@ -29,7 +29,7 @@ from ..validating import validate_for_run
 @dataclass
 class RetrySelection:
     subset: Path  # a temporary catalog of the chosen rows
-    rows: list[int]  # their numbers in the run's catalog, in order
+    rows: list[int]  # their numbers as a person knows them (`_row` if the catalog has it)
     note: str  # for the reader: a changed catalog, rows that could not be found
 
 
@@ -108,6 +108,8 @@ def retry_subset(
     subset = Path(name)
     try:
         write_rows_subset(catalog, chosen, subset)
-        yield RetrySelection(subset, sorted(chosen), "; ".join(notes))
+        carried = carried_rows(catalog)  # a failed.csv as the catalog: its numbers go on
+        numbers = [carried.get(n, n) for n in sorted(chosen)]
+        yield RetrySelection(subset, numbers, "; ".join(notes))
     finally:
         subset.unlink(missing_ok=True)

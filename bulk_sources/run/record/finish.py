@@ -53,7 +53,9 @@ def static_results(
     out = []
     for row, errors in validation.invalid.items():
         why = "; ".join(f"{e.field}: {e.reason}" for e in errors)
-        out.append(RowResult(row, validation.row_name(row), Status.INVALID, error=why))
+        problems = tuple((e.field, e.reason) for e in errors)
+        name = validation.row_name(row)
+        out.append(RowResult(row, name, Status.INVALID, error=why, problems=problems))
     for row, (name, first) in validation.duplicates.items():
         why = f"duplicate of row {original_row(first)}"
         out.append(RowResult(row, name, Status.DUPLICATE, error=why))

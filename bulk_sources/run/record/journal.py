@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +20,7 @@ from typing import IO, Any
 from ...models import SourceContent
 from .results import RowResult, Status
 from .shapes import BeforeRecord, FinalRecord, SendRecord
+from .summary import iso
 
 
 class Journal:
@@ -38,7 +39,8 @@ class Journal:
         self._dirty = False
 
     def _write(self, record: SendRecord | BeforeRecord | FinalRecord | dict[str, Any]) -> None:
-        self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        line = _stamped(record)
+        self._file.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._file.flush()
         self._dirty = True
         if self._clock() - self._last_sync >= self._fsync_interval:
@@ -115,6 +117,17 @@ class Journal:
         # A failed final fsync (full disk) must not replace the run's own outcome.
         with contextlib.suppress(OSError):
             self.close()
+
+
+def _stamped(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record with `at` beside `t`: `t` (seconds since the epoch) is what the tool reads
+    back, `at` the same instant for a person reading the file (UTC, ISO 8601)."""
+    out: dict[str, Any] = {}
+    for name, value in record.items():
+        out[name] = value
+        if name == "t" and isinstance(value, int | float):
+            out["at"] = iso(value)
+    return out
 
 
 @dataclass

@@ -17,12 +17,18 @@ from ...catalog.reader import Catalog
 from ...catalog.writer import write_rows_with_report
 from ...fileio import atomic_write
 from .csvsafe import neutralise
-from .results import RETRYABLE, RowResult, Status
+from .results import NEEDS_FIX, RowResult, Status
 from .shapes import CreatedLine
 
-RESULT_COLUMNS = ("row", "name", "status", "http_status", "attempts", "error", "key")
+# `content_hash`: the request body's hash, how resume and retry find a row again (files
+# written before it was named so call it `key`, and are still read).
+RESULT_COLUMNS = ("row", "name", "status", "http_status", "attempts", "error", "content_hash")
+OLD_HASH_COLUMN = "key"
 # Appended to failed.csv after the catalog's own columns; the catalog reader ignores `_...`.
-REPORT_COLUMNS = ("_row", "_status", "_error")
+# One line per row: its first problem in `_field` and `_error`, and when it has more than
+# one, all of them in `_errors` as a JSON list of {"field", "error"}.
+REPORT_COLUMNS = ("_row", "_status", "_field", "_error", "_errors")
+ROW_COLUMN = "_row"
 
 
 def atomic_text(path: Path) -> AbstractContextManager[IO[str]]:
@@ -57,10 +63,36 @@ def read_results(path: Path) -> list[RowResult]:
                 http_status=int(rec["http_status"]) if rec["http_status"] else None,
                 attempts=int(rec["attempts"] or 0),
                 error=rec["error"],
-                key=rec["key"] or None,
+                key=(rec.get(RESULT_COLUMNS[-1]) or rec.get(OLD_HASH_COLUMN)) or None,
             )
             for rec in csv.DictReader(handle)
         ]
+
+
+def carried_rows(catalog: Catalog) -> dict[int, int]:
+    """The catalog's own `_row` column (a failed.csv fed back in): row here -> the row number
+    in the catalog it was cut from, so a chain of fixes keeps saying "row 17". Rows without a
+    whole number there (added by hand) keep their own number."""
+    if ROW_COLUMN not in catalog.columns:
+        return {}
+    at = list(catalog.columns).index(ROW_COLUMN)
+    out: dict[int, int] = {}
+    for number, values in catalog.records():
+        cell = str(values[at]).strip() if at < len(values) and values[at] is not None else ""
+        if cell.isdigit() and int(cell) > 0:
+            out[number] = int(cell)
+    return out
+
+
+def _problem_cells(r: RowResult) -> tuple[str, str, str]:
+    problems = list(r.problems) or [("", r.error)]
+    field, error = problems[0]
+    listed = (
+        json.dumps([{"field": f, "error": e} for f, e in problems], ensure_ascii=False)
+        if len(problems) > 1
+        else ""
+    )
+    return neutralise(field), neutralise(error), neutralise(listed)
 
 
 def failed_path(run_dir: Path, catalog: Catalog) -> Path:
@@ -73,14 +105,15 @@ def write_failed(
     results: Iterable[RowResult],
     original_row: Callable[[int], int] = int,
 ) -> Path:
-    """The rows to re-run, in the catalog's own columns and values, then why each is there
-    (`_row`, `_status`, `_error`, which the reader ignores): valid input as it is, and
-    fixable in place. `results` are numbered as in `catalog`; `_row` is `original_row` of
-    that (a retry's rows carry their numbers in the catalog it came from)."""
+    """The rows a person must fix (invalid, failed), in the catalog's own columns and values,
+    then why each is there (REPORT_COLUMNS, which the reader ignores): valid input as it is,
+    and fixable in place. Rows not settled yet are `resume`'s, not a person's. `results` are
+    numbered as in `catalog`; `_row` is `original_row` of that (a retry's rows carry their
+    numbers in the catalog it came from)."""
     report = {
-        r.row: (str(original_row(r.row)), r.status.value, neutralise(r.error))
+        r.row: (str(original_row(r.row)), r.status.value, *_problem_cells(r))
         for r in results
-        if r.status in RETRYABLE
+        if r.status in NEEDS_FIX
     }
     out = failed_path(run_dir, catalog)
     write_rows_with_report(catalog, report, REPORT_COLUMNS, out)

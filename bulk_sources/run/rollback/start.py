@@ -3,7 +3,7 @@
 A rollback undoes a run: it deletes what the run created and restores what it updated,
 only where the server still holds exactly what the run wrote (undo.py decides each row).
 
-A rollback is a run of its own: its folder (`<label>-rollback`), journal, plan.csv,
+A rollback is a run of its own: its folder (`<catalog>-rollback-of-<run's time>`), journal,
 results.csv and summary.json, the same limiter and rate-limit memory, and `resume` goes
 on from its folder (run.json's `rollback_of`). Refused, with a sentence: a rollback of a
 rollback, of a run still running (its lock is held), or with another key than the run's.
@@ -35,9 +35,12 @@ from ..record.folder import (
     JOURNAL_FILE,
     LOCK_FILE,
     RESULTS_FILE,
+    ROLLBACK_OF,
     RunLock,
     RunRecord,
+    new_dry_run_dir,
     new_run_dir,
+    run_label,
 )
 from ..record.journal import read_journal
 from ..record.page import add_dry_run_page
@@ -85,11 +88,13 @@ async def rollback_run_async(
     session: aiohttp.ClientSession | None = None,
 ) -> RunReport:
     original, record = _undoable(Path(run_dir), api_key, force_other_key)
+    async with open_client(record.settings, api_key, session) as client:
+        await client.check_key()  # a wrong key: exit 2 before the rollback's folder exists
     with _held(original):
         created = original / CREATED_FILE
         items = read_created(created)
         settings = record.settings
-        label = f"{record.label}-rollback"
+        label = run_label(record.label, ROLLBACK_OF, original)
         folder = new_run_dir(settings.report_dir, label)
         write_items(folder / UNDO_FILE, items)
         mine = RunRecord(
@@ -214,13 +219,15 @@ async def _plan_rollback(
     listed: list[ListedSource] = []
     if items:
         async with open_client(settings, api_key, None) as client:
+            await client.check_key()  # a wrong key: exit 2, as for every command
             with StopRequests() as stops:
                 job = asyncio.ensure_future(list_existing(client, settings))
                 listed = await stops.unless_stopped(job, "listing")
     plan = make_undo_plan(items, by_name(listed), finals={}, tag=settings.tag)
     made_folder = plan_file is None
     if plan_file is None:
-        folder = new_run_dir(settings.report_dir, f"{record.label}-rollback-dry-run")
+        label = run_label(record.label, ROLLBACK_OF, original) + "-dry-run"
+        folder = new_dry_run_dir(settings.report_dir, label)
         plan_file = folder / PLAN_FILE
     write_plan(plan_file, sorted(plan.entries, key=lambda e: e.row))
     dry = _dry_run(original / CREATED_FILE, plan, settings.windows, plan_file)

@@ -43,6 +43,7 @@ from ...limits.backoff import full_jitter, parse_retry_after
 from ...limits.budget import SharedBudget
 from ...limits.limiter import Slot
 from ...models import full_update_body
+from ..halt import HaltCount
 from ..record.journal import Journal
 from ..record.results import UNSETTLED, RowResult, Status
 from ..settings import SubmitSettings
@@ -98,6 +99,7 @@ class Executor:
         self._in_flight: dict[int, float] = {}  # row -> loop time its request went
         self._backing_off: dict[int, float] = {}  # row -> loop time its retry may go
         self._last_heard = -math.inf  # loop time of the server's latest answer to anyone
+        self._halt = HaltCount.of(self.settings.halt_rule)  # --halt-after
 
     # -- control ------------------------------------------------------------------------
 
@@ -195,6 +197,8 @@ class Executor:
                     self.stop(f"can't write the journal: {exc}")
                     return
             self.progress.advance(result.status)
+            if result.status not in UNSETTLED and (why := self._halt.note(result.status.value)):
+                self.stop(why)
 
     async def _unless_stopped(self, awaitable: Awaitable[T]) -> tuple[bool, T | None]:
         """Await, unless a stop comes first: (True, value) or (False, None)."""
