@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -58,6 +59,9 @@ def test_submit_reports_every_row_and_never_shows_the_key(
     assert f"rows to fix and run again: {run_dir / 'failed.csv'}" in out
     assert [r["status"] for r in read_results(run_dir)] == ["created"] * 5 + ["invalid"]
     assert KEY not in out + err
+    # Every summary names the host the run sent to (issue 18, case 11).
+    assert f"6 rows from {catalog} to {server}\n" in out
+    assert json.loads((run_dir / "summary.json").read_text())["target"] == server
     assert KEY not in _every_file_text(tmp_path / "reports")
 
 
@@ -117,6 +121,7 @@ def test_dry_run_prints_the_plan(
     code = main(["submit", str(catalog), *_args(server, tmp_path / "r"), "--dry-run"])
     out = capsys.readouterr().out
     assert code == 0
+    assert f"dry run of {catalog} against {server}: 130 rows, nothing sent" in out
     assert "  would create:     130\n      row 1 (dry_0000)\n" in out
     assert "      ... and 125 more\n" in out
     assert "  unchanged:          0\n" in out

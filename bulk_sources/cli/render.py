@@ -53,7 +53,9 @@ _ALWAYS_SHOWN = frozenset(
 def print_report(report: RunReport, *, problems: int = 10) -> None:
     if report.note:
         print(report.note)
-    print(f"{report.rows} rows from {report.catalog}")
+    print(f"{report.rows} rows from {report.catalog} to {report.target}")
+    if report.catalog_change:
+        print(f"  {report.catalog_change}")
     for status in Status:
         count = report.counts.get(status.value, 0)
         if count or status in _ALWAYS_SHOWN:
@@ -138,7 +140,7 @@ _ACTION_NOTES = {
 
 
 def print_dry_run(plan: DryRun) -> None:
-    title = f"dry run of {plan.catalog}: {plan.rows} rows, nothing sent"
+    title = f"dry run of {plan.catalog} against {plan.target}: {plan.rows} rows, nothing sent"
     print_plan(plan, title, _ACTION_WORDS, _ACTION_NOTES)
 
 

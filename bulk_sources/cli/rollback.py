@@ -91,6 +91,9 @@ _WORDS = {
 def print_rollback_plan(plan: DryRun) -> None:
     from .render import print_plan
 
-    title = f"rollback dry run of {plan.catalog.parent}: {plan.rows} rows, nothing sent"
+    title = (
+        f"rollback dry run of {plan.catalog.parent} against {plan.target}: "
+        f"{plan.rows} rows, nothing sent"
+    )
     print_plan(plan, title, _WORDS)
     sys.stdout.flush()

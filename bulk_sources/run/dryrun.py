@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api.apikey import ApiKey
+from ..api.protocol import target_host
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.validation import ValidationReport, validate_catalog
 from ..errors import UsageError
@@ -58,6 +59,7 @@ async def dry_run_async(
         budget_source=source,
         examples=_examples(entries),
         plan_file=plan_file,
+        target=target_host(settings.base_url),
         problems=sorted(
             (r for r in static_results(validation) + plan.decided if r.status in RETRYABLE),
             key=lambda r: r.row,

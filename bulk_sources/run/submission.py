@@ -27,6 +27,7 @@ from .record.finish import (
     write_report,
 )
 from .record.folder import CREATED_FILE, RESULTS_FILE, RunRecord
+from .record.gone import catalog_change, gone_rows
 from .record.journal import JournalState
 from .record.report import failed_path, write_created, write_failed, write_results
 from .record.results import RowResult
@@ -55,13 +56,17 @@ class Submission:
 
     def plan(self, listed: list[dict[str, Any]]) -> Plan:
         unanswered = {k: str(r.get("action", "create")) for k, r in self.state.unfinished.items()}
-        return make_plan(
+        plan = make_plan(
             self.validation.valid,
             by_name(listed),
             self.record.settings.on_exists,
             finals=self.state.finals,
             maybe_sent={**(self.maybe_sent or {}), **unanswered},
         )
+        # The run record is append-only in meaning: what the run settled stays in the
+        # report whatever happened to the catalog since.
+        plan.kept += gone_rows(self.state, {row.key for row in self.validation.valid})
+        return plan
 
     def plan_entries(self, plan: Plan) -> list[PlanEntry]:
         return all_entries(plan, self.validation)
@@ -95,6 +100,7 @@ class Submission:
             failed=failed_path(run_dir, self.catalog),
         )
         report.catalog_changed_since_start = self.catalog_sha256 != self.record.catalog_sha256
+        report.catalog_change = catalog_change(results)
         if write:
             write_report(
                 report,
@@ -103,7 +109,9 @@ class Submission:
                     (CREATED_FILE, lambda: write_created(run_dir / CREATED_FILE, results)),
                     (
                         report.failed_rows_file.name,
-                        lambda: write_failed(run_dir, self.catalog, own, original),
+                        lambda: write_failed(
+                            run_dir, self.catalog, [r for r in own if r.row > 0], original
+                        ),
                     ),
                 ],
             )

@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from ...api.apikey import ApiKey
+from ...api.protocol import target_host
 from ...catalog.reader import file_sha256
 from ...errors import RollbackRefused, RunLockedError, UsageError
 from ...limits.windows import Window
@@ -212,7 +213,9 @@ async def _plan_rollback(
         folder = new_run_dir(settings.report_dir, f"{record.label}-rollback-dry-run")
         plan_file = folder / PLAN_FILE
     write_plan(plan_file, sorted(plan.entries, key=lambda e: e.row))
-    return _dry_run(original, items, plan.entries, len(plan.tasks), settings.windows, plan_file)
+    dry = _dry_run(original, items, plan.entries, len(plan.tasks), settings.windows, plan_file)
+    dry.target = target_host(settings.base_url)
+    return dry
 
 
 def _dry_run(
