@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from catalog_helpers import row, write_catalog
+from catalog_helpers import row, write_catalog, write_csv
 from fakeapi_fixtures import StartFakeServer
 from submit_helpers import read_results, settings
 
@@ -71,3 +71,26 @@ async def test_an_unanswered_send_of_a_removed_row_stays_unknown(
     assert [r.status.value for r in lost] == ["unknown"]
     assert again.catalog_change is not None and "1 gone from it" in again.catalog_change
     assert "k" * 64 in read_journal(first.run_dir / "journal.jsonl").unfinished
+
+
+async def test_dry_run_rows_are_validated_never_created(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    """Case 5: the API "skips persisting" a dryRun=true row, so nothing of it is undone."""
+    server = await fake_server_factory(FakeApiConfig())
+    key = ApiKey(server.key)
+    catalog = write_csv(
+        tmp_path / "c.csv", [row("real", dryRun="false"), row("check", dryRun="true")]
+    )
+    report = await submit_catalog_async(catalog, settings(server.url, tmp_path / "r"), key)
+    assert report.run_dir is not None
+    assert [(r.name, r.status.value) for r in report.results] == [
+        ("real", "created"),
+        ("check", "validated"),
+    ]
+    assert report.outcome.value == "ok"
+    created = (report.run_dir / "created.jsonl").read_text().splitlines()
+    assert [json.loads(line)["name"] for line in created] == ["real"]
+    assert set(server.state.store.sources) == {"real"}
+    undone = await rollback_run_async(report.run_dir, key)
+    assert [(r.name, r.status.value) for r in undone.results] == [("real", "deleted")]

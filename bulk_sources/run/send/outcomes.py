@@ -22,6 +22,7 @@ __all__ = [
     "exists_outcome",
     "gave_up",
     "settled",
+    "succeeded",
     "unfinished",
 ]
 
@@ -54,6 +55,17 @@ DONE_BY_ACTION = {
     "delete": Status.DELETED,
     "restore": Status.RESTORED,
 }
+
+
+DRY_RUN = "sent with dryRun=true: the API checked it and kept nothing"
+
+
+def succeeded(task: Task, answer: Answer) -> RowResult:
+    """A 2xx. A row sent with dryRun=true made nothing (the API "skips persisting" it), so
+    it is `validated`: never `created`, never in created.jsonl, nothing for rollback."""
+    if task.row.body.get("dryRun") is True and task.action in ("create", "update"):
+        return settled(task, Status.VALIDATED, answer, DRY_RUN)
+    return settled(task, DONE_BY_ACTION[task.action], answer, "")
 
 
 def delete_not_found(task: Task, answer: Answer) -> RowResult:
