@@ -21,7 +21,7 @@ import aiohttp
 from ..api.apikey import ApiKey
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.validation import ValidationReport, validate_catalog
-from ..errors import RunStopped
+from ..errors import OtherKeyRefused, RunStopped
 from ..version import __version__
 from .dryrun import dry_run_async
 from .plan.retry import retry_subset
@@ -34,6 +34,7 @@ from .record.folder import (
     new_run_dir,
     snapshot_catalog,
 )
+from .record.identity import other_key
 from .record.journal import JournalState, read_journal
 from .record.summary import DryRun, RunReport
 from .routine import Access, run_invocation
@@ -76,10 +77,17 @@ def dry_run(
 
 
 def resume_run(
-    run_dir: Path, api_key: ApiKey, *, progress: ProgressFactory = no_progress
+    run_dir: Path,
+    api_key: ApiKey,
+    *,
+    progress: ProgressFactory = no_progress,
+    force_other_key: bool = False,
 ) -> RunReport:
-    """Continue a run: final outcomes stay, sends with no answer are reconciled, the rest go."""
-    return asyncio.run(resume_run_async(run_dir, api_key, progress=progress))
+    """Continue a run: final outcomes stay, sends with no answer are reconciled, the rest go.
+    Refused with another key than the run's unless `force_other_key` (record/identity.py)."""
+    return asyncio.run(
+        resume_run_async(run_dir, api_key, progress=progress, force_other_key=force_other_key)
+    )
 
 
 def retry_run(
@@ -90,6 +98,7 @@ def retry_run(
     settings: SubmitSettings | None = None,
     on_exists: OnExists | None = None,
     progress: ProgressFactory = no_progress,
+    force_other_key: bool = False,
 ) -> RunReport:
     """A new run of the rows of `run_dir` that failed or were not attempted (and invalid
     ones, fixed in the catalog, with `include_invalid`), under `settings` (default: the
@@ -102,6 +111,7 @@ def retry_run(
             settings=settings,
             on_exists=on_exists,
             progress=progress,
+            force_other_key=force_other_key,
         )
     )
 
@@ -173,9 +183,11 @@ async def resume_run_async(
     *,
     progress: ProgressFactory = no_progress,
     session: aiohttp.ClientSession | None = None,
+    force_other_key: bool = False,
 ) -> RunReport:
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
+    same_key(run_dir, record, api_key, force_other_key, "resuming it")
     if record.rollback_of is not None:
         from .rollback.start import resume_rollback_async
 
@@ -200,14 +212,17 @@ async def retry_run_async(
     on_exists: OnExists | None = None,
     progress: ProgressFactory = no_progress,
     session: aiohttp.ClientSession | None = None,
+    force_other_key: bool = False,
 ) -> RunReport:
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
+    same_key(run_dir, record, api_key, force_other_key, "a retry of it")
     settings = settings or record.settings
     if on_exists is not None:
         settings = settings.with_changes(on_exists=on_exists)
-    journal = read_journal(run_dir / JOURNAL_FILE)
-    with retry_subset(run_dir, record, settings, include_invalid) as chosen:
+    # The retried run's lock: a retry while it runs (or is resumed) would send rows twice.
+    with RunLock(run_dir), retry_subset(run_dir, record, settings, include_invalid) as chosen:
+        journal = read_journal(run_dir / JOURNAL_FILE)
         report = await start_run(
             chosen.subset,
             settings.with_changes(encoding=None, sheet=None),  # the subset is UTF-8 CSV or Parquet
@@ -222,6 +237,15 @@ async def retry_run_async(
         )
     report.note = chosen.note
     return report
+
+
+def same_key(
+    run_dir: Path, record: RunRecord, api_key: ApiKey, force: bool, doing: str
+) -> None:
+    """One run, one project: refuse another key than the run's unless `force`."""
+    refused = other_key(run_dir, record, api_key.fingerprint, doing)
+    if refused and not force:
+        raise OtherKeyRefused(refused)
 
 
 def _resume_source(record: RunRecord, run_dir: Path) -> tuple[Path, str]:

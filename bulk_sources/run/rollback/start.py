@@ -39,6 +39,7 @@ from ..record.folder import (
     RunRecord,
     new_run_dir,
 )
+from ..record.identity import other_key
 from ..record.journal import read_journal
 from ..record.report import read_results
 from ..record.results import Status
@@ -144,13 +145,9 @@ def _undoable(original: Path, api_key: ApiKey, force_other_key: bool) -> tuple[P
             f"{original} is a rollback (of {record.rollback_of}) and is not rolled back; "
             "to redo that run, submit its catalog again"
         )
-    known = record.key_fingerprint
-    if known and known != api_key.fingerprint and not force_other_key:
-        raise RollbackRefused(
-            f"{original} was run with another key (fingerprint {known}, this one is "
-            f"{api_key.fingerprint}), maybe of another project; use that key, or add "
-            "--force-other-key when this key is for the same project"
-        )
+    refused = other_key(original, record, api_key.fingerprint, "a rollback")
+    if refused and not force_other_key:
+        raise RollbackRefused(refused)
     if not (original / CREATED_FILE).is_file():
         raise UsageError(
             f"{original} has no {CREATED_FILE}: nothing it did is recorded yet; "
