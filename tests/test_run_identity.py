@@ -35,7 +35,7 @@ async def test_resume_retry_and_rollback_refuse_another_projects_key(
         resume_run_async(first.run_dir, ApiKey(theirs)),
         retry_run_async(first.run_dir, ApiKey(theirs), include_invalid=True),
     ):
-        with pytest.raises(OtherKeyRefused, match="was run with another key .* split across two"):
+        with pytest.raises(OtherKeyRefused, match=r"was run with another key .* split across two"):
             await attempt
     with pytest.raises(RollbackRefused, match="was run with another key"):
         await rollback_run_async(first.run_dir, ApiKey(theirs))

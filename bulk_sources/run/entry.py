@@ -239,9 +239,7 @@ async def retry_run_async(
     return report
 
 
-def same_key(
-    run_dir: Path, record: RunRecord, api_key: ApiKey, force: bool, doing: str
-) -> None:
+def same_key(run_dir: Path, record: RunRecord, api_key: ApiKey, force: bool, doing: str) -> None:
     """One run, one project: refuse another key than the run's unless `force`."""
     refused = other_key(run_dir, record, api_key.fingerprint, doing)
     if refused and not force:
