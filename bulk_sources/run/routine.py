@@ -45,8 +45,9 @@ from .plan.rows import Plan, PlanEntry
 from .plan.settle import Decision, ListingSettler, settled_result
 from .record.created import with_listed_data, without_data
 from .record.finish import Ending
-from .record.folder import SUMMARY_FILE, RunRecord
+from .record.folder import RunRecord
 from .record.journal import Journal, JournalState
+from .record.report import report_intact
 from .record.results import RowResult, Status
 from .record.summary import Requests, RunReport
 from .resources import RunResources, run_resources
@@ -127,7 +128,7 @@ async def run_invocation(kind: RunKind, access: Access) -> RunReport:
         key_fingerprint=access.api_key.fingerprint,
         resumed=bool(state.records),
     )
-    if state.records and not open_rows and (kind.run_dir / SUMMARY_FILE).exists():
+    if state.records and not open_rows and report_intact(kind.run_dir):
         # Nothing happened: the report on disk stays as it was.
         report = kind.report(kind.plan([]).kept, {}, ending, write=False)
         report.note = NOTHING_TO_RESUME

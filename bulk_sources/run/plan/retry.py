@@ -20,7 +20,7 @@ from ...catalog.reader import file_sha256, open_catalog, write_rows_subset
 from ...catalog.validation import ValidationReport, validate_catalog
 from ...errors import NothingToRetry, UsageError
 from ..record.folder import RESULTS_FILE, RunRecord, find_snapshot
-from ..record.report import read_results
+from ..record.report import read_run_results
 from ..record.results import RETRYABLE, RowResult, Status
 from ..settings import SubmitSettings
 
@@ -80,7 +80,7 @@ def retry_subset(
     results_path = run_dir / RESULTS_FILE
     if not results_path.exists():
         raise UsageError(f"{run_dir} has no {RESULTS_FILE} yet; run `bulk-sources resume` first")
-    previous = read_results(results_path)
+    previous = read_run_results(run_dir)
     path = _catalog_path(run_dir, record)
     catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
     validation = validate_catalog(catalog, keep_valid=True, dialect=settings.dialect)

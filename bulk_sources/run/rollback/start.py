@@ -34,14 +34,13 @@ from ..record.folder import (
     CREATED_FILE,
     JOURNAL_FILE,
     LOCK_FILE,
-    RESULTS_FILE,
     RunLock,
     RunRecord,
     new_run_dir,
 )
 from ..record.identity import other_key
 from ..record.journal import read_journal
-from ..record.report import read_results
+from ..record.report import read_run_results
 from ..record.results import Status
 from ..record.summary import DryRun, RunReport
 from ..resources import open_client
@@ -180,8 +179,8 @@ def _holder(original: Path) -> str:
 def note(original: Path) -> str:
     """A remark on rows of the undone run that never settled: what they did is not undone."""
     try:
-        results = read_results(original / RESULTS_FILE)
-    except (OSError, ValueError, KeyError):
+        results = read_run_results(original)
+    except UsageError:
         return ""
     unknown = sum(r.status is Status.UNKNOWN for r in results)
     if not unknown:

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ...catalog.validation import ValidRow
-from ...errors import UsageError
 from ...models import row_key
 from ..plan.compare import COMPARED_FIELDS, changed_fields
 from ..plan.rows import Plan, PlanEntry
 from ..plan.settle import Decision, settled_result
 from ..record.report import atomic_text
 from ..record.results import RowResult, Status
+from ..record.runfiles import damaged, json_lines, whole_number
 from ..send.task import Task
 
 UNDO_FILE = "undo.jsonl"  # a rollback run's own list of what it undoes (its "catalog")
@@ -63,16 +63,22 @@ def restore_body(name: str, before: Mapping[str, Any], wrote: Mapping[str, Any])
 
 
 def read_created(path: Path) -> list[UndoItem]:
-    """The rows a run created or updated, from its created.jsonl."""
+    """The rows a run created or updated, from its created.jsonl (or a rollback's
+    undo.jsonl); a line edited out of shape is refused, naming it."""
+    fix = f"put it back as it was; `bulk-sources resume {path.parent}` writes it again"
     items = []
-    for n, record in enumerate(_json_lines(path), start=1):
+    for n, record in json_lines(path, fix):
         status, name = record.get("status"), record.get("name")
         if status not in ("created", "updated") or not isinstance(name, str):
             continue
         wrote, before = record.get("data"), record.get("before")
+        try:
+            row = whole_number(record.get("row") or n, "row")
+        except ValueError as exc:
+            raise damaged(path, n, str(exc), fix) from None
         items.append(
             UndoItem(
-                row=int(record.get("row") or n),
+                row=row,
                 name=name,
                 action="delete" if status == "created" else "restore",
                 wrote=wrote if isinstance(wrote, dict) else None,
@@ -91,15 +97,6 @@ def write_items(path: Path, items: Iterable[UndoItem]) -> None:
 
 _STATUS = {"delete": "created", "restore": "updated"}
 read_items = read_created  # undo.jsonl is written in created.jsonl's own shape
-
-
-def _json_lines(path: Path) -> list[dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        records = [json.loads(line) for line in lines if line.strip()]
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"can't read {path} ({exc}); it is written by submit and resume") from None
-    return [r for r in records if isinstance(r, dict)]
 
 
 def _fields(fields: Iterable[str]) -> str:
