@@ -185,11 +185,15 @@ async def list_sources(request: web.Request) -> web.Response:
     config = state.config
     page = _positive_int(request, "page", 1)
     limit = min(_positive_int(request, "limit", config.default_page_limit), config.max_page_limit)
-    total = len(state.sources)
+    faults = config.listing
+    if faults.endless:
+        return _endless_page(page, limit)
+    listed = state.store.listed(faults.lag, faults.hidden)
+    total = len(listed)
     return web.json_response(
         {
             "message": "Assignment Sources listed successfully.",
-            "data": state.store.page(page, limit),
+            "data": listed[(page - 1) * limit : page * limit],
             "pagination": {
                 "itemsPerPage": limit,
                 "pageNumber": page,
@@ -200,6 +204,18 @@ async def list_sources(request: web.Request) -> web.Response:
             },
         }
     )
+
+
+def _endless_page(page: int, limit: int) -> web.Response:
+    """A listing that never ends (ListingFaults.endless): no totalItems, new sources on every
+    page and always a next page."""
+    data = [{"name": f"endless_{page}_{i}", "sql": "SELECT 1"} for i in range(limit)]
+    pagination = {
+        "itemsPerPage": limit,
+        "pageNumber": page,
+        "nextPage": _page_path(page + 1, limit),
+    }
+    return web.json_response({"data": data, "pagination": pagination})
 
 
 async def create_source(request: web.Request) -> web.Response:

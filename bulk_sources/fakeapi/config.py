@@ -43,6 +43,24 @@ class FaultConfig:
             raise ValueError(f"stall_seconds must be >= 0, got {self.stall_seconds}")
 
 
+@dataclass
+class ListingFaults:
+    """How the listing misbehaves on demand (the real one is only said to page by offset)."""
+
+    # No totalItems, and every page brings new sources and a next page, forever.
+    endless: bool = False
+    # Sources younger than this many seconds are not listed yet (a lagging index).
+    lag: float = 0.0
+    # Names never listed, though they exist (an offset listing that skips an item when
+    # another is deleted concurrently); updates and DELETE still find them.
+    hidden: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.lag < 0:
+            raise ValueError(f"lag must be >= 0, got {self.lag}")
+        self.hidden = frozenset(self.hidden)
+
+
 DEFAULT_PROJECT = "default"
 
 
@@ -64,6 +82,7 @@ class FakeApiConfig:
     project_windows: dict[str, list[Window]] = field(default_factory=dict)
     burst: Window | None = None
     faults: FaultConfig = field(default_factory=FaultConfig)
+    listing: ListingFaults = field(default_factory=ListingFaults)
     state_file: Path | None = None
     max_page_limit: int = 100
     default_page_limit: int = 100
