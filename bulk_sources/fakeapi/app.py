@@ -225,8 +225,14 @@ async def create_source(request: web.Request) -> web.Response:
     if stored:
         state.created += 1
         state.dirty = True
+    shape = state.config.listing.create_answer
+    if shape == "empty":
+        return web.Response(status=201)
+    if shape == "text":
+        return web.Response(status=201, text="Created", content_type="text/plain")
+    data = {"name": source["name"]} if shape == "name" else source
     return web.json_response(
-        {"message": "Assignment Source created successfully", "data": source}, status=201
+        {"message": "Assignment Source created successfully", "data": data}, status=201
     )
 
 

@@ -18,6 +18,7 @@ from ..catalog.validation import ValidationReport, ValidRow
 from .plan.existing import by_name
 from .plan.rows import Plan, PlanEntry, all_entries, make_plan
 from .plan.settle import Decision, decide
+from .record.created import with_sent_content
 from .record.finish import (
     Ending,
     build_report,
@@ -90,6 +91,8 @@ class Submission:
         # Numbered as the run's own copy of the catalog (failed.csv is cut from it); a retry
         # reports the numbers of the catalog it came from.
         results = [replace(r, row=original(r.row)) for r in own] if self.record.source_rows else own
+        bodies = {row.key: row.body for row in self.validation.valid}
+        results = with_sent_content(results, bodies)
         run_dir = self.run_dir
         report = build_report(
             run_dir,

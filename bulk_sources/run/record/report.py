@@ -139,11 +139,12 @@ def write_failed(
 
 
 def write_created(path: Path, results: Iterable[RowResult]) -> None:
-    """What the API answered for each created or updated row, one JSON object a line; an
-    updated row also carries `before`, the content it replaced."""
+    """Every created or updated row, one JSON object a line: what the API holds (its answer,
+    else what was sent, else null); an updated row also carries `before`, the content it
+    replaced. A row without data is still listed, so rollback names it."""
     with atomic_text(path) as handle:
         for r in results:
-            if r.data is not None or r.before is not None:
+            if r.status in (Status.CREATED, Status.UPDATED) or r.before is not None:
                 record: dict[str, Any] = {
                     "row": r.row,
                     "name": r.name,

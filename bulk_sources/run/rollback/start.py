@@ -131,7 +131,8 @@ async def _undo(
     state = read_journal(run_dir / JOURNAL_FILE)
     kind = Rollback(run_dir, record, items, state, tag=undone.settings.tag)
     report = await run_invocation(kind, access)
-    report.note = report.note or note(Path(record.rollback_of or run_dir))
+    notes = (report.note, note(Path(record.rollback_of or run_dir)))
+    report.note = "; ".join(n for n in notes if n)
     return report
 
 

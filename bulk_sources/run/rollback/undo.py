@@ -121,10 +121,7 @@ def judge(
         why = "its content before the run is not recorded; left alone"
         return Decision("kept", Status.KEPT, why)
     if listed is None:
-        if sent and item.action == "delete":
-            why = "deleted by an earlier request whose answer was lost (found by listing)"
-            return Decision("settled", Status.DELETED, why)
-        return Decision("gone", Status.GONE, "already gone")
+        return _not_listed(item, sent=sent)
     changed = changed_fields(item.wrote, listed)
     if not changed:
         return Decision(item.action)
@@ -137,6 +134,23 @@ def judge(
             return Decision("kept", Status.KEPT, "already holds its content from before the run")
     why = f"changed since the run ({_fields(changed)})" + _tag_note(listed, tag)
     return Decision("kept", Status.KEPT, why, tuple(changed))
+
+
+NOT_LISTED = "not in the listing (it may lag or skip an item)"
+
+
+def _not_listed(item: UndoItem, *, sent: bool) -> Decision:
+    """A source the listing does not show. One listing proves nothing (it may lag behind new
+    sources, or an offset listing may skip one when another is deleted), so `gone` is said
+    only once a DELETE's 404 proves it: the delete is sent, and its answer settles the row."""
+    if item.action == "delete":
+        if sent:
+            why = "deleted by an earlier request whose answer was lost (found by listing)"
+            return Decision("settled", Status.DELETED, why)
+        return Decision("delete", None, f"{NOT_LISTED}: the DELETE's answer proves it gone (404)")
+    # A restore can't be checked against what the server holds: left for resume's listing.
+    why = f"{NOT_LISTED}, so what it holds can't be compared; resume lists again"
+    return Decision("unknown", Status.UNKNOWN, why)
 
 
 def make_undo_plan(

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from ...api.client import Answer, AnswerKind
 from ...limits.budget import Verdict
+from ..record.created import WROTE, written
 from ..record.results import RowResult, Status
 from ..settings import OnExists
 from .task import Task
@@ -44,7 +45,8 @@ def settled(task: Task, status: Status, answer: Answer, error: str) -> RowResult
         attempts=task.attempts,
         error=error,
         key=task.row.key,
-        data=answer.data if status in (Status.CREATED, Status.UPDATED, Status.RESTORED) else None,
+        # An answer without the source (no body, not JSON, only the name): what was sent.
+        data=written(task.row.body, answer.data) if status in WROTE else None,
     )
 
 
