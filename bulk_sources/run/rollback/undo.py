@@ -65,7 +65,12 @@ def restore_body(name: str, before: Mapping[str, Any], wrote: Mapping[str, Any])
 def read_created(path: Path) -> list[UndoItem]:
     """The rows a run created or updated, from its created.jsonl (or a rollback's
     undo.jsonl); a line edited out of shape is refused, naming it."""
-    fix = f"put it back as it was; `bulk-sources resume {path.parent}` writes it again"
+    again = (
+        f"`bulk-sources resume {path.parent}` writes it again"
+        if path.name != UNDO_FILE
+        else "the rollback copied it from the run's created.jsonl"
+    )
+    fix = f"put it back as it was; {again}"
     items = []
     for n, record in json_lines(path, fix):
         status, name = record.get("status"), record.get("name")
