@@ -56,7 +56,5 @@ def run_export(args: argparse.Namespace) -> int:
 
     write_export(rows, args.output)
     source = target_host(settings.base_url)
-    print(
-        f"exported {len(rows)} assignment sources from {source} to {args.output}", file=sys.stderr
-    )
+    print(f"exported {len(rows)} sources from {source} to {args.output}", file=sys.stderr)
     return 0
