@@ -126,7 +126,7 @@ def judge(
         why = "its content before the run is not recorded; left alone"
         return Decision("kept", Status.KEPT, why)
     if listed is None:
-        return _not_listed(item, sent=sent)
+        return _not_listed(item)
     changed = changed_fields(item.wrote, listed)
     if not changed:
         return Decision(item.action)
@@ -144,14 +144,12 @@ def judge(
 NOT_LISTED = "not in the listing (it may lag or skip an item)"
 
 
-def _not_listed(item: UndoItem, *, sent: bool) -> Decision:
+def _not_listed(item: UndoItem) -> Decision:
     """A source the listing does not show. One listing proves nothing (it may lag behind new
     sources, or an offset listing may skip one when another is deleted), so `gone` is said
     only once a DELETE's 404 proves it: the delete is sent, and its answer settles the row."""
     if item.action == "delete":
-        if sent:
-            why = "deleted by an earlier request whose answer was lost (found by listing)"
-            return Decision("settled", Status.DELETED, why)
+        # Even after a DELETE whose answer was lost: sent again, its 404 settles it.
         return Decision("delete", None, f"{NOT_LISTED}: the DELETE's answer proves it gone (404)")
     # A restore can't be checked against what the server holds: left for resume's listing.
     why = f"{NOT_LISTED}, so what it holds can't be compared; resume lists again"
@@ -184,5 +182,6 @@ def make_undo_plan(
         if decision.status is not None:
             plan.decided.append(settled_result(row, decision, attempts=0))
         else:
-            plan.tasks.append(Task(row, item.action))  # listed as the run left it
+            # Listed as the run left it, or not listed (a DELETE proves it gone).
+            plan.tasks.append(Task(row, item.action, maybe_sent=item.key in sent))
     return plan
