@@ -125,3 +125,26 @@ async def test_a_hand_edited_created_jsonl_line_is_refused_naming_it(
         created.write_text("\n".join([lines[0], edited]) + "\n")
         with pytest.raises(UsageError, match=f"{created} line 2 is not as the tool wrote it"):
             await rollback_run_async(report.run_dir, ApiKey(server.key))
+
+
+def test_a_plan_resaved_by_a_reviewer_reads_the_same(tmp_path: Path) -> None:
+    from bulk_sources.run.actions import PlanEntry
+    from bulk_sources.run.plan.planfile import read_plan, write_plan
+
+    entries = [
+        PlanEntry(1, "a", "create", digest="d1"),
+        PlanEntry(2, "b", "update", ("sql",), "exists", ("sql: x -> y",), "d2"),
+    ]
+    path = write_plan(tmp_path / "plan.csv", entries)
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:  # BOM, columns reversed
+        csv.writer(handle).writerows(
+            [[*reversed(r), *([""] if i else [])] for i, r in enumerate(rows)]
+        )
+    assert read_plan(path) == entries
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines[2] = lines[2].replace(",2,", ",two,")  # the row number, edited by hand
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=f"{path} line 3 is not as the tool wrote it"):
+        read_plan(path)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..record.csvsafe import neutralise
 from ..record.report import atomic_text
+from ..record.runfiles import csv_records, damaged, whole_number
 from .rows import PlanEntry
 
 PLAN_FILE = "plan.csv"
@@ -43,16 +44,26 @@ def write_plan(path: Path, entries: Iterable[PlanEntry]) -> Path:
 
 
 def read_plan(path: Path) -> list[PlanEntry]:
-    with path.open("r", encoding="utf-8", newline="") as handle:
-        return [
-            PlanEntry(
-                row=int(rec["row"]),
-                name=rec["name"] or None,
-                action=rec["action"],
-                fields=tuple(f for f in rec["fields"].split(";") if f),
-                note=rec["note"],
-                changes=tuple(json.loads(rec.get("changes") or "[]")),
-                digest=rec.get("digest") or "",
+    """plan.csv as a reviewer may have re-saved it (BOM, columns reordered, a cell too many);
+    a line that can't be read is refused, naming it (record/runfiles.py)."""
+    fix = "write it again with `bulk-sources submit CATALOG --dry-run --plan FILE`"
+    out = []
+    for line, rec in csv_records(path, ("row", "name", "action", "fields", "note"), fix):
+        try:
+            changes = json.loads(rec.get("changes") or "[]")
+            if not isinstance(changes, list):
+                raise ValueError("changes is not a list")
+            out.append(
+                PlanEntry(
+                    row=whole_number(rec["row"], "row"),
+                    name=rec["name"] or None,
+                    action=rec["action"],
+                    fields=tuple(f for f in rec["fields"].split(";") if f),
+                    note=rec["note"],
+                    changes=tuple(str(c) for c in changes),
+                    digest=rec.get("digest") or "",
+                )
             )
-            for rec in csv.DictReader(handle)
-        ]
+        except ValueError as exc:
+            raise damaged(path, line, str(exc), fix) from None
+    return out

@@ -20,6 +20,10 @@ from ...errors import UsageError
 _MAX_FIELD = 16 * 1024 * 1024  # an SQL cell can be long; the csv module's default is 128 KiB
 
 
+class MissingColumns(UsageError):
+    """The file's header lacks a column the reader needs: maybe not that file at all."""
+
+
 def damaged(path: Path, line: int, why: str, fix: str) -> UsageError:
     """The sentence for a run file a person changed: which file, which line, what to do."""
     return UsageError(f"{path} line {line} is not as the tool wrote it ({why}); {fix}")
@@ -40,7 +44,8 @@ def csv_records(
                 return
             missing = [c for c in required if c not in header]
             if missing:
-                raise damaged(path, 1, f"no column {', '.join(missing)} in its header", fix)
+                why = f"no column {', '.join(missing)} in its header"
+                raise MissingColumns(str(damaged(path, 1, why, fix)))
             at = {name: header.index(name) for name in header}
             for cells in reader:
                 line = reader.line_num
