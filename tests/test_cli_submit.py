@@ -181,3 +181,18 @@ def test_a_catalog_with_only_a_header_is_valid_and_empty(
     assert main(["submit", str(catalog), *_args(server, tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("the catalog has a header and no rows: nothing to send\n0 rows from ")
+
+
+def test_an_edited_journal_line_is_exit_2_with_the_line_never_an_internal_error(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STATSIG_API_KEY", KEY)
+    catalog = write_catalog(tmp_path / "c.csv", [row("cli_edit_a"), row("cli_edit_b")])
+    assert main(["submit", str(catalog), *_args(server, tmp_path / "r")]) == 0
+    run_dir = Path(capsys.readouterr().out.strip().splitlines()[-1].removeprefix("run folder: "))
+    journal = run_dir / "journal.jsonl"
+    journal.write_text(journal.read_text().replace('"status":"created"', '"status":"made"', 1))
+    assert main(["resume", str(run_dir), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{journal} line " in err and "status 'made' is not one the tool writes" in err
+    assert "internal error" not in err and "resume continues it" not in err
