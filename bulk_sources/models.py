@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -29,6 +29,40 @@ class _Model(BaseModel):
     def to_body(self) -> dict[str, Any]:
         """The JSON body with only the given fields: never `null`, never `""` for absent."""
         return self.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+
+
+class IdTypeMappingJson(TypedDict):
+    statsigUnitID: str
+    column: str
+
+
+class ListedSource(TypedDict, total=False):
+    """One assignment source as the API holds it: a listing item, or a create's or an
+    update's answer (`data`). AssignmentSourceContract's fields, and the creation fields a
+    server may echo (tests/test_models_spec.py keeps them in step); not validated: read,
+    never sent, and the server may add more."""
+
+    name: str
+    description: str | None
+    isVerified: bool | None
+    tags: list[str] | None
+    sql: str
+    timestampColumn: str
+    experimentIDColumn: str
+    groupIDColumn: str
+    groupNameColumn: str | None
+    idTypeMapping: list[IdTypeMappingJson]
+    isReadOnly: bool | None
+    owner: dict[str, Any] | None
+    team: str | None
+    teamID: str | None
+    scheduledReloadHour: int | None
+
+
+# A source's content: a ListedSource's fields without its name, what an update replaced
+# and a rollback restores. Built by walking the model's field names (run/plan/compare.py),
+# which a TypedDict can't be indexed by, so it stays a mapping by name.
+SourceContent = dict[str, Any]
 
 
 class IdTypeMapping(_Model):

@@ -15,6 +15,7 @@ from bulk_sources.models import (
     AssignmentSourceCreate,
     AssignmentSourcePartialUpdate,
     AssignmentSourceUpdate,
+    ListedSource,
 )
 
 YAML_DOC = "create_assignment_source.openapi.yaml"
@@ -143,3 +144,9 @@ def test_required_text_is_trimmed_and_must_not_be_blank() -> None:
     assert body["name"] == "a"
     with pytest.raises(ValueError):
         AssignmentSourceCreate.model_validate({**MINIMAL, "sql": "   "})
+
+
+def test_the_listed_source_shape_is_the_contract_and_what_a_create_may_echo() -> None:
+    shape = set(ListedSource.__annotations__)
+    assert set(AssignmentSourceContract.model_fields) <= shape
+    assert shape <= set(AssignmentSourceCreate.model_fields) - {"dryRun"}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from ..models import ListedSource
 from .redact import looks_like_html, redact_value, server_text, summarise_html
 
 
@@ -37,7 +38,7 @@ class Answer:
     kind: AnswerKind
     status: int | None
     message: str
-    data: dict[str, Any] | None = None
+    data: ListedSource | None = None
     retry_after: str | None = None
     body: Any = None  # the whole JSON body (key redacted), for the listing
     truncated: bool = False  # the body was longer than the client reads

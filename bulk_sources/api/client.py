@@ -19,6 +19,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
 
+from ..models import ListedSource
 from ..version import __version__
 from .answers import Answer, AnswerKind, classify, says_already_exists
 from .apikey import ApiKey
@@ -212,7 +213,7 @@ class ConsoleClient:
         retry_base: float = 0.5,
         retry_cap: float = 30.0,
         **caps: Any,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ListedSource]:
         """Every existing assignment source (name and content), following `nextPage`; raises
         ListingFailed (a plain sentence, no advice about run folders) or AuthRefused.
         `caps` go to listing.Listing (max_pages, max_seconds, max_wait, rng)."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import AuthRefused, ListingFailed
 from ..limits.backoff import full_jitter, parse_retry_after
+from ..models import ListedSource
 from .answers import Answer, AnswerKind
 from .protocol import SOURCES_PATH
 
@@ -72,10 +73,10 @@ class Listing:
         self._rng = rng if rng is not None else random.Random()
         self._deadline = math.inf
 
-    async def run(self) -> list[dict[str, Any]]:
+    async def run(self) -> list[ListedSource]:
         loop = asyncio.get_running_loop()
         self._deadline = loop.time() + self._max_seconds
-        items: list[dict[str, Any]] = []
+        items: list[ListedSource] = []
         path: str | None = f"{SOURCES_PATH}?page=1&limit={self._page_limit}"
         seen_paths: set[str] = set()
         seen_content: dict[str, int] = {}
@@ -186,7 +187,7 @@ class Listing:
         raise ListingFailed(f"{FAILED}: it took longer than {self._max_seconds:g} s")
 
 
-def _parse_page(body: dict[str, Any], number: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _parse_page(body: dict[str, Any], number: int) -> tuple[list[ListedSource], dict[str, Any]]:
     """The page's items and pagination, or a ListingFailed saying what is wrong with them."""
     where = f"{FAILED}: page {number}"
     data = body.get("data")
@@ -220,7 +221,7 @@ def _count(value: Any) -> int | None:
     return value if ok else None
 
 
-def _digest(items: list[dict[str, Any]]) -> str:
+def _digest(items: list[ListedSource]) -> str:
     text = json.dumps(items, sort_keys=True, ensure_ascii=True, default=str)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 

@@ -11,13 +11,13 @@ import asyncio
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from ..api.apikey import ApiKey
 from ..api.protocol import target_host
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.validation import ValidationReport, validate_catalog
 from ..errors import UsageError
+from ..models import ListedSource
 from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
 from .plan.rows import Plan, PlanEntry, all_entries, estimate_seconds, make_plan
@@ -76,7 +76,7 @@ async def fresh_plan(
         validation = with_tag(
             validate_catalog(catalog, keep_valid=True, dialect=settings.dialect), settings.tag
         )
-    existing: dict[str, dict[str, Any]] = {}
+    existing: dict[str, ListedSource] = {}
     if validation.valid:
         async with open_client(settings, api_key, None) as client:
             with StopRequests() as stops:

@@ -2,8 +2,10 @@
 
 Data flows one way: catalog -> validation -> plan (listing + journal) -> executor -> report.
 A fresh submit is a resume of a run folder whose journal is empty, so the two share one
-path (`execute`). Each entry point has a blocking form for scripts and notebooks and an
-`_async` form for code already in a loop.
+path (`_carry_out`, a `Submission` through the run routine, run/routine.py); a retry is a
+fresh submit of the failed rows (`start_run` with a `RetryOf`). Each entry point has a
+blocking form for scripts and notebooks and an `_async` form for code already in a loop,
+with the same parameters (plus `session`). A rollback's are in run/rollback/start.py.
 """
 
 from __future__ import annotations
@@ -232,7 +234,7 @@ async def retry_run_async(
                 run_dir,
                 record.catalog,
                 chosen.rows,
-                {k: str(r.get("action", "create")) for k, r in journal.unfinished.items()},
+                {k: r["action"] for k, r in journal.unfinished.items()},
             ),
         )
     report.note = chosen.note

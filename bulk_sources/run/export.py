@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from ..api.apikey import ApiKey
 from ..errors import UsageError
 from ..fileio import atomic_write
-from ..models import AssignmentSourceCreate
+from ..models import AssignmentSourceCreate, ListedSource
 from .plan.compare import COMPARED_FIELDS
 from .plan.existing import list_existing
 from .resources import open_client
@@ -39,7 +39,7 @@ EXPORT_COLUMNS = ("name", *COMPARED_FIELDS)
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
 
-async def list_sources(settings: SubmitSettings, api_key: ApiKey) -> list[dict[str, Any]]:
+async def list_sources(settings: SubmitSettings, api_key: ApiKey) -> list[ListedSource]:
     async with open_client(settings, api_key, None) as client:
         return await list_existing(client, settings)
 

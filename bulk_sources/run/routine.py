@@ -14,7 +14,7 @@ The walk from the command line to the POST, one direction:
     -> run.entry.submit_catalog -> submit_catalog_async
     -> run.entry.start_run                          (the run folder and its run.json)
     -> run.entry._carry_out                         (validate: a `Submission` of the folder)
-    -> run.routine.run_invocation -> _invoke -> _send_rows -> send_tasks
+    -> run.routine.run_invocation -> _list_plan_send -> _send_rows
     -> run.send.executor.Executor.run -> _worker -> _process -> _send
     -> api.client.ConsoleClient.create -> request                       (the POST)
 `resume` enters at run.entry.resume_run_async -> _carry_out, `retry` at retry_run_async
@@ -28,16 +28,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiohttp
 
 from ..api.apikey import ApiKey
 from ..catalog.validation import ValidRow
 from ..errors import RunStopped
+from ..limits.budget import SharedBudget
+from ..models import ListedSource, SourceContent
 from ..version import __version__
 from .plan.existing import by_name, list_existing
 from .plan.planfile import PLAN_FILE, write_plan
@@ -75,7 +77,7 @@ class RunKind(Protocol):
         """Every row the run settles, in order (a row with a final outcome is kept)."""
         ...
 
-    def plan(self, listed: list[dict[str, Any]]) -> Plan:
+    def plan(self, listed: list[ListedSource]) -> Plan:
         """The plan given the listing (empty: the offline plan, for kept rows)."""
         ...
 
@@ -83,14 +85,14 @@ class RunKind(Protocol):
         """What plan.csv holds."""
         ...
 
-    def judge(self, row: ValidRow, listed: Mapping[str, Any] | None) -> Decision:
+    def judge(self, row: ValidRow, listed: ListedSource | None) -> Decision:
         """A row whose request's answer was lost, given its name's listing (None: absent)."""
         ...
 
     def report(
         self,
         outcomes: list[RowResult],
-        befores: Mapping[str, dict[str, Any]],
+        befores: Mapping[str, SourceContent],
         ending: Ending,
         *,
         write: bool,
@@ -134,13 +136,15 @@ async def run_invocation(kind: RunKind, access: Access) -> RunReport:
         report.note = NOTHING_TO_RESUME
         return report
     with StopRequests() as stops:
-        sent = await _invoke(kind, access, stops, open_rows, ending)
+        sent = await _list_plan_send(kind, access, stops, open_rows, ending)
     return kind.report(sent.outcomes(), {**sent.plan.befores, **state.befores}, ending, write=True)
 
 
-async def _invoke(
+async def _list_plan_send(
     kind: RunKind, access: Access, stops: StopRequests, open_rows: list[ValidRow], ending: Ending
 ) -> _Sent:
+    """Inside the run's resources: journal start, history, list, plan, send, fill created
+    rows' data, journal stop; what it sent and how it ended go to `ending` and the result."""
     settings = kind.record.settings
     sent = _Sent()
     async with run_resources(kind.run_dir, settings, access.api_key, access.session) as res:
@@ -168,7 +172,7 @@ async def _invoke(
 
 async def _list_if(
     needed: bool, res: RunResources, stops: StopRequests, doing: str
-) -> list[dict[str, Any]]:
+) -> list[ListedSource]:
     """What the project holds (GETs, outside the mutation quota); nothing when not `needed`."""
     if not needed:
         return []
@@ -176,7 +180,7 @@ async def _list_if(
     return await stops.unless_stopped(listing, doing)
 
 
-def _plan_rows(kind: RunKind, journal: Journal, listed: list[dict[str, Any]]) -> Plan:
+def _plan_rows(kind: RunKind, journal: Journal, listed: list[ListedSource]) -> Plan:
     """The plan, written once to plan.csv; what it settles and replaces goes to the journal."""
     plan = kind.plan(listed)
     if not (kind.run_dir / PLAN_FILE).exists():
@@ -190,30 +194,8 @@ def _plan_rows(kind: RunKind, journal: Journal, listed: list[dict[str, Any]]) ->
     return plan
 
 
-async def _send_rows(
-    kind: RunKind,
-    res: RunResources,
-    plan: Plan,
-    progress_factory: ProgressFactory,
-    stops: StopRequests,
-) -> tuple[list[RowResult], Requests, str | None]:
-    settler = ListingSettler(
-        lambda: list_existing(res.client, res.settings), res.settings.on_exists, judge=kind.judge
-    )
-    try:
-        return await send_tasks(
-            res,
-            plan.tasks,
-            progress_factory,
-            stops,
-            lambda task: _settle(settler, res.journal, plan.befores, task),
-        )
-    finally:
-        await settler.close()
-
-
 async def _settle(
-    settler: ListingSettler, journal: Journal, befores: dict[str, dict[str, Any]], task: Task
+    settler: ListingSettler, journal: Journal, befores: dict[str, SourceContent], task: Task
 ) -> RowResult | None:
     """A row whose answer was lost, as the next listing shows it: a final result, or None
     to send it again (absent, or the listing failed: the API's wording is the fallback)."""
@@ -232,7 +214,7 @@ async def _settle(
 
 
 async def _fill_created(
-    res: RunResources, stops: StopRequests, listed: list[dict[str, Any]], sent: _Sent
+    res: RunResources, stops: StopRequests, listed: list[ListedSource], sent: _Sent
 ) -> None:
     """Listing data for rows settled as created without an answer; the journal keeps it,
     so created.jsonl stays complete across resumes. A row settled during the sends was
@@ -255,17 +237,20 @@ async def _fill_created(
     sent.plan.kept, sent.plan.decided, sent.results = filled
 
 
-async def send_tasks(
+async def _send_rows(
+    kind: RunKind,
     res: RunResources,
-    tasks: list[Task],
+    plan: Plan,
     progress_factory: ProgressFactory,
     stops: StopRequests,
-    settle: Callable[[Task], Awaitable[RowResult | None]] | None,
 ) -> tuple[list[RowResult], Requests, str | None]:
-    """Send `tasks` through the executor under the run's limits, signals and journal;
-    `settle` is its hook for lost answers (Executor.settle)."""
+    """The plan's tasks through the executor under the run's limits, signals and journal; a
+    lost answer is settled by the next listing, judged as `kind` judges (`_settle`)."""
     settings = res.settings
-    progress = progress_factory(len(tasks), res.budget.limiter.estimate_finish)
+    settler = ListingSettler(
+        lambda: list_existing(res.client, settings), settings.on_exists, judge=kind.judge
+    )
+    progress = progress_factory(len(plan.tasks), res.budget.limiter.estimate_finish)
     executor = Executor(
         client=res.client,
         settings=settings,
@@ -274,9 +259,9 @@ async def send_tasks(
         progress=progress,
         run_id=f"{int(time.time() * 1000):x}",
         rng=res.jitter_rng,
+        settle=lambda task: _settle(settler, res.journal, plan.befores, task),
     )
     progress.watch(executor.waiting_for)
-    executor.settle = settle
 
     def on_signal(reason: str, now: bool) -> None:
         executor.stop(reason, now=now)
@@ -293,23 +278,27 @@ async def send_tasks(
                 group.create_task(_keep_synced(res.journal, executor)),
             ]
             try:
-                sent = await executor.run(tasks)
+                sent = await executor.run(plan.tasks)
             finally:
                 for ticker in tickers:
                     ticker.cancel()
     finally:
         stops.direct_to(None)
         progress.close()
+        await settler.close()
+    return sent, _requests(executor, res.budget), executor.stop_reason
+
+
+def _requests(executor: Executor, budget: SharedBudget) -> Requests:
     c = executor.counters
-    requests = Requests(
+    return Requests(
         sent=c.requests_sent,
         rate_limited_429=c.rate_limited,
         retries=c.retries,
-        pauses=res.budget.learner.fresh_rejections,
+        pauses=budget.learner.fresh_rejections,
         first_at=c.first_request_at,
         last_at=c.last_request_at,
     )
-    return sent, requests, executor.stop_reason
 
 
 async def _keep_synced(journal: Journal, executor: Executor) -> None:

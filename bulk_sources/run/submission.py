@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from ..catalog.reader import Catalog
 from ..catalog.validation import ValidationReport, ValidRow
+from ..models import ListedSource, SourceContent
 from .plan.existing import by_name
 from .plan.rows import Plan, PlanEntry, all_entries, make_plan
 from .plan.settle import Decision, decide
@@ -55,8 +55,8 @@ class Submission:
     def rows(self) -> list[ValidRow]:
         return list(self.validation.valid)
 
-    def plan(self, listed: list[dict[str, Any]]) -> Plan:
-        unanswered = {k: str(r.get("action", "create")) for k, r in self.state.unfinished.items()}
+    def plan(self, listed: list[ListedSource]) -> Plan:
+        unanswered = {k: r["action"] for k, r in self.state.unfinished.items()}
         plan = make_plan(
             self.validation.valid,
             by_name(listed),
@@ -72,13 +72,13 @@ class Submission:
     def plan_entries(self, plan: Plan) -> list[PlanEntry]:
         return all_entries(plan, self.validation)
 
-    def judge(self, row: ValidRow, listed: Mapping[str, Any] | None) -> Decision:
+    def judge(self, row: ValidRow, listed: ListedSource | None) -> Decision:
         return decide(row, listed, self.record.settings.on_exists, sent="create")
 
     def report(
         self,
         outcomes: list[RowResult],
-        befores: Mapping[str, dict[str, Any]],
+        befores: Mapping[str, SourceContent],
         ending: Ending,
         *,
         write: bool,

@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ...models import ListedSource
+
 SET_FIELDS = frozenset({"tags", "idTypeMapping"})
 
 
@@ -41,7 +43,7 @@ def field_change(field: str, old: Any, new: Any) -> str:
 
 
 def describe_changes(
-    fields: Iterable[str], body: Mapping[str, Any], listed: Mapping[str, Any] | None
+    fields: Iterable[str], body: Mapping[str, Any], listed: ListedSource | None
 ) -> tuple[str, ...]:
     """One `field: old -> new` per differing field; `listed` is the server's source."""
     if listed is None:

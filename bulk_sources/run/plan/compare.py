@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...models import AssignmentSourceCreate
+from ...models import AssignmentSourceCreate, SourceContent
 
 NOT_CONTENT = frozenset({"name", "dryRun"})
 COMPARED_FIELDS = tuple(f for f in AssignmentSourceCreate.model_fields if f not in NOT_CONTENT)
@@ -65,7 +65,7 @@ def differing_fields(body: Mapping[str, Any], existing: Mapping[str, Any]) -> li
     return out
 
 
-def content_of(source: Mapping[str, Any]) -> dict[str, Any]:
+def content_of(source: Mapping[str, Any]) -> SourceContent:
     """The content fields of a listed source that a creation body can carry (no name)."""
     return {f: source[f] for f in COMPARED_FIELDS if f in source and not _empty(source[f])}
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiolimiter import AsyncLimiter
 
 from ...api.client import ConsoleClient
 from ...api.listing import PAGES_PER_SECOND
+from ...models import ListedSource
 from ..settings import SubmitSettings
 
 
-async def list_existing(client: ConsoleClient, settings: SubmitSettings) -> list[dict[str, Any]]:
+async def list_existing(client: ConsoleClient, settings: SubmitSettings) -> list[ListedSource]:
     pacer = AsyncLimiter(PAGES_PER_SECOND, 1)
     return await client.list_all(
         pace=pacer.acquire,
@@ -23,6 +22,6 @@ async def list_existing(client: ConsoleClient, settings: SubmitSettings) -> list
     )
 
 
-def by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def by_name(items: list[ListedSource]) -> dict[str, ListedSource]:
     """The listed sources by name (what the plan compares each row with)."""
     return {str(item["name"]): item for item in items if item.get("name") is not None}

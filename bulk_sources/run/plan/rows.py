@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ...catalog.verdicts import ValidationReport, ValidRow
 from ...limits.windows import Window, exact_schedule
+from ...models import ListedSource, SourceContent
 from ..actions import ACTIONS, PlanEntry
 from ..record.results import RowResult
 from ..send.task import Task
@@ -32,7 +32,7 @@ class Plan:
     kept: list[RowResult] = field(default_factory=list)  # final in an earlier run of this folder
     entries: list[PlanEntry] = field(default_factory=list)  # every valid row, catalog order
     # The server's content before an update, by row key: what a rollback restores.
-    befores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    befores: dict[str, SourceContent] = field(default_factory=dict)
 
     def count(self, action: str) -> int:
         return sum(1 for entry in self.entries if entry.action == action)
@@ -43,7 +43,7 @@ __all__ = ["ACTIONS", "Plan", "PlanEntry", "all_entries", "estimate_seconds", "m
 
 def make_plan(
     valid: Sequence[ValidRow],
-    existing: Mapping[str, Mapping[str, Any]],
+    existing: Mapping[str, ListedSource],
     on_exists: OnExists,
     *,
     finals: Mapping[str, RowResult] | None = None,

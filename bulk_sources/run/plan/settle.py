@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ...catalog.verdicts import ValidRow
 from ...errors import BulkSourcesError
+from ...models import ListedSource, SourceContent
 from ..record.results import RowResult, Status
 from ..settings import OnExists
 from .compare import content_of, differing_fields
@@ -31,7 +31,7 @@ class Decision:
     status: Status | None = None
     why: str = ""
     fields: tuple[str, ...] = ()
-    before: dict[str, Any] | None = None  # the server's content, for an update
+    before: SourceContent | None = None  # the server's content, for an update
 
 
 def _listed(fields: tuple[str, ...]) -> str:
@@ -40,7 +40,7 @@ def _listed(fields: tuple[str, ...]) -> str:
 
 def decide(
     row: ValidRow,
-    listed: Mapping[str, Any] | None,
+    listed: ListedSource | None,
     on_exists: OnExists,
     *,
     sent: str | None = None,
@@ -81,9 +81,9 @@ def settled_result(row: ValidRow, decision: Decision, attempts: int) -> RowResul
     )
 
 
-Lister = Callable[[], Awaitable[list[dict[str, Any]]]]
+Lister = Callable[[], Awaitable[list[ListedSource]]]
 # A row and what the listing shows under its name (None: absent) -> its decision.
-Judge = Callable[[ValidRow, Mapping[str, Any] | None], Decision]
+Judge = Callable[[ValidRow, ListedSource | None], Decision]
 
 
 @dataclass
@@ -133,7 +133,7 @@ class ListingSettler:
                 else:
                     future.set_result(self._judge(row, by_name.get(row.name)))
 
-    def _judge(self, row: ValidRow, listed: Mapping[str, Any] | None) -> Decision:
+    def _judge(self, row: ValidRow, listed: ListedSource | None) -> Decision:
         if self.judge is not None:
             return self.judge(row, listed)
         return decide(row, listed, self.on_exists, sent="create")

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
+from ...models import ListedSource
 from .results import RowResult, Status
 
 LISTED = "what the API holds comes from the listing"
 WROTE = frozenset({Status.CREATED, Status.UPDATED, Status.RESTORED})
 
 
-def written(sent: Mapping[str, Any], answered: Mapping[str, Any] | None) -> dict[str, Any]:
+def written(sent: Mapping[str, Any], answered: ListedSource | None) -> ListedSource:
     """The answer's data, with the content the run sent for every field it leaves out."""
     content = {k: v for k, v in sent.items() if k != "dryRun"}  # an instruction, not content
-    return {**content, **(answered or {})}
+    return cast(ListedSource, {**content, **(answered or {})})
 
 
 def with_sent_content(
@@ -40,7 +41,7 @@ def without_data(results: Iterable[RowResult]) -> list[RowResult]:
 
 
 def with_listed_data(
-    results: Sequence[RowResult], items: Iterable[dict[str, Any]]
+    results: Sequence[RowResult], items: Iterable[ListedSource]
 ) -> list[RowResult]:
     """`results` with listing data for the created rows that lack it. Their http_status is
     cleared: no answer of ours says "created" (a duplicate answer's 400 is in the note)."""

@@ -16,6 +16,7 @@ from typing import Any
 from ...api.protocol import target_host
 from ...catalog.validation import ValidationReport
 from ...errors import CatalogError
+from ...models import SourceContent
 from ...version import __version__
 from .folder import SUMMARY_FILE, RunRecord
 from .report import write_summary
@@ -165,7 +166,7 @@ def said_once(results: Sequence[RowResult], stop_reason: str | None) -> list[Row
 
 
 def with_befores(
-    outcomes: Sequence[RowResult], befores: Mapping[str, dict[str, Any]]
+    outcomes: Sequence[RowResult], befores: Mapping[str, SourceContent]
 ) -> list[RowResult]:
     """Updated rows carry the content they replaced, so created.jsonl can undo them."""
     return [

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ...models import SourceContent
 from .results import RowResult, Status
 from .runfiles import damaged, whole_number
+from .shapes import BeforeRecord, FinalRecord, SendRecord
 
 
 class Journal:
@@ -36,7 +38,7 @@ class Journal:
         self._last_sync = clock()
         self._dirty = False
 
-    def _write(self, record: dict[str, Any]) -> None:
+    def _write(self, record: SendRecord | BeforeRecord | FinalRecord | dict[str, Any]) -> None:
         self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._file.flush()
         self._dirty = True
@@ -62,24 +64,43 @@ class Journal:
     def sending(
         self, *, rid: str, key: str, row: int, name: str, action: str, attempt: int
     ) -> None:
-        self.event("send", rid=rid, key=key, row=row, name=name, action=action, attempt=attempt)
+        record: SendRecord = {
+            "event": "send",
+            "t": self._clock(),
+            "rid": rid,
+            "key": key,
+            "row": row,
+            "name": name,
+            "action": action,
+            "attempt": attempt,
+        }
+        self._write(record)
 
-    def before(self, *, key: str, name: str, content: dict[str, Any]) -> None:
+    def before(self, *, key: str, name: str, content: SourceContent) -> None:
         """The source's content before this run updates it: what a rollback restores."""
-        self.event("before", key=key, name=name, content=content)
+        record: BeforeRecord = {
+            "event": "before",
+            "t": self._clock(),
+            "key": key,
+            "name": name,
+            "content": content,
+        }
+        self._write(record)
 
     def outcome(self, result: RowResult) -> None:
-        self.event(
-            "final",
-            key=result.key,
-            row=result.row,
-            name=result.name,
-            status=result.status.value,
-            http_status=result.http_status,
-            message=result.error,
-            attempts=result.attempts,
-            data=result.data,
-        )
+        record: FinalRecord = {
+            "event": "final",
+            "t": self._clock(),
+            "key": result.key,
+            "row": result.row,
+            "name": result.name,
+            "status": result.status.value,
+            "http_status": result.http_status,
+            "message": result.error,
+            "attempts": result.attempts,
+            "data": result.data,
+        }
+        self._write(record)
 
     def close(self) -> None:
         if not self._file.closed:
@@ -102,10 +123,10 @@ class JournalState:
     """What a journal says: final outcomes and sends with no outcome, both by row key."""
 
     finals: dict[str, RowResult] = field(default_factory=dict)
-    unfinished: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unfinished: dict[str, SendRecord] = field(default_factory=dict)
     sends: dict[str, float] = field(default_factory=dict)  # rid -> wall time sent
     # row key -> the source's content before the first update of this run folder
-    befores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    befores: dict[str, SourceContent] = field(default_factory=dict)
     records: int = 0
     skipped_lines: int = 0
 
@@ -144,12 +165,10 @@ def _take(state: JournalState, record: dict[str, Any]) -> None:
     kind = record.get("event")
     key = record.get("key")
     if kind == "send" and isinstance(key, str):
-        t = record.get("t", 0.0)
-        if isinstance(t, bool) or not isinstance(t, int | float):
-            raise ValueError(f"t is {t!r}, not a time")
-        state.sends[str(record.get("rid"))] = float(t)
+        sent = _send_record(record, key)
+        state.sends[sent["rid"]] = sent["t"]
         if key not in state.finals:
-            state.unfinished[key] = record
+            state.unfinished[key] = sent
     elif kind == "before" and isinstance(key, str):
         content = record.get("content")
         if isinstance(content, dict):
@@ -179,5 +198,22 @@ def _final(record: dict[str, Any], key: str) -> RowResult:
         attempts=whole_number(record.get("attempts", 0), "attempts"),
         error=str(record.get("message") or ""),
         key=key,
-        data=data,
+        data=record.get("data"),  # a JSON object or null, checked above
     )
+
+
+def _send_record(record: dict[str, Any], key: str) -> SendRecord:
+    """A send line as read back, each field checked: a journal may be torn or edited."""
+    row, attempt, t = record.get("row"), record.get("attempt"), record.get("t", 0.0)
+    if isinstance(t, bool) or not isinstance(t, int | float):
+        raise ValueError(f"t is {t!r}, not a time")
+    return {
+        "event": "send",
+        "t": float(t),
+        "rid": str(record.get("rid")),
+        "key": key,
+        "row": row if isinstance(row, int) else 0,
+        "name": str(record.get("name") or ""),
+        "action": str(record.get("action") or "create"),
+        "attempt": attempt if isinstance(attempt, int) else 0,
+    }

@@ -21,6 +21,7 @@ from .csvsafe import neutralise
 from .folder import CREATED_FILE, RESULTS_FILE, SUMMARY_FILE
 from .results import RETRYABLE, RowResult, Status
 from .runfiles import csv_records, damaged, json_lines, whole_number
+from .shapes import CreatedLine
 
 RESULT_COLUMNS = ("row", "name", "status", "http_status", "attempts", "error", "key")
 # Appended to failed.csv after the catalog's own columns; the catalog reader ignores `_...`.
@@ -145,7 +146,7 @@ def write_created(path: Path, results: Iterable[RowResult]) -> None:
     with atomic_text(path) as handle:
         for r in results:
             if r.status in (Status.CREATED, Status.UPDATED) or r.before is not None:
-                record: dict[str, Any] = {
+                record: CreatedLine = {
                     "row": r.row,
                     "name": r.name,
                     "status": r.status.value,

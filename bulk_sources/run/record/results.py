@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+
+from ...models import ListedSource, SourceContent
 
 
 class Status(StrEnum):
@@ -64,6 +65,6 @@ class RowResult:
     error: str = ""
     key: str | None = None  # content hash of the request body; None for invalid rows
     # What the API answered for a created or updated row (its `data`), for follow-on work.
-    data: dict[str, Any] | None = None
+    data: ListedSource | None = None
     # For an updated row: the source as the listing showed it before the update (rollback).
-    before: dict[str, Any] | None = None
+    before: SourceContent | None = None

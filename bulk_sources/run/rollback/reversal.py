@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ...catalog.validation import ValidRow
+from ...models import ListedSource, SourceContent
 from ..plan.existing import by_name
 from ..plan.rows import Plan, PlanEntry
 from ..plan.settle import Decision
@@ -48,7 +48,7 @@ class Rollback:
     def rows(self) -> list[ValidRow]:
         return [item.valid_row() for item in self.items]
 
-    def plan(self, listed: list[dict[str, Any]]) -> Plan:
+    def plan(self, listed: list[ListedSource]) -> Plan:
         return make_undo_plan(
             self.items,
             by_name(listed),
@@ -60,7 +60,7 @@ class Rollback:
     def plan_entries(self, plan: Plan) -> list[PlanEntry]:
         return sorted(plan.entries, key=lambda e: e.row)
 
-    def judge(self, row: ValidRow, listed: Mapping[str, Any] | None) -> Decision:
+    def judge(self, row: ValidRow, listed: ListedSource | None) -> Decision:
         """A delete whose answer was lost: absent now means it went through; still there as
         the run left it means send it again."""
         return judge(self._by_key[row.key], listed, sent=True, tag=self.tag)
@@ -68,7 +68,7 @@ class Rollback:
     def report(
         self,
         outcomes: list[RowResult],
-        befores: Mapping[str, dict[str, Any]],
+        befores: Mapping[str, SourceContent],
         ending: Ending,
         *,
         write: bool,

@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -26,10 +25,11 @@ from ...api.protocol import target_host
 from ...catalog.reader import file_sha256
 from ...errors import RollbackRefused, RunLockedError, UsageError
 from ...limits.windows import Window
+from ...models import ListedSource
 from ...version import __version__
 from ..plan.existing import by_name, list_existing
 from ..plan.planfile import PLAN_FILE, write_plan
-from ..plan.rows import PlanEntry, estimate_seconds
+from ..plan.rows import Plan, PlanEntry, estimate_seconds
 from ..record.folder import (
     CREATED_FILE,
     JOURNAL_FILE,
@@ -199,7 +199,7 @@ async def _plan_rollback(
     with _held(original):
         items = read_created(original / CREATED_FILE)
     settings = record.settings
-    listed: list[dict[str, Any]] = []
+    listed: list[ListedSource] = []
     if items:
         async with open_client(settings, api_key, None) as client:
             with StopRequests() as stops:
@@ -210,27 +210,22 @@ async def _plan_rollback(
         folder = new_run_dir(settings.report_dir, f"{record.label}-rollback-dry-run")
         plan_file = folder / PLAN_FILE
     write_plan(plan_file, sorted(plan.entries, key=lambda e: e.row))
-    dry = _dry_run(original, items, plan.entries, len(plan.tasks), settings.windows, plan_file)
+    dry = _dry_run(original / CREATED_FILE, plan, settings.windows, plan_file)
     dry.target = target_host(settings.base_url)
     return dry
 
 
-def _dry_run(
-    original: Path,
-    items: list[UndoItem],
-    entries: list[PlanEntry],
-    requests: int,
-    windows: Sequence[Window],
-    plan_file: Path,
-) -> DryRun:
+def _dry_run(created: Path, plan: Plan, windows: Sequence[Window], plan_file: Path) -> DryRun:
+    """What the rollback planned from `created` (created.jsonl), as a dry run reports it."""
+    entries, requests = plan.entries, len(plan.tasks)
     examples: dict[str, list[PlanEntry]] = {}
     for entry in sorted(entries, key=lambda e: e.row):
         shown = examples.setdefault(entry.action, [])
         if len(shown) < EXAMPLES_PER_ACTION:
             shown.append(entry)
     return DryRun(
-        catalog=original / CREATED_FILE,
-        rows=len(items),
+        catalog=created,
+        rows=len(entries),
         actions=dict(Counter(e.action for e in entries)),
         requests=requests,
         estimated_seconds=estimate_seconds(requests, windows),

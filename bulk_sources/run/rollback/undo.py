@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ...catalog.validation import ValidRow
-from ...models import row_key
+from ...models import ListedSource, SourceContent, row_key
 from ..plan.compare import COMPARED_FIELDS, changed_fields
 from ..plan.rows import Plan, PlanEntry
 from ..plan.settle import Decision, settled_result
 from ..record.report import atomic_text
 from ..record.results import RowResult, Status
 from ..record.runfiles import damaged, json_lines, whole_number
+from ..record.shapes import CreatedLine
 from ..send.task import Task
 
 UNDO_FILE = "undo.jsonl"  # a rollback run's own list of what it undoes (its "catalog")
@@ -34,8 +35,8 @@ class UndoItem:
     row: int  # the row's number in the run it undoes
     name: str
     action: UndoAction
-    wrote: dict[str, Any] | None  # what the run left on the server (the API's answer)
-    before: dict[str, Any] | None = None  # an updated row's content before the run
+    wrote: ListedSource | None  # what the run left on the server (the API's answer)
+    before: SourceContent | None = None  # an updated row's content before the run
 
     @property
     def key(self) -> str:
@@ -76,7 +77,7 @@ def read_created(path: Path) -> list[UndoItem]:
         status, name = record.get("status"), record.get("name")
         if status not in ("created", "updated") or not isinstance(name, str):
             continue
-        wrote, before = record.get("data"), record.get("before")
+        before = record.get("before")
         try:
             row = whole_number(record.get("row") or n, "row")
         except ValueError as exc:
@@ -86,7 +87,8 @@ def read_created(path: Path) -> list[UndoItem]:
                 row=row,
                 name=name,
                 action="delete" if status == "created" else "restore",
-                wrote=wrote if isinstance(wrote, dict) else None,
+                # The API's answer as written (a JSON object), else nothing recorded.
+                wrote=record.get("data") if isinstance(record.get("data"), dict) else None,
                 before=before if isinstance(before, dict) else None,
             )
         )
@@ -96,8 +98,15 @@ def read_created(path: Path) -> list[UndoItem]:
 def write_items(path: Path, items: Iterable[UndoItem]) -> None:
     with atomic_text(path) as handle:
         for i in items:
-            record = {"row": i.row, "name": i.name, "status": _STATUS[i.action]}
-            handle.write(json.dumps({**record, "data": i.wrote, "before": i.before}) + "\n")
+            line: CreatedLine = {
+                "row": i.row,
+                "name": i.name,
+                "status": _STATUS[i.action],
+                "data": i.wrote,
+            }
+            if i.before is not None:
+                line["before"] = i.before
+            handle.write(json.dumps(line) + "\n")
 
 
 _STATUS = {"delete": "created", "restore": "updated"}
@@ -108,7 +117,7 @@ def _fields(fields: Iterable[str]) -> str:
     return ", ".join(fields)
 
 
-def _tag_note(listed: Mapping[str, Any], tag: str | None) -> str:
+def _tag_note(listed: ListedSource, tag: str | None) -> str:
     tags = listed.get("tags")
     if tag and not (isinstance(tags, list) and tag in tags):
         return f"; it no longer carries the tag {tag!r}"
@@ -116,7 +125,7 @@ def _tag_note(listed: Mapping[str, Any], tag: str | None) -> str:
 
 
 def judge(
-    item: UndoItem, listed: Mapping[str, Any] | None, *, sent: bool, tag: str | None = None
+    item: UndoItem, listed: ListedSource | None, *, sent: bool, tag: str | None = None
 ) -> Decision:
     """What `item` needs, given the source of its name as listed now (None: absent) and
     whether an earlier request of this rollback went without an answer (`sent`)."""
@@ -158,7 +167,7 @@ def _not_listed(item: UndoItem) -> Decision:
 
 def make_undo_plan(
     items: list[UndoItem],
-    existing: Mapping[str, Mapping[str, Any]],
+    existing: Mapping[str, ListedSource],
     *,
     finals: Mapping[str, RowResult],
     unanswered: Iterable[str] = (),

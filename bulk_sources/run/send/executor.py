@@ -122,7 +122,7 @@ class Executor:
     def waiting(self) -> Waiting:
         """What holds the run back right now (after a stop: only requests in flight)."""
         return waiting_now(
-            self.budget.limiter,
+            self.budget,
             self._in_flight.values(),
             self._backing_off.values(),
             stopping=self._stopping.is_set(),

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from ...limits.limiter import MultiWindowLimiter
+from ...limits.budget import SharedBudget
 
 
 @dataclass
@@ -60,7 +60,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def waiting_now(
-    limiter: MultiWindowLimiter,
+    budget: SharedBudget,
     in_flight: Collection[float],
     backing_off: Collection[float],
     *,
@@ -72,6 +72,7 @@ def waiting_now(
     oldest = now - min(in_flight) if in_flight else 0.0
     if stopping:
         return Waiting(len(in_flight), oldest)
+    limiter = budget.limiter
     window = limiter.estimate_finish(1) if limiter.waiting else None
     return Waiting(
         len(in_flight),
