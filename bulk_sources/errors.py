@@ -3,6 +3,7 @@
     BulkSourcesError            the message is one sentence that says how to fix it
     ├── UsageError              a bad option or argument
     ├── CatalogError            the catalog file itself can't be used (missing, empty, corrupt, ...)
+    │   └── HeaderRefused       a column is almost a field (or, --strict, not one): nothing sent
     ├── ApiKeyError             no key, or the key file can't be read
     ├── RunLockedError          another process holds the run folder
     ├── OtherKeyRefused         resume or retry with another key than the run's
@@ -28,6 +29,10 @@ class UsageError(BulkSourcesError):
 
 class CatalogError(BulkSourcesError):
     pass
+
+
+class HeaderRefused(CatalogError):
+    """The file is readable, but a submit of it would silently drop a column's values."""
 
 
 class ApiKeyError(BulkSourcesError):

@@ -40,7 +40,7 @@ def test_import_writes_the_catalog_and_a_summary(
     text = capsys.readouterr().out
     assert text.startswith("imported 3 assignment sources from growthbook")
     assert "ds_abc123 / exq_1: dimension column(s) browser" in text
-    assert "SQL dialect: databricks, snowflake" in text
+    assert "data source ds_abc123: snowflake (from its type snowflake)" in text
     assert validate_catalog(open_catalog(out)).valid_count == 3
     # --prefix alone puts the data source id first.
     assert main([*args, "--id-map", "user_id=userID,device_id=stableID", "--prefix"]) == 0

@@ -33,7 +33,7 @@ LAYERS: list[set[str]] = [
 # Inside run/: shared vocabulary, then what is kept, sent, planned, and the routines over them.
 RUN_LAYERS: list[set[str]] = [
     {"settings", "actions"},
-    {"record"},
+    {"record", "validating"},
     {"send"},
     {"plan"},
     {"resources"},

@@ -167,7 +167,7 @@ async def _populate(server: FakeApiServer, bodies: list[dict[str, Any]]) -> None
                 assert response.status == 201
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
 async def test_export_recreates_a_project_and_plans_the_same_one_unchanged(
     fake_server_factory: StartFakeServer, tmp_path: Path, suffix: str
 ) -> None:

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from ..fileio import atomic_write
 from .batch import BATCH_ROWS
 from .cells import NulCell
-from .columns import is_report_column
+from .columns import dialect_index, is_report_column
 from .importnote import is_import_note
 from .parquet import parquet_file
 from .reader import CatalogSource
@@ -47,8 +47,12 @@ def write_rows_with_report(
         raise ValueError(f"report columns must start with '_' so the reader ignores them: {bad}")
     out_path = Path(out_path)
     # An import's note stays with its row: it is what keeps an unedited row invalid.
+    # So does its SQL dialect: a retry checks the SQL the way the first run did.
+    dialect = dialect_index(catalog.columns)
     keep = [
-        i for i, c in enumerate(catalog.columns) if not is_report_column(c) or is_import_note(c)
+        i
+        for i, c in enumerate(catalog.columns)
+        if not is_report_column(c) or is_import_note(c) or i == dialect
     ]
     path = getattr(catalog, "path", None)
     if catalog.format == "parquet" and isinstance(path, Path):

@@ -146,7 +146,10 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
         "--encoding", help="text encoding of a CSV catalog (default UTF-8, a BOM is fine)"
     )
     parser.add_argument(
-        "--sheet", metavar="NAME", help="the sheet of an .xlsx catalog (default: the first)"
+        "--sheet",
+        metavar="NAME",
+        help="the sheet of an .xlsx catalog, hidden or not (default: the first visible sheet "
+        "with the catalog header)",
     )
     parser.add_argument(
         "--report-dir",
@@ -182,6 +185,8 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
         "sheet": args.sheet,
         "report_dir": args.report_dir,
         "dialect": getattr(args, "dialect", None),
+        "strict": getattr(args, "strict", False),
+        "ignore_columns": tuple(getattr(args, "ignore_column", None) or ()),
     }
     if getattr(args, "tag", None) is not None:
         values["tag"] = args.tag

@@ -50,12 +50,42 @@ _ALWAYS_SHOWN = frozenset(
 )
 
 
+def warning_lines(
+    warnings: list[dict[str, Any]],
+    unknown_columns: list[dict[str, Any]],
+    limit: int = 10,
+    notes: list[str] | None = None,
+) -> list[str]:
+    """What validation warns about, as `validate` words it: the rows are sent anyway."""
+    lines = [f"  note: {note}" for note in notes or ()]
+    if unknown_columns:
+        names = ", ".join(
+            f"{c['column']} (did you mean `{c['did_you_mean']}`?)"
+            if c["did_you_mean"]
+            else c["column"]
+            for c in unknown_columns
+        )
+        lines.append(f"  ignored columns (not assignment-source fields): {names}")
+    if warnings:
+        lines.append(f"  {len(warnings)} warnings (sent anyway; --strict makes them errors):")
+        for w in warnings[:limit]:
+            who = f"row {w['row']}" + (f" ({w['name']})" if w["name"] else "")
+            lines.append(f"    {who}: {w['field']}: {w['reason']}")
+        if len(warnings) > limit:
+            lines.append(f"    ... and {len(warnings) - limit} more (--json lists them all)")
+    return lines
+
+
 def print_report(report: RunReport, *, problems: int = 10) -> None:
     if report.note:
         print(report.note)
     print(f"{report.rows} rows from {report.catalog} to {report.target}")
     if report.catalog_change:
         print(f"  {report.catalog_change}")
+    for line in warning_lines(
+        report.warnings, report.unknown_columns, problems, report.catalog_notes
+    ):
+        print(line)
     for status in Status:
         count = report.counts.get(status.value, 0)
         if count or status in _ALWAYS_SHOWN:
@@ -174,6 +204,7 @@ def print_plan(
             lines.append(f"      {who}" + (f": {detail}" if detail and action != "create" else ""))
         if count > len(examples):
             lines.append(f"      ... and {count - len(examples)} more")
+    lines.extend(warning_lines(plan.warnings, plan.unknown_columns, notes=plan.catalog_notes))
     lines.append(
         f"  {plan.requests} requests under {', '.join(plan.windows)} take at least "
         f"{duration(plan.estimated_seconds)} (budget: {plan.budget_source})"

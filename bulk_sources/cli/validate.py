@@ -76,7 +76,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--report", type=Path, metavar="FILE", help="also write the problems found as CSV here"
     )
-    parser.add_argument("--sheet", metavar="NAME", help="the sheet of an .xlsx workbook to read")
+    parser.add_argument(
+        "--sheet",
+        metavar="NAME",
+        help="the sheet of an .xlsx workbook to read, hidden or not (default: the first "
+        "visible sheet with the catalog header)",
+    )
     parser.add_argument(
         "--max-errors",
         type=_count,
@@ -94,7 +99,8 @@ def register(subparsers: Any) -> None:
     template = subparsers.add_parser(
         "template",
         help="print a catalog header and two example rows to start from",
-        description="Print a CSV header and two example rows, one per idTypeMapping form.",
+        description="Print a CSV header and two example rows, one per idTypeMapping form: "
+        "save it as a .csv catalog, or open it in a spreadsheet and save it as .xlsx.",
     )
     template.add_argument(
         "--all", action="store_true", help="every column the API takes, not just the usual ones"
@@ -132,6 +138,8 @@ def write_report(report: ValidationReport, path: Path) -> None:
         with atomic_write(path) as f:
             writer = csv.writer(f)
             writer.writerow(["row", "name", "status", "field", "reason"])
+            for problem in report.column_errors:
+                writer.writerow(["header", "", "invalid", "header", neutralise(problem)])
             for item in [*findings(report), *warning_findings(report)]:
                 cells = [item.name or "", item.status, item.field, item.reason]
                 writer.writerow([item.row, *(neutralise(c) for c in cells)])
@@ -158,22 +166,30 @@ def _grouped(items: list[Finding], limit: int) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..catalog.columns import unknown_columns_text
     from ..catalog.problems import document, warning_findings
-    from ..catalog.reader import open_catalog, unknown_columns_warning
+    from ..catalog.reader import open_catalog
     from ..catalog.validation import findings, validate_catalog
 
     catalog = open_catalog(args.catalog, args.encoding, sheet=args.sheet)
-    report = validate_catalog(catalog, dialect=args.dialect)
-    code = 1 if report.invalid else 0
+    ignored = tuple(args.ignore_column)
+    report = validate_catalog(
+        catalog, dialect=args.dialect, strict=args.strict, ignore_columns=ignored
+    )
+    code = 1 if report.invalid or report.column_errors else 0
     if args.json:
         if args.report is not None:
             write_report(report, args.report)
         json.dump(document(report, str(catalog.path)), sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return code
-    warning = unknown_columns_warning(catalog)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    warning = unknown_columns_text(catalog.column_map, ignored)
     if warning:
         print(warning, file=sys.stderr)
+    for problem in report.column_errors:
+        print(f"header: {problem} (submit refuses this catalog, exit 1)")
     items = [*findings(report), *warning_findings(report)]
     long = len(items) > args.max_errors
     lines = _grouped(items, args.max_errors) if long else [str(i) for i in items]

@@ -33,3 +33,4 @@ class PlanEntry:
     note: str = ""
     changes: tuple[str, ...] = ()  # `field: old -> new`, one per differing field
     digest: str = ""  # the row's content key: a plan applied later checks the catalog by it
+    warnings: tuple[str, ...] = ()  # `field: reason` of what validation warns about the row

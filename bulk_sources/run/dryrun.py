@@ -14,8 +14,9 @@ from pathlib import Path
 
 from ..api.apikey import ApiKey
 from ..api.protocol import target_host
+from ..catalog.problems import unknown_column_dicts, warning_dicts
 from ..catalog.reader import Catalog, open_catalog
-from ..catalog.validation import ValidationReport, validate_catalog
+from ..catalog.validation import ValidationReport
 from ..errors import UsageError
 from ..models import ListedSource
 from .plan.existing import by_name, list_existing
@@ -30,6 +31,7 @@ from .resources import open_client
 from .send.history import planned_budget
 from .send.signals import StopRequests, raising_on_signals
 from .settings import SubmitSettings
+from .validating import validate_for_run
 
 EXAMPLES_PER_ACTION = 5
 
@@ -60,6 +62,9 @@ async def dry_run_async(
         examples=_examples(entries),
         plan_file=plan_file,
         target=target_host(settings.base_url),
+        warnings=warning_dicts(validation),
+        unknown_columns=unknown_column_dicts(validation),
+        catalog_notes=list(validation.notes),
         problems=sorted(
             (r for r in static_results(validation) + plan.decided if r.status in RETRYABLE),
             key=lambda r: r.row,
@@ -73,9 +78,7 @@ async def fresh_plan(
     """Validate, list and plan, as a submit would now; writes nothing."""
     catalog = open_catalog(Path(path), settings.encoding, sheet=settings.sheet)
     with raising_on_signals("reading the catalog"):
-        validation = with_tag(
-            validate_catalog(catalog, keep_valid=True, dialect=settings.dialect), settings.tag
-        )
+        validation = with_tag(validate_for_run(catalog, settings), settings.tag)
     existing: dict[str, ListedSource] = {}
     if validation.valid:
         async with open_client(settings, api_key, None) as client:

@@ -22,7 +22,7 @@ import aiohttp
 
 from ..api.apikey import ApiKey
 from ..catalog.reader import Catalog, open_catalog
-from ..catalog.validation import ValidationReport, validate_catalog
+from ..catalog.validation import ValidationReport
 from ..errors import OtherKeyRefused, RunStopped
 from ..version import __version__
 from .dryrun import dry_run_async
@@ -44,6 +44,7 @@ from .send.progress import ProgressFactory, no_progress
 from .send.signals import Interrupted, raising_on_signals
 from .settings import OnExists, SubmitSettings
 from .submission import Submission
+from .validating import refuse_header, validate_for_run
 
 __all__ = [
     "dry_run",
@@ -159,6 +160,7 @@ async def start_run(
         # Whole-file problems before any run folder exists; then the run's own copy, which
         # is all the run reads from here on (the checks hold for it: it is the same bytes).
         catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
+        refuse_header(catalog, settings)  # before a run folder: nothing to resume
         run_dir = new_run_dir(settings.report_dir, label)
     with _nothing_sent_yet(run_dir):
         snapshot, sha256 = snapshot_catalog(path, run_dir)
@@ -277,7 +279,7 @@ async def _carry_out(
 ) -> RunReport:
     """Validate the folder's catalog and run the routine over it as a `Submission`."""
     settings = folder.record.settings
-    validation = with_tag(_validate(folder.catalog, folder.run_dir, settings.dialect), settings.tag)
+    validation = with_tag(_validate(folder.catalog, folder.run_dir, settings), settings.tag)
     submission = Submission(
         folder.run_dir,
         folder.record,
@@ -293,10 +295,10 @@ async def _carry_out(
     return report
 
 
-def _validate(catalog: Catalog, run_dir: Path, dialect: str | None) -> ValidationReport:
+def _validate(catalog: Catalog, run_dir: Path, settings: SubmitSettings) -> ValidationReport:
     try:
         with raising_on_signals("reading the catalog"):
-            return validate_catalog(catalog, keep_valid=True, dialect=dialect)
+            return validate_for_run(catalog, settings)
     except Interrupted as exc:
         raise RunStopped(
             f"{exc}; nothing was sent. `bulk-sources resume {run_dir}` starts it again"

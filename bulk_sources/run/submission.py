@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..catalog.problems import unknown_column_dicts, warning_dicts
 from ..catalog.reader import Catalog
 from ..catalog.validation import ValidationReport, ValidRow
 from ..models import ListedSource, SourceContent
@@ -104,6 +105,10 @@ class Submission:
         )
         report.catalog_changed_since_start = self.catalog_sha256 != self.record.catalog_sha256
         report.catalog_change = catalog_change(results)
+        # What validation warned about, as `validate` says it (rows as the person numbers them).
+        report.warnings = [{**w, "row": original(w["row"])} for w in warning_dicts(self.validation)]
+        report.unknown_columns = unknown_column_dicts(self.validation)
+        report.catalog_notes = list(self.validation.notes)
         if write:
             write_report(
                 report,

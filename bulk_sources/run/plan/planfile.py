@@ -18,9 +18,10 @@ from ..record.runfiles import csv_records, damaged, whole_number
 from .rows import PlanEntry
 
 PLAN_FILE = "plan.csv"
-# `changes`: a JSON list of `field: old -> new`; `digest`: the row's content key (plans
-# written before these two columns read as having none).
-PLAN_COLUMNS = ("row", "name", "action", "fields", "note", "changes", "digest")
+# `changes`: a JSON list of `field: old -> new`; `digest`: the row's content key;
+# `warnings`: a JSON list of `field: reason` validation warns about (plans written before
+# these columns read as having none).
+PLAN_COLUMNS = ("row", "name", "action", "fields", "note", "changes", "digest", "warnings")
 
 
 def write_plan(path: Path, entries: Iterable[PlanEntry]) -> Path:
@@ -29,6 +30,7 @@ def write_plan(path: Path, entries: Iterable[PlanEntry]) -> Path:
         writer.writerow(PLAN_COLUMNS)
         for e in entries:
             changes = json.dumps(list(e.changes), ensure_ascii=False) if e.changes else ""
+            warned = json.dumps(list(e.warnings), ensure_ascii=False) if e.warnings else ""
             writer.writerow(
                 [
                     e.row,
@@ -38,6 +40,7 @@ def write_plan(path: Path, entries: Iterable[PlanEntry]) -> Path:
                     neutralise(e.note),
                     changes,
                     e.digest,
+                    warned,  # a JSON list: starts with [, never a formula
                 ]
             )
     return path
@@ -50,9 +53,6 @@ def read_plan(path: Path) -> list[PlanEntry]:
     out = []
     for line, rec in csv_records(path, ("row", "name", "action", "fields", "note"), fix):
         try:
-            changes = json.loads(rec.get("changes") or "[]")
-            if not isinstance(changes, list):
-                raise ValueError("changes is not a list")
             out.append(
                 PlanEntry(
                     row=whole_number(rec["row"], "row"),
@@ -60,10 +60,22 @@ def read_plan(path: Path) -> list[PlanEntry]:
                     action=rec["action"],
                     fields=tuple(f for f in rec["fields"].split(";") if f),
                     note=rec["note"],
-                    changes=tuple(str(c) for c in changes),
+                    changes=_texts(rec.get("changes"), "changes"),
                     digest=rec.get("digest") or "",
+                    warnings=_texts(rec.get("warnings"), "warnings"),
                 )
             )
         except ValueError as exc:
             raise damaged(path, line, str(exc), fix) from None
     return out
+
+
+def _texts(cell: str | None, what: str) -> tuple[str, ...]:
+    """A JSON list of texts in a cell (empty: none); ValueError says what is wrong."""
+    try:
+        value = json.loads(cell or "[]")
+    except ValueError:
+        raise ValueError(f"{what} is not a JSON list") from None
+    if not isinstance(value, list):
+        raise ValueError(f"{what} is not a JSON list")
+    return tuple(str(v) for v in value)

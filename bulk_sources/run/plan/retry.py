@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...catalog.reader import file_sha256, open_catalog, write_rows_subset
-from ...catalog.validation import ValidationReport, validate_catalog
+from ...catalog.validation import ValidationReport
 from ...errors import NothingToRetry, UsageError
 from ..record.folder import RESULTS_FILE, RunRecord, find_snapshot
 from ..record.report import read_run_results
 from ..record.results import RETRYABLE, RowResult, Status
 from ..settings import SubmitSettings
+from ..validating import validate_for_run
 
 
 @dataclass
@@ -83,7 +84,7 @@ def retry_subset(
     previous = read_run_results(run_dir)
     path = _catalog_path(run_dir, record)
     catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
-    validation = validate_catalog(catalog, keep_valid=True, dialect=settings.dialect)
+    validation = validate_for_run(catalog, settings)
     chosen, missing = choose_rows(previous, validation, include_invalid)
     invalid_left = not include_invalid and any(r.status is Status.INVALID for r in previous)
     notes = []

@@ -103,6 +103,11 @@ class RunReport:
     results: list[RowResult] = field(default_factory=list, repr=False)
     # A remark for the reader, e.g. "nothing to resume": the CLI shows it first.
     note: str = ""
+    # What validation warns about (rows sent anyway) and the columns it ignores, as
+    # `validate --json` writes them (catalog/problems.py).
+    warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    catalog_notes: list[str] = field(default_factory=list, repr=False)  # e.g. the sheet read
 
     @property
     def duration_s(self) -> float:
@@ -143,6 +148,9 @@ class RunReport:
             "budget": self.budget,
             "failed_rows_file": str(self.failed_rows_file),
             "key_fingerprint": self.key_fingerprint,
+            "warnings": self.warnings,
+            "unknown_columns": self.unknown_columns,
+            "catalog_notes": self.catalog_notes,
         }
 
     def results_frame(self) -> pd.DataFrame:
@@ -184,6 +192,9 @@ class DryRun:
     examples: dict[str, list[PlanEntry]] = field(default_factory=dict, repr=False)
     plan_file: Path | None = None
     target: str = ""  # the API host the plan was listed from (scheme://host[:port])
+    warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)  # as RunReport's
+    unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    catalog_notes: list[str] = field(default_factory=list, repr=False)
 
     @property
     def would_create(self) -> int:
@@ -250,5 +261,8 @@ class DryRun:
                 ]
                 for action, entries in self.examples.items()
             },
+            "warnings": self.warnings,
+            "unknown_columns": self.unknown_columns,
+            "catalog_notes": self.catalog_notes,
             "outcome": self.outcome.value,
         }
