@@ -47,6 +47,8 @@ async def test_resume_retry_and_rollback_refuse_another_projects_key(
     # Forced, for a rotated key of the same project: it goes on.
     again = await resume_run_async(first.run_dir, ApiKey(theirs), force_other_key=True)
     assert again.counts["created"] == 1
+    # and the report says what it risked.
+    assert "went on with another key than" in again.note and "two projects" in again.note
 
 
 async def test_retry_refuses_while_the_run_is_in_progress(

@@ -36,7 +36,7 @@ from .record.folder import (
     new_run_dir,
     snapshot_catalog,
 )
-from .record.identity import other_key
+from .record.identity import forced_note, other_key, with_note
 from .record.journal import JournalState, read_journal
 from .record.summary import DryRun, RunReport
 from .routine import Access, run_invocation
@@ -191,20 +191,28 @@ async def resume_run_async(
 ) -> RunReport:
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
-    same_key(run_dir, record, api_key, force_other_key, "resuming it")
+    forced = same_key(run_dir, record, api_key, force_other_key, "resuming it")
+    access = Access(api_key, session, progress)
     if record.rollback_of is not None:
         from .rollback.start import resume_rollback_async
 
-        return await resume_rollback_async(
+        report = await resume_rollback_async(
             run_dir, record, api_key, progress=progress, session=session
         )
+    else:
+        report = await _resume(run_dir, record, access)
+    report.note = with_note(report.note, forced)
+    return report
+
+
+async def _resume(run_dir: Path, record: RunRecord, access: Access) -> RunReport:
     with RunLock(run_dir):
         state = read_journal(run_dir / JOURNAL_FILE)
         with _nothing_sent_yet(None):
             source, sha256 = _resume_source(record, run_dir)
             catalog = open_catalog(source, record.settings.encoding, sheet=record.settings.sheet)
         folder = _Folder(run_dir, record, catalog, sha256, state)
-        return await _carry_out(folder, Access(api_key, session, progress))
+        return await _carry_out(folder, access)
 
 
 async def retry_run_async(
@@ -220,7 +228,7 @@ async def retry_run_async(
 ) -> RunReport:
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
-    same_key(run_dir, record, api_key, force_other_key, "a retry of it")
+    forced = same_key(run_dir, record, api_key, force_other_key, "a retry of it")
     settings = settings or record.settings
     if on_exists is not None:
         settings = settings.with_changes(on_exists=on_exists)
@@ -239,15 +247,19 @@ async def retry_run_async(
                 {k: r["action"] for k, r in journal.unfinished.items()},
             ),
         )
-    report.note = chosen.note
+    report.note = with_note(chosen.note, forced)
     return report
 
 
-def same_key(run_dir: Path, record: RunRecord, api_key: ApiKey, force: bool, doing: str) -> None:
-    """One run, one project: refuse another key than the run's unless `force`."""
+def same_key(
+    run_dir: Path, record: RunRecord, api_key: ApiKey, force: bool, doing: str
+) -> str | None:
+    """One run, one project: refuse another key than the run's unless `force`; forced, the
+    sentence the report says (what it risks)."""
     refused = other_key(run_dir, record, api_key.fingerprint, doing)
     if refused and not force:
         raise OtherKeyRefused(refused)
+    return forced_note(run_dir) if refused else None
 
 
 def _resume_source(record: RunRecord, run_dir: Path) -> tuple[Path, str]:

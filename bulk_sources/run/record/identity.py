@@ -34,3 +34,12 @@ def other_key(run_dir: Path, record: RunRecord, fingerprint: str, doing: str) ->
         f"maybe of another project; {doing} with it is refused: {RISK}. Use the run's key, or "
         "add --force-other-key when this key is for the same project"
     )
+
+
+def forced_note(run_dir: Path) -> str:
+    """What a report says when --force-other-key let another key go on."""
+    return f"went on with another key than {run_dir}'s (--force-other-key): {RISK}"
+
+
+def with_note(note: str, more: str | None) -> str:
+    return "; ".join(n for n in (note, more) if n)

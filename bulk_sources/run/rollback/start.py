@@ -38,7 +38,7 @@ from ..record.folder import (
     RunRecord,
     new_run_dir,
 )
-from ..record.identity import other_key
+from ..record.identity import forced_note, other_key, with_note
 from ..record.journal import read_journal
 from ..record.report import read_run_results
 from ..record.results import Status
@@ -84,6 +84,7 @@ async def rollback_run_async(
     session: aiohttp.ClientSession | None = None,
 ) -> RunReport:
     original, record = _undoable(Path(run_dir), api_key, force_other_key)
+    forced = other_key(original, record, api_key.fingerprint, "a rollback")
     with _held(original):
         created = original / CREATED_FILE
         items = read_created(created)
@@ -103,7 +104,9 @@ async def rollback_run_async(
         )
         mine.save(folder)
         with RunLock(folder):
-            return await _undo(folder, mine, items, record, Access(api_key, session, progress))
+            report = await _undo(folder, mine, items, record, Access(api_key, session, progress))
+    report.note = with_note(report.note, forced and forced_note(original))
+    return report
 
 
 async def resume_rollback_async(
