@@ -82,6 +82,10 @@ async def test_an_emptied_results_csv_is_refused_and_resume_writes_it_again(
         message = str(refused.value)
         assert f"{results} line " in message and "holds 0 rows, the run has 3" in message
         assert "nothing to retry" not in message
+    # summary.json gone too: the journal still says how many rows the run has.
+    (report.run_dir / "summary.json").unlink()
+    with pytest.raises(UsageError, match="holds 0 rows, the run has 3"):
+        await retry_run_async(report.run_dir, ApiKey(server.key))
     # Resume (nothing left to send) writes the report again instead of "nothing to resume".
     again = await resume_run_async(report.run_dir, ApiKey(server.key))
     assert again.counts["created"] == 2 and again.counts["invalid"] == 1

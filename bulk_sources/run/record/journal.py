@@ -129,6 +129,7 @@ class JournalState:
     befores: dict[str, SourceContent] = field(default_factory=dict)
     records: int = 0
     skipped_lines: int = 0
+    rows: int = 0  # the most rows an invocation's start event counted (0: none said)
 
 
 JOURNAL_FIX = (
@@ -164,7 +165,11 @@ def read_journal(path: Path) -> JournalState:
 def _take(state: JournalState, record: dict[str, Any]) -> None:
     kind = record.get("event")
     key = record.get("key")
-    if kind == "send" and isinstance(key, str):
+    if kind == "start":
+        rows = record.get("rows")
+        if isinstance(rows, int) and not isinstance(rows, bool):
+            state.rows = max(state.rows, rows)
+    elif kind == "send" and isinstance(key, str):
         sent = _send_record(record, key)
         state.sends[sent["rid"]] = sent["t"]
         if key not in state.finals:

@@ -18,7 +18,8 @@ from ...catalog.writer import write_rows_with_report
 from ...errors import UsageError
 from ...fileio import atomic_write
 from .csvsafe import neutralise
-from .folder import CREATED_FILE, RESULTS_FILE, SUMMARY_FILE
+from .folder import CREATED_FILE, JOURNAL_FILE, RESULTS_FILE, SUMMARY_FILE
+from .journal import read_journal
 from .results import RETRYABLE, RowResult, Status
 from .runfiles import csv_records, damaged, json_lines, whole_number
 from .shapes import CreatedLine
@@ -90,7 +91,11 @@ def read_run_results(run_dir: Path) -> list[RowResult]:
     try:
         rows = int(json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))["rows"])
     except (OSError, ValueError, TypeError, KeyError):
-        rows = 0  # no summary (yet), or a damaged one: results.csv is all there is
+        # No summary (yet), or a damaged one: the journal says how many rows the run has.
+        try:
+            rows = read_journal(run_dir / JOURNAL_FILE).rows
+        except UsageError:
+            rows = 0
     if len(results) < rows:
         raise damaged(
             path,
