@@ -17,8 +17,6 @@ from typing import Any
 
 from ...errors import UsageError
 
-_MAX_FIELD = 16 * 1024 * 1024  # an SQL cell can be long; the csv module's default is 128 KiB
-
 
 class MissingColumns(UsageError):
     """The file's header lacks a column the reader needs: maybe not that file at all."""
@@ -33,8 +31,8 @@ def csv_records(
     path: Path, required: Sequence[str], fix: str
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, cells by column name) of a CSV run file; `required` columns must be in
-    its header (in any order). A BOM is dropped, cells beyond the header ignored."""
-    csv.field_size_limit(_MAX_FIELD)
+    its header (in any order). A BOM is dropped, cells beyond the header ignored. (Cells as
+    long as a catalog's: catalog.reader lifts the csv module's field limit at import.)"""
     line = 1
     try:
         with path.open("r", encoding="utf-8-sig", newline="") as handle:
