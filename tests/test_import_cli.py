@@ -151,7 +151,9 @@ def test_help_does_not_load_yaml() -> None:
 async def test_import_validate_submit_export_gives_the_sources_the_import_described(
     fake_server_factory: StartFakeServer, tmp_path: Path
 ) -> None:
-    server = await fake_server_factory(FakeApiConfig(keys=[KEY], windows=list(TEST_WINDOWS)))
+    # The project has the types the Datadog map names (submit checks them before sending).
+    config = FakeApiConfig(keys=[KEY], windows=list(TEST_WINDOWS), unit_types=["accountID"])
+    server = await fake_server_factory(config)
     growthbook = read_growthbook(PAGES, "user_id=userID,device_id=stableID", prefix="")
     datadog = read_datadog(MODELS, DD_MAP, include_archived=True)
     described = {}

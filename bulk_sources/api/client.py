@@ -29,6 +29,8 @@ from .protocol import (
     KEY_HEADER,
     REVIEW_HEADER,
     SOURCES_PATH,
+    UNIT_TYPE_ITEM_PATH,
+    UNIT_TYPES_PATH,
     VERSION_HEADER,
     check_base_url,
 )
@@ -127,6 +129,17 @@ class ConsoleClient:
     async def delete(self, name: str) -> Answer:
         """`DELETE .../assignment_source/{name}`: 404 when no source has that name."""
         return await self.request("DELETE", ITEM_PATH.format(name=quote(name, safe="")), None)
+
+    async def create_unit_type(self, name: str, description: str = "") -> Answer:
+        """`POST /console/v1/unit_id_types`: a mutation, like a source's create."""
+        return await self.request(
+            "POST", UNIT_TYPES_PATH, {"name": name, "description": description}
+        )
+
+    async def delete_unit_type(self, name: str) -> Answer:
+        return await self.request(
+            "DELETE", UNIT_TYPE_ITEM_PATH.format(name=quote(name, safe="")), None
+        )
 
     async def get(self, path: str, *, body_limit: int = ANSWER_LIMIT) -> Answer:
         """A GET of `path` (relative to the base URL); the whole JSON body is `answer.body`."""

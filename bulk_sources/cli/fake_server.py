@@ -135,6 +135,21 @@ def register(subparsers: Any) -> None:
         help="let a 429'd attempt occupy the windows too, as the current page says "
         "(default: on; --no-count-rejected for the earlier behaviour)",
     )
+    parser.add_argument(
+        "--unit-type",
+        action="append",
+        dest="unit_types",
+        default=[],
+        metavar="NAME",
+        help="every project also has unit ID type NAME (repeatable; userID and stableID always)",
+    )
+    parser.add_argument(
+        "--strict-unit-types",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="refuse a source that maps a unit ID type its project lacks, 400 with an errors "
+        "list (default: on)",
+    )
     faults = parser.add_argument_group("faults (rates from 0 to 1, per mutation)")
     faults.add_argument("--error-rate", type=_rate, default=0.0, help="answer 500")
     faults.add_argument(
@@ -246,6 +261,8 @@ def build_config(args: argparse.Namespace) -> FakeApiConfig:
             create_answer=args.create_answer,
         ),
         state_file=args.state,
+        unit_types=list(args.unit_types),
+        strict_unit_types=args.strict_unit_types,
     )
 
 

@@ -190,6 +190,8 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
     }
     if getattr(args, "tag", None) is not None:
         values["tag"] = args.tag
+    if getattr(args, "create_unit_types", False):
+        values["create_unit_types"] = True
     values.update(overrides)
     return SubmitSettings(**values)
 

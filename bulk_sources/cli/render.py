@@ -19,6 +19,10 @@ from ..run.record.summary import TOOL, DryRun, RunReport
 NEEDS_FIX = frozenset({Status.INVALID, Status.FAILED})
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.0f} s"
@@ -97,6 +101,11 @@ def print_report(report: RunReport, *, problems: int = 10) -> None:
     )
     if report.stopped:
         print(f"  stopped: {report.stopped}")
+    units = report.unit_types or {}
+    if units.get("note"):
+        print(f"  note: {units['note']}")
+    if units.get("created"):
+        print(f"  unit ID types created: {', '.join(units['created'])}")
     to_fix = [row for row in report.results if row.status in NEEDS_FIX]
     for row in to_fix[:problems]:
         print(f"  {_who(row)}: {row.status.value}: {row.error}")
@@ -205,6 +214,12 @@ def print_plan(
         if count > len(examples):
             lines.append(f"      ... and {count - len(examples)} more")
     lines.extend(warning_lines(plan.warnings, plan.unknown_columns, notes=plan.catalog_notes))
+    if plan.unit_types_to_create:
+        lines.append(
+            f"  unit ID types to create first: {', '.join(plan.unit_types_to_create)} "
+            f"({_plural(len(plan.unit_types_to_create), 'request')})"
+        )
+    lines.extend(f"  note: {note}" for note in plan.notes)
     lines.append(
         f"  {plan.requests} requests under {', '.join(plan.windows)} take at least "
         f"{duration(plan.estimated_seconds)} (budget: {plan.budget_source})"

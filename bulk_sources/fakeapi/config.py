@@ -97,6 +97,13 @@ class FakeApiConfig:
     default_page_limit: int = 100
     # The 400 message for a name in use; `{name}` is replaced. Real wording is undocumented.
     duplicate_message: str = "Name is already in use: {name}"
+    # Unit ID types every project has besides the built-in userID and stableID.
+    unit_types: list[str] = field(default_factory=list)
+    # Refuse a source mapping a unit ID type its project lacks (400 with an `errors` list).
+    strict_unit_types: bool = True
+    # Answer every /console/v1/unit_id_types request with this status instead (404: a
+    # project or API version without the endpoint; 403: a key not allowed to read it).
+    unit_types_status: int | None = None
 
     def __post_init__(self) -> None:
         if not self.keys:
@@ -109,6 +116,9 @@ class FakeApiConfig:
                     self.keys.append(key)
                 if self.project_of(key) != name:
                     raise ValueError(f"key {key[:12]}... is in two projects")
+        for name in self.unit_types:
+            if not name.strip() or any(c.isspace() for c in name):
+                raise ValueError(f"unit ID type {name!r} must be one word, like accountID")
         for name in self.project_windows:
             if name not in self.projects and name != DEFAULT_PROJECT:
                 raise ValueError(f"windows for project {name!r}, which has no keys")

@@ -25,7 +25,7 @@ from ..catalog.reader import Catalog, open_catalog
 from ..catalog.validation import ValidationReport
 from ..errors import OtherKeyRefused, RunStopped
 from ..version import __version__
-from .dryrun import dry_run_async
+from .dryrun import ServerCheck, dry_run_async
 from .plan.retry import retry_subset
 from .plan.tagging import with_tag
 from .record.folder import (
@@ -72,11 +72,19 @@ def submit_catalog(
 
 
 def dry_run(
-    path: Path, settings: SubmitSettings, api_key: ApiKey, *, plan_file: Path | None = None
+    path: Path,
+    settings: SubmitSettings,
+    api_key: ApiKey,
+    *,
+    plan_file: Path | None = None,
+    server_check: ServerCheck | None = None,
 ) -> DryRun:
-    """Validate and list, and say what a submit would do and how long it takes; send nothing.
-    The plan goes to `plan_file`, or to a new dry-run folder under the report directory."""
-    return asyncio.run(dry_run_async(path, settings, api_key, plan_file=plan_file))
+    """Validate and list, and say what a submit would do and how long it takes; send nothing
+    but, with `server_check`, the API's own dryRun checks. The plan goes to `plan_file`, or
+    to a new dry-run folder under the report directory."""
+    return asyncio.run(
+        dry_run_async(path, settings, api_key, plan_file=plan_file, server_check=server_check)
+    )
 
 
 def resume_run(

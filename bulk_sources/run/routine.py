@@ -77,6 +77,16 @@ class RunKind(Protocol):
         """Every row the run settles, in order (a row with a final outcome is kept)."""
         ...
 
+    async def prepare(self, res: RunResources, stops: StopRequests) -> None:
+        """Before the listing, when some row is open: e.g. check (and create) the unit ID
+        types the rows need; it may make rows invalid (then `rows()` no longer holds them)."""
+        ...
+
+    async def finish(self, res: RunResources) -> None:
+        """After every row was sent and settled (not when the run stopped): e.g. a
+        rollback deletes the unit ID types its run created that no source maps any more."""
+        ...
+
     def plan(self, listed: list[ListedSource]) -> Plan:
         """The plan given the listing (empty: the offline plan, for kept rows)."""
         ...
@@ -151,6 +161,9 @@ async def _list_plan_send(
         res.journal.event("start", resumed=ending.resumed, version=__version__, rows=kind.total)
         ending.restored = restore_history(res.budget, kind.state, settings)
         try:
+            if open_rows:
+                await kind.prepare(res, stops)
+                open_rows = [row for row in kind.rows() if row.key not in kind.state.finals]
             listed = await _list_if(bool(open_rows), res, stops, "listing existing sources")
             sent.plan = _plan_rows(kind, res.journal, listed)
             sent.results, ending.requests, ending.stop_reason = await _send_rows(
@@ -158,6 +171,9 @@ async def _list_plan_send(
             )
             if ending.stop_reason is None:
                 await _fill_created(res, stops, listed, sent)
+                # Not cut short by a signal: the rows are settled, and the step is a listing
+                # and a few bounded requests; a stop here must not report them unsent.
+                await kind.finish(res)
         except RunStopped as exc:
             # Before any request (the listing failed, or a signal): every open row is
             # not_attempted, and resume picks them up.

@@ -54,7 +54,7 @@ _RULES: dict[str, tuple[str, Callable[[object], str | None]]] = {
     "max_wait": ("--max-wait", seconds_above_zero),
     "stop_grace": ("stop_grace", seconds_at_least_zero),
 }
-_FLAGS = ("respect_review_settings", "strict")
+_FLAGS = ("respect_review_settings", "strict", "create_unit_types")
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,8 @@ class SubmitSettings:
     tag: str | None = None
     # The catalog SQL's dialect (catalog/sql/); None: a check every dialect would agree with.
     dialect: str | None = None
+    # Create the unit ID types valid rows map and the project lacks, before any row.
+    create_unit_types: bool = False
     # --strict: every validation warning is an error; --ignore-column: unknown columns meant.
     strict: bool = False
     ignore_columns: tuple[str, ...] = ()

@@ -8,6 +8,7 @@ settled (invalid, duplicate), created.jsonl and the failed rows' catalog.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from ..catalog.reader import Catalog
 from ..catalog.validation import ValidationReport, ValidRow
 from ..models import ListedSource, SourceContent
 from .plan.existing import by_name
+from .plan.projectunits import UnitReport, created_by, prepare_unit_types
 from .plan.rows import Plan, PlanEntry, all_entries, make_plan
 from .plan.settle import Decision, decide
 from .record.created import with_sent_content
@@ -28,12 +30,14 @@ from .record.finish import (
     with_befores,
     write_report,
 )
-from .record.folder import CREATED_FILE, RESULTS_FILE, RunRecord
+from .record.folder import CREATED_FILE, JOURNAL_FILE, RESULTS_FILE, RunRecord
 from .record.gone import catalog_change, gone_rows
 from .record.journal import JournalState
 from .record.report import failed_path, write_created, write_failed, write_results
 from .record.results import RowResult
-from .record.summary import RunReport
+from .record.summary import Requests, RunReport
+from .resources import RunResources
+from .send.signals import StopRequests
 
 
 @dataclass
@@ -48,6 +52,7 @@ class Submission:
     catalog_sha256: str  # of the catalog as read now (resume follows an edited catalog)
     # row key -> action of a request sent without an answer in the run this one retries
     maybe_sent: Mapping[str, str] | None = None
+    units: UnitReport | None = None  # what `prepare` found and did about unit ID types
 
     @property
     def total(self) -> int:
@@ -55,6 +60,24 @@ class Submission:
 
     def rows(self) -> list[ValidRow]:
         return list(self.validation.valid)
+
+    async def prepare(self, res: RunResources, stops: StopRequests) -> None:
+        """The open rows' unit ID types against the project (GETs), and with
+        --create-unit-types the missing ones created first (mutations under the budget)."""
+        job = asyncio.ensure_future(
+            prepare_unit_types(
+                res.client,
+                res.budget,
+                res.journal,
+                res.settings,
+                self.validation,
+                frozenset(self.state.finals),
+            )
+        )
+        self.units = await stops.unless_stopped(job, "listing unit ID types")
+
+    async def finish(self, res: RunResources) -> None:
+        return None
 
     def plan(self, listed: list[ListedSource]) -> Plan:
         unanswered = {k: r["action"] for k, r in self.state.unfinished.items()}
@@ -109,6 +132,11 @@ class Submission:
         report.warnings = [{**w, "row": original(w["row"])} for w in warning_dicts(self.validation)]
         report.unknown_columns = unknown_column_dicts(self.validation)
         report.catalog_notes = list(self.validation.notes)
+        if self.units is not None:
+            report.unit_types = self.units.to_json()
+            # Every type the folder's invocations made (a resume finds them present).
+            report.unit_types["created"] = created_by(run_dir / JOURNAL_FILE)
+            report.requests = report.requests.plus(Requests(sent=self.units.requests))
         if write:
             write_report(
                 report,

@@ -103,6 +103,8 @@ class RunReport:
     results: list[RowResult] = field(default_factory=list, repr=False)
     # A remark for the reader, e.g. "nothing to resume": the CLI shows it first.
     note: str = ""
+    # What this invocation checked and created of the project's unit ID types (submit only).
+    unit_types: dict[str, Any] | None = None
     # What validation warns about (rows sent anyway) and the columns it ignores, as
     # `validate --json` writes them (catalog/problems.py).
     warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -148,6 +150,7 @@ class RunReport:
             "budget": self.budget,
             "failed_rows_file": str(self.failed_rows_file),
             "key_fingerprint": self.key_fingerprint,
+            "unit_types": self.unit_types,
             "warnings": self.warnings,
             "unknown_columns": self.unknown_columns,
             "catalog_notes": self.catalog_notes,
@@ -192,6 +195,12 @@ class DryRun:
     examples: dict[str, list[PlanEntry]] = field(default_factory=dict, repr=False)
     plan_file: Path | None = None
     target: str = ""  # the API host the plan was listed from (scheme://host[:port])
+    # Unit ID types a --create-unit-types submit creates before any row (in `requests`).
+    unit_types_to_create: list[str] = field(default_factory=list)
+    # Sentences about the whole plan, e.g. "unit ID types not checked: ...".
+    notes: list[str] = field(default_factory=list)
+    # --server-check: rows sampled, requests sent, refused and unanswered (None: not asked).
+    server_check: dict[str, Any] | None = None
     warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)  # as RunReport's
     unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
     catalog_notes: list[str] = field(default_factory=list, repr=False)
@@ -248,6 +257,9 @@ class DryRun:
             "windows": self.windows,
             "budget_source": self.budget_source,
             "plan_file": str(self.plan_file) if self.plan_file else None,
+            "unit_types_to_create": list(self.unit_types_to_create),
+            "notes": list(self.notes),
+            "server_check": self.server_check,
             "examples": {
                 action: [
                     {

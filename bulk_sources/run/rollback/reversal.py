@@ -23,8 +23,11 @@ from ..record.folder import RESULTS_FILE, RunRecord
 from ..record.journal import JournalState
 from ..record.report import write_results
 from ..record.results import RowResult, Status
-from ..record.summary import Outcome, RunReport
+from ..record.summary import Outcome, Requests, RunReport
+from ..resources import RunResources
+from ..send.signals import StopRequests
 from .undo import UndoItem, judge, make_undo_plan
+from .unitundo import UnitUndo, undo_unit_types
 
 
 @dataclass
@@ -36,6 +39,8 @@ class Rollback:
     items: list[UndoItem]
     state: JournalState
     tag: str | None  # the undone run's --tag: a source that lost it has changed since
+    unit_types: list[str] = field(default_factory=list)  # the undone run created these
+    units: UnitUndo | None = None  # what `finish` did with them
     _by_key: dict[str, UndoItem] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -47,6 +52,14 @@ class Rollback:
 
     def rows(self) -> list[ValidRow]:
         return [item.valid_row() for item in self.items]
+
+    async def prepare(self, res: RunResources, stops: StopRequests) -> None:
+        return None
+
+    async def finish(self, res: RunResources) -> None:
+        """The unit ID types the undone run created, deleted where no source maps them."""
+        if self.unit_types:
+            self.units = await undo_unit_types(res, self.unit_types)
 
     def plan(self, listed: list[ListedSource]) -> Plan:
         return make_undo_plan(
@@ -84,6 +97,9 @@ class Rollback:
             if report.outcome is Outcome.OK:
                 report.outcome = Outcome.ROWS_FAILED
             report.note = remain_note(remain)
+        if self.units is not None:
+            report.unit_types = self.units.to_json()
+            report.requests = report.requests.plus(Requests(sent=self.units.requests))
         if write:
             write_report(report, [(RESULTS_FILE, lambda: write_results(path, results))])
         return report

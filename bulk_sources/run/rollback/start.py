@@ -29,6 +29,7 @@ from ...models import ListedSource
 from ...version import __version__
 from ..plan.existing import by_name, list_existing
 from ..plan.planfile import PLAN_FILE, write_plan
+from ..plan.projectunits import created_by
 from ..plan.rows import Plan, PlanEntry, estimate_seconds
 from ..record.folder import (
     CREATED_FILE,
@@ -132,7 +133,15 @@ async def _undo(
 ) -> RunReport:
     """`undone`: the record of the run being undone (its tag)."""
     state = read_journal(run_dir / JOURNAL_FILE)
-    kind = Rollback(run_dir, record, items, state, tag=undone.settings.tag)
+    original = Path(record.rollback_of or run_dir)
+    kind = Rollback(
+        run_dir,
+        record,
+        items,
+        state,
+        tag=undone.settings.tag,
+        unit_types=created_by(original / JOURNAL_FILE),
+    )
     report = await run_invocation(kind, access)
     notes = (report.note, note(Path(record.rollback_of or run_dir)))
     report.note = "; ".join(n for n in notes if n)
@@ -215,6 +224,12 @@ async def _plan_rollback(
     write_plan(plan_file, sorted(plan.entries, key=lambda e: e.row))
     dry = _dry_run(original / CREATED_FILE, plan, settings.windows, plan_file)
     dry.target = target_host(settings.base_url)
+    types = created_by(original / JOURNAL_FILE)
+    if types:
+        dry.notes.append(
+            f"unit ID types the run created, deleted after the rows where no source still "
+            f"maps them (up to {len(types)} more requests): {', '.join(types)}"
+        )
     return dry
 
 
