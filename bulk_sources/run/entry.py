@@ -172,18 +172,19 @@ async def start_run(
         run_dir = new_run_dir(settings.report_dir, label)
     with _nothing_sent_yet(run_dir):
         snapshot, sha256 = snapshot_catalog(path, run_dir)
-    record = RunRecord(
-        catalog=retry.catalog.resolve() if retry else path.resolve(),
-        catalog_sha256=sha256,
-        settings=settings,
-        created_at=time.time(),
-        version=__version__,
-        retry_of=str(retry.run_dir) if retry else None,
-        key_fingerprint=access.api_key.fingerprint,
-        label=label,
-        source_rows=retry.rows if retry else None,
-    )
-    record.save(run_dir)
+        record = RunRecord(
+            catalog=retry.catalog.resolve() if retry else path.resolve(),
+            catalog_sha256=sha256,
+            settings=settings,
+            created_at=time.time(),
+            version=__version__,
+            retry_of=str(retry.run_dir) if retry else None,
+            key_fingerprint=access.api_key.fingerprint,
+            label=label,
+            source_rows=retry.rows if retry else None,
+        )
+        # Inside: a signal right after run.json appears is one sentence, not "interrupted".
+        record.save(run_dir)
     with RunLock(run_dir):
         folder = _Folder(run_dir, record, catalog.relocated(snapshot), sha256, JournalState())
         return await _carry_out(folder, access, retry.maybe_sent if retry else None)
