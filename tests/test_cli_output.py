@@ -114,7 +114,7 @@ def test_retry_with_nothing_to_send_says_so_and_makes_no_folder(
     catalog = write_catalog(tmp_path / "c.csv", [row("nr_1"), row("nr_2")])
     reports = tmp_path / "r"
     assert main(["submit", str(catalog), "--quiet", *_args(reports, server)]) == 0
-    run_dir = Path(capsys.readouterr().out.strip().splitlines()[-1].removeprefix("run folder: "))
+    run_dir = Path(capsys.readouterr().out.strip().splitlines()[-2].removeprefix("run folder: "))
     before = sorted(reports.iterdir())
     assert main(["retry", str(run_dir)]) == 0
     out, err = capsys.readouterr()
@@ -232,6 +232,6 @@ def test_ctrl_c_says_what_it_waits_for_and_a_second_one_stops_at_once(tmp_path: 
     assert second.startswith("stopping now: ")
     assert proc.returncode == 3, err
     assert "Traceback" not in err
-    run_dir = Path(out.strip().splitlines()[-1].removeprefix("run folder: "))
+    run_dir = Path(out.strip().splitlines()[-2].removeprefix("run folder: "))
     statuses = [r["status"] for r in read_results(run_dir)]
     assert statuses.count("unknown") == 3 and statuses.count("not_attempted") == 3

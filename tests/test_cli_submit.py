@@ -51,8 +51,9 @@ def test_submit_reports_every_row_and_never_shows_the_key(
     out, err = capsys.readouterr()
     assert code == 1
     lines = out.strip().splitlines()
-    run_dir = Path(lines[-1].removeprefix("run folder: "))
-    assert lines[-1].startswith("run folder: ") and run_dir.is_dir()
+    run_dir = Path(lines[-2].removeprefix("run folder: "))
+    assert lines[-2].startswith("run folder: ") and run_dir.is_dir()
+    assert lines[-1] == f"report page: {run_dir / 'report.html'}"
     assert "  created             5" in out
     assert "  invalid             1" in out
     assert "row 6 (cli_bad): invalid: idTypeMapping:" in out
@@ -149,7 +150,7 @@ def test_ctrl_c_stops_reports_not_attempted_and_resume_finishes(
     assert proc.returncode == 3, err
     assert "Traceback" not in err
     assert "stopped: interrupted by SIGINT" in out
-    run_dir = Path(out.strip().splitlines()[-1].removeprefix("run folder: "))
+    run_dir = Path(out.strip().splitlines()[-2].removeprefix("run folder: "))
     statuses = [r["status"] for r in read_results(run_dir)]
     assert len(statuses) == 150
     assert 0 < statuses.count("created") < 150

@@ -147,7 +147,7 @@ async def test_sigterm_while_listing_writes_a_report_of_not_attempted_rows(tmp_p
     assert b"Traceback" not in err
     text = out.decode()
     assert "interrupted by SIGTERM while listing" in text
-    run_dir = Path(text.strip().splitlines()[-1].removeprefix("run folder: "))
+    run_dir = Path(text.strip().splitlines()[-2].removeprefix("run folder: "))
     assert [r["status"] for r in read_results(run_dir)] == ["not_attempted"] * 5
 
 

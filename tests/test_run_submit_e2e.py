@@ -266,10 +266,10 @@ async def test_dry_run_sends_nothing_and_estimates_the_windows(
     # 130 requests under 20/0.5 s and 60/3 s: the 121st goes at 6 s, the 130th at 6.0 s.
     assert plan.to_json()["estimated_seconds"] == 6.0
     assert fake_server.state.stats()["mutations"] == 0
-    # The only thing written: the plan, in a dry-run folder nothing can resume.
+    # The only things written: the plan and its page, in a dry-run folder nothing can resume.
     folders = [p for p in (tmp_path / "reports").iterdir() if not p.name.startswith(".")]
     assert [p.name.endswith("-c-dry-run") for p in folders] == [True]
-    assert [p.name for p in folders[0].iterdir()] == ["plan.csv"]
+    assert sorted(p.name for p in folders[0].iterdir()) == ["plan.csv", "report.html"]
     assert plan.plan_file == folders[0] / "plan.csv"
 
 

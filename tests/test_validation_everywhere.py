@@ -60,7 +60,7 @@ def _near_miss(path: Path, prefix: str) -> Path:
 
 
 def _run_dir(out: str) -> Path:
-    return Path(out.strip().splitlines()[-1].removeprefix("run folder: "))
+    return Path(out.strip().splitlines()[-2].removeprefix("run folder: "))
 
 
 def test_submit_shows_and_records_the_warnings_validate_finds(

@@ -119,6 +119,8 @@ def print_report(report: RunReport, *, problems: int = 10) -> None:
         print(f"  rows to fix and run again: {report.failed_rows_file}")
     sys.stdout.flush()
     print(f"run folder: {report.run_dir}")
+    if report.page is not None:
+        print(f"report page: {report.page}")
 
 
 def problem_json(row: RowResult) -> dict[str, Any]:
@@ -226,4 +228,6 @@ def print_plan(
     )
     if plan.plan_file is not None:
         lines.append(f"plan: {plan.plan_file}")
+    if plan.page is not None:
+        lines.append(f"report page: {plan.page}")
     print("\n".join(lines))

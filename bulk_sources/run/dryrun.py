@@ -2,7 +2,8 @@
 
 The plan (one line per row: action and the fields that differ) goes to `plan_file` when
 given, else to `plan.csv` in a new `<time>-<catalog>-dry-run` folder under the report
-directory; nothing else is written there and nothing can be resumed from it.
+directory, with its page (report.html); nothing else is written there and nothing can be
+resumed from it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .plan.rows import Plan, PlanEntry, all_entries, estimate_seconds, make_plan
 from .plan.tagging import with_tag
 from .record.finish import static_results
 from .record.folder import new_run_dir
+from .record.page import add_dry_run_page
 from .record.results import RETRYABLE
 from .record.summary import DryRun
 from .resources import open_client
@@ -61,6 +63,7 @@ async def dry_run_async(
     server_check: ServerCheck | None = None,
 ) -> DryRun:
     catalog, validation, plan, units, entries = await fresh_plan(path, settings, api_key)
+    made_folder = plan_file is None
     problems = static_results(validation) + plan.decided
     checked = None
     if server_check is not None:
@@ -90,7 +93,7 @@ async def dry_run_async(
         ) from None
     windows, history, source = planned_budget(settings, api_key)  # after the check's sends
     requests = sum(1 for e in entries if e.action in SENT) + len(units.to_create)
-    return DryRun(
+    dry = DryRun(
         catalog=catalog.path,
         rows=validation.total,
         actions=dict(Counter(e.action for e in entries)),
@@ -109,6 +112,9 @@ async def dry_run_async(
         unknown_columns=unknown_column_dicts(validation),
         catalog_notes=list(validation.notes),
     )
+    if made_folder:  # never beside a plan file the user named
+        add_dry_run_page(dry, settings.base_url)
+    return dry
 
 
 async def fresh_plan(

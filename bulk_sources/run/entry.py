@@ -256,7 +256,8 @@ async def retry_run_async(
                 {k: r["action"] for k, r in journal.unfinished.items()},
             ),
         )
-    report.note = with_note(chosen.note, forced)
+    # keep the page's note; forced, what going on risked
+    report.note = with_note(with_note(chosen.note, report.note), forced)
     return report
 
 
@@ -312,7 +313,7 @@ async def _carry_out(
     )
     report = await run_invocation(submission, access)
     if not report.results:
-        report.note = EMPTY_CATALOG
+        report.note = "; ".join(n for n in (EMPTY_CATALOG, report.note) if n)
     return report
 
 

@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..record.csvsafe import neutralise
+from ..record.folder import PLAN_FILE as PLAN_FILE  # named with the folder's other files
 from ..record.report import atomic_text
 from ..record.runfiles import csv_records, damaged, whole_number
 from .rows import PlanEntry
 
-PLAN_FILE = "plan.csv"
 # `changes`: a JSON list of `field: old -> new`; `digest`: the row's content key;
 # `warnings`: a JSON list of `field: reason` validation warns about (plans written before
 # these columns read as having none).

@@ -19,6 +19,7 @@ from ...errors import CatalogError
 from ...models import SourceContent
 from ...version import __version__
 from .folder import SUMMARY_FILE, RunRecord
+from .page import page_or_note, write_run_page
 from .report import write_summary
 from .results import RETRYABLE, RowResult, Status
 from .summary import Outcome, Requests, RunReport, count_statuses, outcome_of
@@ -149,6 +150,8 @@ def write_report(report: RunReport, files: Sequence[ReportFile]) -> None:
             lost.append(f"{name} ({getattr(exc, 'strerror', None) or exc})")
     if lost:
         _stopped(report, f"can't write the report in {report.run_dir}: {', '.join(lost)}")
+    report.page, note = page_or_note(lambda: write_run_page(report))
+    report.note = "; ".join(n for n in (report.note, note) if n)
     try:
         write_summary(report.run_dir / SUMMARY_FILE, report.to_json())
     except OSError as exc:

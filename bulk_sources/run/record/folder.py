@@ -2,12 +2,14 @@
 
 reports/20261126T110501Z-example/
     run.json        catalog path and hash, settings (never the key), what it retries
+    plan.csv        the planned action per row, old -> new per changed field
     catalog.csv     the run's own copy of the catalog (or .parquet), read instead of the original
     journal.jsonl   every request about to go, every final outcome
     results.csv     every catalog row once, in catalog order
     failed.csv      the rows to run again, in the catalog's own columns
     created.jsonl   what the API answered for each created or updated row
     summary.json    counts, times, requests, 429s, windows
+    report.html     the page: counts, rows to look at, plan, timeline (page.py)
     .lock           held (flock) while a process works on the folder
 """
 
@@ -32,6 +34,7 @@ JOURNAL_FILE = "journal.jsonl"
 RESULTS_FILE = "results.csv"
 CREATED_FILE = "created.jsonl"
 SUMMARY_FILE = "summary.json"
+PLAN_FILE = "plan.csv"
 LOCK_FILE = ".lock"
 # The run's own copy of the catalog: catalog.csv, catalog.parquet, ...
 SNAPSHOT_STEM = "catalog"

@@ -110,6 +110,7 @@ class RunReport:
     warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)
     unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
     catalog_notes: list[str] = field(default_factory=list, repr=False)  # e.g. the sheet read
+    page: Path | None = None  # report.html, once written
 
     @property
     def duration_s(self) -> float:
@@ -154,6 +155,7 @@ class RunReport:
             "warnings": self.warnings,
             "unknown_columns": self.unknown_columns,
             "catalog_notes": self.catalog_notes,
+            "report_page": str(self.page) if self.page else None,
         }
 
     def results_frame(self) -> pd.DataFrame:
@@ -204,6 +206,7 @@ class DryRun:
     warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)  # as RunReport's
     unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
     catalog_notes: list[str] = field(default_factory=list, repr=False)
+    page: Path | None = None  # report.html beside plan_file, once written
 
     @property
     def would_create(self) -> int:
@@ -260,6 +263,7 @@ class DryRun:
             "unit_types_to_create": list(self.unit_types_to_create),
             "notes": list(self.notes),
             "server_check": self.server_check,
+            "report_page": str(self.page) if self.page else None,
             "examples": {
                 action: [
                     {

@@ -41,6 +41,7 @@ from ..record.folder import (
 )
 from ..record.identity import forced_note, other_key, with_note
 from ..record.journal import read_journal
+from ..record.page import add_dry_run_page
 from ..record.report import read_run_results
 from ..record.results import Status
 from ..record.summary import DryRun, RunReport
@@ -218,6 +219,7 @@ async def _plan_rollback(
                 job = asyncio.ensure_future(list_existing(client, settings))
                 listed = await stops.unless_stopped(job, "listing")
     plan = make_undo_plan(items, by_name(listed), finals={}, tag=settings.tag)
+    made_folder = plan_file is None
     if plan_file is None:
         folder = new_run_dir(settings.report_dir, f"{record.label}-rollback-dry-run")
         plan_file = folder / PLAN_FILE
@@ -230,6 +232,8 @@ async def _plan_rollback(
             f"unit ID types the run created, deleted after the rows where no source still "
             f"maps them (up to {len(types)} more requests): {', '.join(types)}"
         )
+    if made_folder:
+        add_dry_run_page(dry, settings.base_url)
     return dry
 
 
