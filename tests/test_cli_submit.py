@@ -190,7 +190,10 @@ def test_an_edited_journal_line_is_exit_2_with_the_line_never_an_internal_error(
     monkeypatch.setenv("STATSIG_API_KEY", KEY)
     catalog = write_catalog(tmp_path / "c.csv", [row("cli_edit_a"), row("cli_edit_b")])
     assert main(["submit", str(catalog), *_args(server, tmp_path / "r")]) == 0
-    run_dir = Path(capsys.readouterr().out.strip().splitlines()[-1].removeprefix("run folder: "))
+    lines = capsys.readouterr().out.splitlines()
+    run_dir = Path(
+        next(x for x in lines if x.startswith("run folder: ")).removeprefix("run folder: ")
+    )
     journal = run_dir / "journal.jsonl"
     journal.write_text(journal.read_text().replace('"status":"created"', '"status":"made"', 1))
     assert main(["resume", str(run_dir), "--quiet"]) == 2

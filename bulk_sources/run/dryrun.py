@@ -54,6 +54,16 @@ class ServerCheck:
     announce: Callable[[Cost], None] | None = None
 
 
+def _write_plan(plan_file: Path, entries: list[PlanEntry]) -> None:
+    try:
+        write_plan(plan_file, entries)
+    except OSError as exc:
+        raise UsageError(
+            f"can't write the plan to {plan_file} ({exc.strerror or exc}); "
+            "give a writable --plan FILE or --report-dir"
+        ) from None
+
+
 async def dry_run_async(
     path: Path,
     settings: SubmitSettings,
@@ -84,13 +94,7 @@ async def dry_run_async(
         entries, problems = fold(entries, problems, checked)
     if plan_file is None:
         plan_file = new_run_dir(settings.report_dir, f"{catalog.path.stem}-dry-run") / PLAN_FILE
-    try:
-        write_plan(plan_file, entries)
-    except OSError as exc:
-        raise UsageError(
-            f"can't write the plan to {plan_file} ({exc.strerror or exc}); "
-            "give a writable --plan FILE or --report-dir"
-        ) from None
+    _write_plan(plan_file, entries)
     windows, history, source = planned_budget(settings, api_key)  # after the check's sends
     requests = sum(1 for e in entries if e.action in SENT) + len(units.to_create)
     dry = DryRun(
