@@ -6,6 +6,7 @@
     │   └── HeaderRefused       a column is almost a field (or, --strict, not one): nothing sent
     ├── ApiKeyError             no key, or the key file can't be read
     ├── RunLockedError          another process holds the run folder
+    ├── OtherKeyRefused         resume or retry with another key than the run's
     ├── NothingToRetry          a retry found no row to send (not a failure in itself)
     ├── RollbackRefused         a rollback that could undo the wrong thing (see run/rollback/)
     └── RunStopped              the run could not go on: auth refused, API unreachable, interrupted
@@ -40,6 +41,10 @@ class ApiKeyError(BulkSourcesError):
 
 class RunLockedError(BulkSourcesError):
     pass
+
+
+class OtherKeyRefused(BulkSourcesError):
+    """resume or retry with another key than the run's (see run/record/identity.py)."""
 
 
 class NothingToRetry(BulkSourcesError):

@@ -61,7 +61,7 @@ def test_runs_lists_every_kind_newest_first_and_marks_what_was_undone(
     assert main(["rollback", str(first), "--quiet"]) == 0
     out = capsys.readouterr().out
     # The rollback's summary says what it did in its own words, not submit's.
-    assert out.startswith(f"rollback of {first}: 3 rows\n")
+    assert out.startswith(f"rollback of {first}: 3 rows at http://")
     assert "  deleted             3" in out
     assert "  created" not in out and "  invalid" not in out
     rollback = run_folder_in(out)

@@ -230,7 +230,7 @@ async def test_a_wrong_key_leaves_resume_dry_run_and_rollback_folders_as_they_we
     before = {p.name: p.read_bytes() for p in kept}
     wrong = ApiKey("console-wrong")
     with pytest.raises(ApiKeyError, match="refused the key"):
-        await resume_run_async(first.run_dir, wrong)
+        await resume_run_async(first.run_dir, wrong, force_other_key=True)
     with pytest.raises(ApiKeyError, match="refused the key"):
         await dry_run_async(catalog, settings(fake_server.url, reports), wrong)
     with pytest.raises(ApiKeyError, match="refused the key"):

@@ -15,6 +15,7 @@ import json
 import math
 import random
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AuthRefused, ListingFailed
@@ -26,11 +27,20 @@ from .protocol import SOURCES_PATH
 if TYPE_CHECKING:
     from .client import ConsoleClient
 
-# With no totalItems to go by: 10,000 pages of 100 is a million sources, far past any project.
-DEFAULT_MAX_PAGES = 10_000
-# 10,000 pages at the session's 5 pages/s take ~35 min; a listing slower than an hour is a
-# server trickling pages, not a big project. (A network bound, not a rate-window one.)
-DEFAULT_MAX_SECONDS = 3600.0
+# GETs are not said to count against the mutation windows; 5 pages a second is still gentle.
+PAGES_PER_SECOND = 5
+# With no totalItems to go by: 1,000 pages of 100 is 100,000 sources, far past any project
+# (each is made and kept by hand or by a migration like this one), and at PAGES_PER_SECOND
+# they take under 4 minutes, so an endless listing ends in minutes.
+DEFAULT_MAX_PAGES = 1_000
+# Three times what the page cap takes at that pace (10 min): slower than that is a server
+# trickling pages, not a big project. (A network bound, not a rate-window one.)
+DEFAULT_MAX_SECONDS = 3.0 * DEFAULT_MAX_PAGES / PAGES_PER_SECOND
+# Told (pages read, sources so far) after every page; the CLI sets it to show progress on
+# stderr for a long listing (the library prints nothing).
+PAGE_PROGRESS: ContextVar[Callable[[int, int], None] | None] = ContextVar(
+    "page_progress", default=None
+)
 # A Retry-After longer than this on a GET ends the listing instead of waiting it out.
 DEFAULT_MAX_WAIT = 300.0
 # A page holds up to 100 sources whose SQL may be long; bounded, but not at 1 MiB.
@@ -95,6 +105,9 @@ class Listing:
                 )
             seen_content[digest] = number
             items.extend(page_items)
+            told = PAGE_PROGRESS.get()
+            if told is not None:
+                told(number, len(items))
             if number == 1 and self._max_pages is None:
                 cap = _derived_cap(pagination, len(page_items), self._page_limit)
             path = self._next_path(pagination, number)

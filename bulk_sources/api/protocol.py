@@ -70,6 +70,12 @@ def check_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
+def target_host(base_url: str) -> str:
+    """The host (and port) a run sends to, as every summary names it: scheme://host[:port]."""
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else base_url
+
+
 def key_fingerprint(key: str) -> str:
     """A stable, one-way name for a key: safe to write down, useless to an attacker."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]

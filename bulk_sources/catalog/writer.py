@@ -67,11 +67,12 @@ def write_rows_with_report(
             extra = report.get(number)
             if extra is None:
                 continue
-            # A short (ragged) CSV row is written as it was, so it stays what it was.
-            cells = [_text(values[i]) for i in keep if i < len(values)]
-            if len(values) > width:
-                cells.extend(_text(v) for v in values[width:])
-            writer.writerow([*cells, *extra] if report_columns else cells)
+            # The report cells stay under their header whatever the row's width: a short
+            # (ragged) row is padded; a row with cells too many keeps them after the report
+            # cells, so it is read back as it was (invalid, with its cell count).
+            cells = [_text(values[i]) if i < len(values) else "" for i in keep]
+            over = [_text(v) for v in values[width:]]
+            writer.writerow([*cells, *extra, *over] if report_columns else [*cells, *over])
 
 
 def _text(value: object) -> object:

@@ -52,6 +52,9 @@ def run_export(args: argparse.Namespace) -> int:
     if args.output is None:
         write_csv(rows, sys.stdout)
         return 0
+    from ..api.protocol import target_host
+
     write_export(rows, args.output)
-    print(f"exported {len(rows)} assignment sources to {args.output}", file=sys.stderr)
+    source = target_host(settings.base_url)
+    print(f"exported {len(rows)} sources from {source} to {args.output}", file=sys.stderr)
     return 0

@@ -202,7 +202,10 @@ def _run(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     as_json = bool(getattr(args, "json", False))
     try:
-        code: int = args.func(args)
+        from .listing_notes import listing_notes
+
+        with listing_notes(quiet=bool(getattr(args, "quiet", False))):
+            code: int = args.func(args)
         return code
     except NothingToRetry as exc:
         # Not a failure: a sentence on stdout, no run folder, exit 0 (1 if rows need fixing).

@@ -59,6 +59,12 @@ def add_key_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_force_other_key(parser: argparse.ArgumentParser) -> None:
+    from ..run.record.identity import FORCE_HELP
+
+    parser.add_argument("--force-other-key", action="store_true", help=FORCE_HELP)
+
+
 def add_submit_options(parser: argparse.ArgumentParser) -> None:
     d = SubmitSettings(base_url=DEFAULT_BASE_URL)  # defaults shown in --help, not $STATSIG_BASE_URL
     parser.add_argument(

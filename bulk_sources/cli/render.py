@@ -96,9 +96,11 @@ def print_report(report: RunReport, *, problems: int = 10) -> None:
     if report.note:
         print(report.note)
     if report.rollback_of is not None:
-        print(f"rollback of {report.rollback_of}: {_rows(report.rows)}")
+        print(f"rollback of {report.rollback_of}: {_rows(report.rows)} at {report.target}")
     else:
-        print(f"{report.rows} rows from {report.catalog}")
+        print(f"{report.rows} rows from {report.catalog} to {report.target}")
+    if report.catalog_change:
+        print(f"  {report.catalog_change}")
     for line in warning_lines(
         report.warnings, report.unknown_columns, problems, report.catalog_notes
     ):
@@ -200,7 +202,7 @@ _ACTION_NOTES = {
 
 
 def print_dry_run(plan: DryRun) -> None:
-    title = f"dry run of {plan.catalog}: {plan.rows} rows, nothing sent"
+    title = f"dry run of {plan.catalog} against {plan.target}: {plan.rows} rows, nothing sent"
     print_plan(plan, title, _ACTION_WORDS, _ACTION_NOTES)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .options import (
+    add_force_other_key,
     add_key_options,
     add_submit_options,
     base_url_note,
@@ -94,6 +95,7 @@ def register(subparsers: Any) -> None:
     )
     resume.add_argument("run", type=Path, help="the run folder submit printed")
     add_key_options(resume)
+    add_force_other_key(resume)
     add_json_option(resume)
     resume.add_argument("--quiet", action="store_true", help="no progress on stderr")
     resume.set_defaults(func=run_resume)
@@ -106,6 +108,7 @@ def register(subparsers: Any) -> None:
     )
     retry.add_argument("run", type=Path, help="the run folder submit printed")
     add_key_options(retry)
+    add_force_other_key(retry)
     retry.add_argument(
         "--include-invalid",
         action="store_true",
@@ -234,7 +237,12 @@ def run_resume(args: argparse.Namespace) -> int:
     from ..run.entry import resume_run
     from .progress import run_progress
 
-    report = resume_run(args.run, key_from(args), progress=run_progress(quiet=args.quiet))
+    report = resume_run(
+        args.run,
+        key_from(args),
+        progress=run_progress(quiet=args.quiet),
+        force_other_key=args.force_other_key,
+    )
     return _show(report, args.json)
 
 
@@ -248,5 +256,6 @@ def run_retry(args: argparse.Namespace) -> int:
         include_invalid=args.include_invalid,
         on_exists=args.on_exists,
         progress=run_progress(quiet=args.quiet),
+        force_other_key=args.force_other_key,
     )
     return _show(report, args.json)

@@ -162,13 +162,29 @@ async def list_sources(request: web.Request) -> web.Response:
     config = state.config
     page = positive_int(request, "page", 1)
     limit = min(positive_int(request, "limit", config.default_page_limit), config.max_page_limit)
+    faults = config.listing
+    if faults.endless:
+        return _endless_page(page, limit)
+    listed = state.store.listed(faults.lag, faults.hidden)
     return web.json_response(
         {
             "message": "Assignment Sources listed successfully.",
-            "data": state.store.page(page, limit),
-            "pagination": pagination(SOURCES_PATH, page, limit, len(state.sources)),
+            "data": listed[(page - 1) * limit : page * limit],
+            "pagination": pagination(SOURCES_PATH, page, limit, len(listed)),
         }
     )
+
+
+def _endless_page(page: int, limit: int) -> web.Response:
+    """A listing that never ends (ListingFaults.endless): no totalItems, new sources on every
+    page and always a next page."""
+    data = [{"name": f"endless_{page}_{i}", "sql": "SELECT 1"} for i in range(limit)]
+    page_info = {
+        "itemsPerPage": limit,
+        "pageNumber": page,
+        "nextPage": f"{SOURCES_PATH}?page={page + 1}&limit={limit}",
+    }
+    return web.json_response({"data": data, "pagination": page_info})
 
 
 def _check_unit_types(request: web.Request, mapping: list[Any] | None) -> None:
@@ -185,8 +201,14 @@ async def create_source(request: web.Request) -> web.Response:
     if stored:
         state.created += 1
         state.dirty = True
+    shape = state.config.listing.create_answer
+    if shape == "empty":
+        return web.Response(status=201)
+    if shape == "text":
+        return web.Response(status=201, text="Created", content_type="text/plain")
+    data = {"name": source["name"]} if shape == "name" else source
     return web.json_response(
-        {"message": "Assignment Source created successfully", "data": source}, status=201
+        {"message": "Assignment Source created successfully", "data": data}, status=201
     )
 
 

@@ -43,6 +43,33 @@ class FaultConfig:
             raise ValueError(f"stall_seconds must be >= 0, got {self.stall_seconds}")
 
 
+CREATE_ANSWERS = ("full", "empty", "text", "name")
+
+
+@dataclass
+class ListingFaults:
+    """How the listing (and what it is relied on for) misbehaves on demand."""
+
+    # No totalItems, and every page brings new sources and a next page, forever.
+    endless: bool = False
+    # Sources younger than this many seconds are not listed yet (a lagging index).
+    lag: float = 0.0
+    # What a 201 to a create carries: "full" (the source, as documented), "empty" (no body),
+    # "text" (not JSON), "name" (data holding only the name). Not the listing's, but what
+    # makes a run depend on the listing to know what it made.
+    create_answer: str = "full"
+    # Names never listed, though they exist (an offset listing that skips an item when
+    # another is deleted concurrently); updates and DELETE still find them.
+    hidden: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.lag < 0:
+            raise ValueError(f"lag must be >= 0, got {self.lag}")
+        if self.create_answer not in CREATE_ANSWERS:
+            raise ValueError(f"create_answer must be one of {CREATE_ANSWERS}")
+        self.hidden = frozenset(self.hidden)
+
+
 DEFAULT_PROJECT = "default"
 
 
@@ -64,6 +91,7 @@ class FakeApiConfig:
     project_windows: dict[str, list[Window]] = field(default_factory=dict)
     burst: Window | None = None
     faults: FaultConfig = field(default_factory=FaultConfig)
+    listing: ListingFaults = field(default_factory=ListingFaults)
     state_file: Path | None = None
     max_page_limit: int = 100
     default_page_limit: int = 100

@@ -41,7 +41,7 @@ class FakeApiState:
     def __init__(self, config: FakeApiConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.clock = clock
-        self.store = SourceStore(config.duplicate_message)
+        self.store = SourceStore(config.duplicate_message, clock)
         self.unit_types = UnitTypeStore(config.unit_types, config.duplicate_message)
         self.faults = FaultInjector(config.faults)
         # One budget per project, shared by all its keys (the current page's rule).

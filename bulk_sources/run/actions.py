@@ -14,11 +14,13 @@ ACTIONS = (
     "duplicate",
     "settled",
     "done",
-    # a rollback's: send a delete or a restore; leave a changed source; nothing left to undo
+    # a rollback's: send a delete or a restore; leave a changed source; nothing left to undo;
+    # an updated source the listing does not show (resume lists again)
     "delete",
     "restore",
     "kept",
     "gone",
+    "unknown",
 )
 
 

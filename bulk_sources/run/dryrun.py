@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..api.apikey import ApiKey
+from ..api.protocol import target_host
 from ..catalog.problems import unknown_column_dicts, warning_dicts
 from ..catalog.reader import Catalog, open_catalog
 from ..catalog.unitcheck import BUILT_IN, NOT_CHECKED, ProjectTypes, mapped_types
@@ -53,6 +54,16 @@ class ServerCheck:
     announce: Callable[[Cost], None] | None = None
 
 
+def _write_plan(plan_file: Path, entries: list[PlanEntry]) -> None:
+    try:
+        write_plan(plan_file, entries)
+    except OSError as exc:
+        raise UsageError(
+            f"can't write the plan to {plan_file} ({exc.strerror or exc}); "
+            "give a writable --plan FILE or --report-dir"
+        ) from None
+
+
 async def dry_run_async(
     path: Path,
     settings: SubmitSettings,
@@ -84,13 +95,7 @@ async def dry_run_async(
     if plan_file is None:
         label = f"{catalog.path.stem}-dry-run"
         plan_file = new_dry_run_dir(settings.report_dir, label) / PLAN_FILE
-    try:
-        write_plan(plan_file, entries)
-    except OSError as exc:
-        raise UsageError(
-            f"can't write the plan to {plan_file} ({exc.strerror or exc}); "
-            "give a writable --plan FILE or --report-dir"
-        ) from None
+    _write_plan(plan_file, entries)
     windows, history, source = planned_budget(settings, api_key)  # after the check's sends
     requests = sum(1 for e in entries if e.action in SENT) + len(units.to_create)
     dry = DryRun(
@@ -103,6 +108,7 @@ async def dry_run_async(
         budget_source=source,
         examples=_examples(entries),
         plan_file=plan_file,
+        target=target_host(settings.base_url),
         unit_types_to_create=list(units.to_create),
         notes=[n for n in (units.warning, _check_note(checked)) if n],
         problems=sorted((r for r in problems if r.status in RETRYABLE), key=lambda r: r.row),

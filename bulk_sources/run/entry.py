@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from ..version import __version__
 from .dryrun import ServerCheck, dry_run_async
 from .plan.retry import retry_subset
 from .plan.tagging import with_tag
-from .preflight import check_key, fixes_of, own_session
+from .preflight import check_key, fixes_of, nothing_sent_yet, own_session
 from .record.folder import (
     JOURNAL_FILE,
     RETRY_OF,
@@ -39,6 +38,7 @@ from .record.folder import (
     run_label,
     snapshot_catalog,
 )
+from .record.identity import same_key, with_note
 from .record.journal import JournalState, read_journal
 from .record.summary import DryRun, RunReport
 from .routine import Access, already_settled, run_invocation
@@ -90,10 +90,17 @@ def dry_run(
 
 
 def resume_run(
-    run_dir: Path, api_key: ApiKey, *, progress: ProgressFactory = no_progress
+    run_dir: Path,
+    api_key: ApiKey,
+    *,
+    progress: ProgressFactory = no_progress,
+    force_other_key: bool = False,
 ) -> RunReport:
-    """Continue a run: final outcomes stay, sends with no answer are reconciled, the rest go."""
-    return asyncio.run(resume_run_async(run_dir, api_key, progress=progress))
+    """Continue a run: final outcomes stay, sends with no answer are reconciled, the rest go.
+    Refused with another key than the run's unless `force_other_key` (record/identity.py)."""
+    return asyncio.run(
+        resume_run_async(run_dir, api_key, progress=progress, force_other_key=force_other_key)
+    )
 
 
 def retry_run(
@@ -104,6 +111,7 @@ def retry_run(
     settings: SubmitSettings | None = None,
     on_exists: OnExists | None = None,
     progress: ProgressFactory = no_progress,
+    force_other_key: bool = False,
 ) -> RunReport:
     """A new run of the rows of `run_dir` that failed or were not attempted (and invalid
     ones, fixed in the catalog, with `include_invalid`), under `settings` (default: the
@@ -116,6 +124,7 @@ def retry_run(
             settings=settings,
             on_exists=on_exists,
             progress=progress,
+            force_other_key=force_other_key,
         )
     )
 
@@ -165,15 +174,15 @@ async def start_run(
         # Whole-file problems and a refused key before any run folder exists; then the
         # run's own copy, which is all the run reads from here on (the checks hold for it:
         # it is the same bytes).
-        with _nothing_sent_yet(None):
+        with nothing_sent_yet(None):
             catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
             refuse_header(catalog, settings)  # before a run folder: nothing to resume
         await check_key(settings, access)
-        with _nothing_sent_yet(None):
+        with nothing_sent_yet(None):
             run_dir = new_run_dir(settings.report_dir, label)
         # Everything up to run.json under the signal guard (a Ctrl-C removes the half-made
         # folder): from run.json on, the folder is a run, and validation guards itself.
-        with _nothing_sent_yet(run_dir):
+        with nothing_sent_yet(run_dir):
             snapshot, sha256 = snapshot_catalog(path, run_dir)
             own_copy = catalog.relocated(snapshot)
             record = RunRecord(
@@ -200,20 +209,30 @@ async def resume_run_async(
     *,
     progress: ProgressFactory = no_progress,
     session: aiohttp.ClientSession | None = None,
+    force_other_key: bool = False,
 ) -> RunReport:
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
+    forced = same_key(run_dir, record, api_key, force_other_key, "resuming it")
+    access = Access(api_key, session, progress)
     if record.rollback_of is not None:
         from .rollback.start import resume_rollback_async
 
-        return await resume_rollback_async(
+        report = await resume_rollback_async(
             run_dir, record, api_key, progress=progress, session=session
         )
+    else:
+        report = await _resume(run_dir, record, access)
+    report.note = with_note(report.note, forced)
+    return report
+
+
+async def _resume(run_dir: Path, record: RunRecord, access: Access) -> RunReport:
     async with contextlib.AsyncExitStack() as stack:
-        access = await own_session(stack, Access(api_key, session, progress), record.settings)
+        access = await own_session(stack, access, record.settings)
         with RunLock(run_dir):
             state = read_journal(run_dir / JOURNAL_FILE)
-            with _nothing_sent_yet(None):
+            with nothing_sent_yet(None):
                 source, sha256 = _resume_source(record, run_dir)
                 settings = record.settings
                 catalog = open_catalog(source, settings.encoding, sheet=settings.sheet)
@@ -231,14 +250,17 @@ async def retry_run_async(
     on_exists: OnExists | None = None,
     progress: ProgressFactory = no_progress,
     session: aiohttp.ClientSession | None = None,
+    force_other_key: bool = False,
 ) -> RunReport:
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
+    forced = same_key(run_dir, record, api_key, force_other_key, "a retry of it")
     settings = settings or record.settings
     if on_exists is not None:
         settings = settings.with_changes(on_exists=on_exists)
-    journal = read_journal(run_dir / JOURNAL_FILE)
-    with retry_subset(run_dir, record, settings, include_invalid) as chosen:
+    # The retried run's lock: a retry while it runs (or is resumed) would send rows twice.
+    with RunLock(run_dir), retry_subset(run_dir, record, settings, include_invalid) as chosen:
+        journal = read_journal(run_dir / JOURNAL_FILE)
         report = await start_run(
             chosen.subset,
             settings.with_changes(encoding=None, sheet=None),  # the subset is UTF-8 CSV or Parquet
@@ -251,7 +273,8 @@ async def retry_run_async(
                 {k: r["action"] for k, r in journal.unfinished.items()},
             ),
         )
-    report.note = "; ".join(n for n in (chosen.note, report.note) if n)  # keep the page's
+    # keep the page's note; forced, what going on risked
+    report.note = with_note(with_note(chosen.note, report.note), forced)
     return report
 
 
@@ -315,15 +338,3 @@ def _validate(catalog: Catalog, run_dir: Path, settings: SubmitSettings) -> Vali
         raise RunStopped(
             f"{exc}; nothing was sent. `bulk-sources resume {run_dir}` starts it again"
         ) from None
-
-
-@contextlib.contextmanager
-def _nothing_sent_yet(run_dir: Path | None) -> Iterator[None]:
-    """A signal while the run is being prepared: one sentence, and no half-made folder."""
-    try:
-        with raising_on_signals("reading the catalog"):
-            yield
-    except Interrupted as exc:
-        if run_dir is not None:
-            shutil.rmtree(run_dir, ignore_errors=True)
-        raise RunStopped(f"{exc}; nothing was sent") from None

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from ..errors import RunStopped, UsageError
 from .record.folder import RETRY_OF, RUN_FILE, RunRecord, run_label
 from .resources import open_client
 from .routine import Access
-from .send.signals import Interrupted, StopRequests
+from .send.signals import Interrupted, StopRequests, raising_on_signals
 from .settings import SubmitSettings
 
 
@@ -52,3 +54,15 @@ def fixes_of(path: Path) -> tuple[str | None, str | None]:
     except UsageError:
         return None, None  # a damaged run.json: the file is just a catalog then
     return str(parent), run_label(earlier.label, RETRY_OF, parent)
+
+
+@contextlib.contextmanager
+def nothing_sent_yet(run_dir: Path | None) -> Iterator[None]:
+    """A signal while the run is being prepared: one sentence, and no half-made folder."""
+    try:
+        with raising_on_signals("reading the catalog"):
+            yield
+    except Interrupted as exc:
+        if run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise RunStopped(f"{exc}; nothing was sent") from None

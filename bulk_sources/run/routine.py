@@ -47,8 +47,9 @@ from .plan.rows import Plan, PlanEntry
 from .plan.settle import Decision, ListingSettler, settled_result
 from .record.created import with_listed_data, without_data
 from .record.finish import Ending
-from .record.folder import SUMMARY_FILE, RunRecord
+from .record.folder import RunRecord
 from .record.journal import Journal, JournalState
+from .record.report import report_intact
 from .record.results import RowResult, Status
 from .record.summary import Requests, RunReport
 from .resources import RunResources, run_resources
@@ -134,7 +135,7 @@ def already_settled(kind: RunKind) -> bool:
     """Every row of the folder has its final outcome and its report: nothing to send."""
     state = kind.state
     open_rows = any(row.key not in state.finals for row in kind.rows())
-    return bool(state.records) and not open_rows and (kind.run_dir / SUMMARY_FILE).exists()
+    return bool(state.records) and not open_rows and report_intact(kind.run_dir)
 
 
 async def run_invocation(kind: RunKind, access: Access) -> RunReport:

@@ -21,6 +21,7 @@ from .plan.existing import by_name
 from .plan.projectunits import UnitReport, created_by, prepare_unit_types
 from .plan.rows import Plan, PlanEntry, all_entries, make_plan
 from .plan.settle import Decision, decide
+from .record.created import with_sent_content
 from .record.finish import (
     Ending,
     build_report,
@@ -30,6 +31,7 @@ from .record.finish import (
     write_report,
 )
 from .record.folder import CREATED_FILE, JOURNAL_FILE, RESULTS_FILE, RunRecord
+from .record.gone import catalog_change, gone_rows
 from .record.journal import JournalState
 from .record.report import carried_rows, failed_path, write_created, write_failed, write_results
 from .record.results import RowResult
@@ -79,13 +81,17 @@ class Submission:
 
     def plan(self, listed: list[ListedSource]) -> Plan:
         unanswered = {k: r["action"] for k, r in self.state.unfinished.items()}
-        return make_plan(
+        plan = make_plan(
             self.validation.valid,
             by_name(listed),
             self.record.settings.on_exists,
             finals=self.state.finals,
             maybe_sent={**(self.maybe_sent or {}), **unanswered},
         )
+        # The run record is append-only in meaning: what the run settled stays in the
+        # report whatever happened to the catalog since.
+        plan.kept += gone_rows(self.state, {row.key for row in self.validation.valid})
+        return plan
 
     def plan_entries(self, plan: Plan) -> list[PlanEntry]:
         return all_entries(plan, self.validation)
@@ -109,6 +115,8 @@ class Submission:
         # Numbered as the run's own copy of the catalog (failed.csv is cut from it); a retry
         # reports the numbers of the catalog it came from.
         results = [replace(r, row=original(r.row)) for r in own]
+        bodies = {row.key: row.body for row in self.validation.valid}
+        results = with_sent_content(results, bodies)
         run_dir = self.run_dir
         report = build_report(
             run_dir,
@@ -119,6 +127,7 @@ class Submission:
             failed=failed_path(run_dir, self.catalog),
         )
         report.catalog_changed_since_start = self.catalog_sha256 != self.record.catalog_sha256
+        report.catalog_change = catalog_change(results)
         # What validation warned about, as `validate` says it (rows as the person numbers them).
         report.warnings = [{**w, "row": original(w["row"])} for w in warning_dicts(self.validation)]
         report.unknown_columns = unknown_column_dicts(self.validation)
@@ -136,7 +145,9 @@ class Submission:
                     (CREATED_FILE, lambda: write_created(run_dir / CREATED_FILE, results)),
                     (
                         report.failed_rows_file.name,
-                        lambda: write_failed(run_dir, self.catalog, own, original),
+                        lambda: write_failed(
+                            run_dir, self.catalog, [r for r in own if r.row > 0], original
+                        ),
                     ),
                 ],
             )

@@ -18,6 +18,7 @@ from aiolimiter import AsyncLimiter
 
 from ...api.answers import Answer, AnswerKind
 from ...api.client import ConsoleClient
+from ...api.listing import PAGES_PER_SECOND
 from ...api.protocol import UNIT_TYPES_PATH
 from ...catalog.unitcheck import ProjectTypes, check_unit_types, creatable
 from ...catalog.verdicts import ValidationReport
@@ -25,7 +26,6 @@ from ...errors import AuthRefused, RunStopped
 from ...limits.budget import SharedBudget
 from ..record.journal import Journal
 from ..settings import SubmitSettings
-from .existing import PAGES_PER_SECOND
 
 JOURNAL_EVENT = "unit_type"
 WHAT = "the project's unit ID types"

@@ -20,7 +20,7 @@ from ...catalog.reader import file_sha256, open_catalog, write_rows_subset
 from ...catalog.validation import ValidationReport
 from ...errors import NothingToRetry, UsageError
 from ..record.folder import RESULTS_FILE, RunRecord, find_snapshot
-from ..record.report import carried_rows, read_results
+from ..record.report import carried_rows, read_run_results
 from ..record.results import RETRYABLE, RowResult, Status
 from ..settings import SubmitSettings
 from ..validating import validate_for_run
@@ -81,7 +81,7 @@ def retry_subset(
     results_path = run_dir / RESULTS_FILE
     if not results_path.exists():
         raise UsageError(f"{run_dir} has no {RESULTS_FILE} yet; run `bulk-sources resume` first")
-    previous = read_results(results_path)
+    previous = read_run_results(run_dir)
     path = _catalog_path(run_dir, record)
     catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
     validation = validate_for_run(catalog, settings)

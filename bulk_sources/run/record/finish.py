@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ...api.protocol import target_host
 from ...catalog.validation import ValidationReport
 from ...errors import CatalogError
 from ...models import SourceContent
@@ -122,6 +123,7 @@ def build_report(
         ended_at=ended,
         requests=earlier.requests.plus(ending.requests),
         windows=[str(w) for w in record.settings.windows],
+        target=target_host(record.settings.base_url),
         failed_rows_file=failed,
         key_fingerprint=ending.key_fingerprint,
         version=__version__,

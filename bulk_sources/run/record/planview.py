@@ -6,11 +6,13 @@ layers), so a dry run's page and a submit's show the plan exactly as it was revi
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from ...errors import UsageError
+from .runfiles import csv_records
 
 
 def plan_context(path: Path, most: int) -> dict[str, Any]:
@@ -28,11 +30,13 @@ def plan_context(path: Path, most: int) -> dict[str, Any]:
 
 
 def _read_plan(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []  # no plan: a run stopped before planning
     try:
-        with path.open("r", encoding="utf-8", newline="") as handle:
-            return [rec for rec in csv.DictReader(handle) if rec.get("action")]
-    except (OSError, csv.Error, UnicodeDecodeError):
-        return []  # no plan (a run stopped before planning) or an unreadable one
+        # The one tolerant reader of run files: a BOM, reordered columns, a cell too many.
+        return [rec for _, rec in csv_records(path, ("action",), "") if rec.get("action")]
+    except UsageError:
+        return []  # an unreadable one: the page goes without it
 
 
 def _changes(entry: dict[str, str]) -> Iterable[dict[str, str]]:

@@ -15,9 +15,13 @@ from typing import IO, Any
 
 from ...catalog.reader import Catalog
 from ...catalog.writer import write_rows_with_report
+from ...errors import UsageError
 from ...fileio import atomic_write
 from .csvsafe import neutralise
+from .folder import CREATED_FILE, JOURNAL_FILE, RESULTS_FILE, SUMMARY_FILE
+from .journal import read_journal
 from .results import NEEDS_FIX, RowResult, Status
+from .runfiles import csv_records, damaged, json_lines, whole_number
 from .shapes import CreatedLine
 
 # `content_hash`: the request body's hash, how resume and retry find a row again (files
@@ -54,19 +58,72 @@ def write_results(path: Path, results: Iterable[RowResult]) -> None:
 
 
 def read_results(path: Path) -> list[RowResult]:
-    with path.open("r", encoding="utf-8", newline="") as handle:
-        return [
-            RowResult(
-                row=int(rec["row"]),
-                name=rec["name"] or None,
-                status=Status(rec["status"]),
-                http_status=int(rec["http_status"]) if rec["http_status"] else None,
-                attempts=int(rec["attempts"] or 0),
-                error=rec["error"],
-                key=(rec.get(RESULT_COLUMNS[-1]) or rec.get(OLD_HASH_COLUMN)) or None,
+    """results.csv as a person may have re-saved it (BOM, columns reordered, a cell too
+    many); a line that can't be read is refused with a sentence naming it."""
+    fix = f"`bulk-sources resume {path.parent}` writes it again from the run's journal"
+    out = []
+    for line, rec in csv_records(path, ("row", "name", "status"), fix):
+        try:
+            out.append(
+                RowResult(
+                    row=whole_number(rec["row"], "row"),
+                    name=rec["name"] or None,
+                    status=_status(rec["status"]),
+                    http_status=whole_number(rec["http_status"], "http_status")
+                    if rec.get("http_status", "").strip()
+                    else None,
+                    attempts=whole_number(rec.get("attempts") or "0", "attempts"),
+                    error=rec.get("error", ""),
+                    key=(rec.get(RESULT_COLUMNS[-1]) or rec.get(OLD_HASH_COLUMN)) or None,
+                )
             )
-            for rec in csv.DictReader(handle)
-        ]
+        except ValueError as exc:
+            raise damaged(path, line, str(exc), fix) from None
+    return out
+
+
+def _status(text: str) -> Status:
+    try:
+        return Status(text.strip())
+    except ValueError:
+        raise ValueError(f"status {text!r} is not one the tool writes") from None
+
+
+def read_run_results(run_dir: Path) -> list[RowResult]:
+    """The run folder's results.csv, refused when it holds fewer rows than its summary
+    counts (emptied or cut by hand): then its rows can't be told from rows never sent."""
+    path = run_dir / RESULTS_FILE
+    results = read_results(path)
+    try:
+        rows = int(json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))["rows"])
+    except (OSError, ValueError, TypeError, KeyError):
+        # No summary (yet), or a damaged one: the journal says how many rows the run has.
+        try:
+            rows = read_journal(run_dir / JOURNAL_FILE).rows
+        except UsageError:
+            rows = 0
+    if len(results) < rows:
+        raise damaged(
+            path,
+            len(results) + 2,
+            f"it holds {len(results)} rows, the run has {rows}",
+            f"`bulk-sources resume {run_dir}` writes it again from the run's journal",
+        )
+    return results
+
+
+def report_intact(run_dir: Path) -> bool:
+    """summary.json, results.csv and created.jsonl are there and read back: a resume with
+    nothing left to send may leave them as they are."""
+    if not (run_dir / SUMMARY_FILE).is_file():
+        return False
+    try:
+        read_run_results(run_dir)
+        if (run_dir / CREATED_FILE).exists():
+            list(json_lines(run_dir / CREATED_FILE, ""))
+    except UsageError:
+        return False
+    return True
 
 
 def carried_rows(catalog: Catalog) -> dict[int, int]:
@@ -121,11 +178,12 @@ def write_failed(
 
 
 def write_created(path: Path, results: Iterable[RowResult]) -> None:
-    """What the API answered for each created or updated row, one JSON object a line; an
-    updated row also carries `before`, the content it replaced."""
+    """Every created or updated row, one JSON object a line: what the API holds (its answer,
+    else what was sent, else null); an updated row also carries `before`, the content it
+    replaced. A row without data is still listed, so rollback names it."""
     with atomic_text(path) as handle:
         for r in results:
-            if r.data is not None or r.before is not None:
+            if r.status in (Status.CREATED, Status.UPDATED) or r.before is not None:
                 record: CreatedLine = {
                     "row": r.row,
                     "name": r.name,

@@ -21,6 +21,8 @@ class Status(StrEnum):
     UNKNOWN = "unknown"
     # Exists with the same content (compared field by field): nothing was sent.
     UNCHANGED = "unchanged"
+    # Sent with dryRun=true and accepted: the API checked the row and persisted nothing.
+    VALIDATED = "validated"
     # A rollback's outcomes: what it undid, and what it left alone and why.
     DELETED = "deleted"
     RESTORED = "restored"
@@ -39,6 +41,7 @@ DONE = frozenset(
         Status.EXISTS,
         Status.DUPLICATE,
         Status.UNCHANGED,
+        Status.VALIDATED,
         Status.DELETED,
         Status.RESTORED,
         Status.KEPT,

@@ -91,6 +91,9 @@ class RunReport:
     version: str
     stopped: str | None = None
     catalog_changed_since_start: bool = False
+    # Said once: rows the catalog no longer holds, kept in the report as the run settled them.
+    catalog_change: str | None = None
+    target: str = ""  # the API host the run sends to (scheme://host[:port])
     retry_of: str | None = None
     resumed: bool = False
     restored_rate_limit_history: int = 0
@@ -125,6 +128,8 @@ class RunReport:
             "catalog": str(self.catalog),
             "catalog_sha256": self.catalog_sha256,
             "catalog_changed_since_start": self.catalog_changed_since_start,
+            "catalog_change": self.catalog_change,
+            "target": self.target,
             "retry_of": self.retry_of,
             "rollback_of": self.rollback_of,
             "resumed": self.resumed,
@@ -191,6 +196,7 @@ class DryRun:
     problems: list[RowResult] = field(default_factory=list, repr=False)
     examples: dict[str, list[PlanEntry]] = field(default_factory=dict, repr=False)
     plan_file: Path | None = None
+    target: str = ""  # the API host the plan was listed from (scheme://host[:port])
     # Unit ID types a --create-unit-types submit creates before any row (in `requests`).
     unit_types_to_create: list[str] = field(default_factory=list)
     # Sentences about the whole plan, e.g. "unit ID types not checked: ...".
@@ -239,6 +245,7 @@ class DryRun:
             "tool": TOOL,
             "dry_run": True,
             "catalog": str(self.catalog),
+            "target": self.target,
             "rows": self.rows,
             "actions": {a: self.actions.get(a, 0) for a in ACTIONS if a in self.actions},
             "would_create": self.would_create,

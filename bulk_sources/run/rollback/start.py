@@ -21,6 +21,7 @@ from pathlib import Path
 import aiohttp
 
 from ...api.apikey import ApiKey
+from ...api.protocol import target_host
 from ...catalog.reader import file_sha256
 from ...errors import RollbackRefused, RunLockedError, UsageError
 from ...limits.windows import Window
@@ -34,7 +35,6 @@ from ..record.folder import (
     CREATED_FILE,
     JOURNAL_FILE,
     LOCK_FILE,
-    RESULTS_FILE,
     ROLLBACK_OF,
     RunLock,
     RunRecord,
@@ -42,9 +42,10 @@ from ..record.folder import (
     new_run_dir,
     run_label,
 )
+from ..record.identity import forced_note, other_key, with_note
 from ..record.journal import read_journal
 from ..record.page import add_dry_run_page
-from ..record.report import read_results
+from ..record.report import read_run_results
 from ..record.results import Status
 from ..record.summary import DryRun, RunReport
 from ..resources import open_client
@@ -90,6 +91,7 @@ async def rollback_run_async(
     original, record = _undoable(Path(run_dir), api_key, force_other_key)
     async with open_client(record.settings, api_key, session) as client:
         await client.check_key()  # a wrong key: exit 2 before the rollback's folder exists
+    forced = other_key(original, record, api_key.fingerprint, "a rollback")
     with _held(original):
         created = original / CREATED_FILE
         items = read_created(created)
@@ -109,7 +111,9 @@ async def rollback_run_async(
         )
         mine.save(folder)
         with RunLock(folder):
-            return await _undo(folder, mine, items, record, Access(api_key, session, progress))
+            report = await _undo(folder, mine, items, record, Access(api_key, session, progress))
+    report.note = with_note(report.note, forced and forced_note(original))
+    return report
 
 
 async def resume_rollback_async(
@@ -145,7 +149,8 @@ async def _undo(
         unit_types=created_by(original / JOURNAL_FILE),
     )
     report = await run_invocation(kind, access)
-    report.note = report.note or note(Path(record.rollback_of or run_dir))
+    notes = (report.note, note(Path(record.rollback_of or run_dir)))
+    report.note = "; ".join(n for n in notes if n)
     return report
 
 
@@ -158,13 +163,9 @@ def _undoable(original: Path, api_key: ApiKey, force_other_key: bool) -> tuple[P
             f"{original} is a rollback (of {record.rollback_of}) and is not rolled back; "
             "to redo that run, submit its catalog again"
         )
-    known = record.key_fingerprint
-    if known and known != api_key.fingerprint and not force_other_key:
-        raise RollbackRefused(
-            f"{original} was run with another key (fingerprint {known}, this one is "
-            f"{api_key.fingerprint}), maybe of another project; use that key, or add "
-            "--force-other-key when this key is for the same project"
-        )
+    refused = other_key(original, record, api_key.fingerprint, "a rollback")
+    if refused and not force_other_key:
+        raise RollbackRefused(refused)
     if not (original / CREATED_FILE).is_file():
         raise UsageError(
             f"{original} has no {CREATED_FILE}: nothing it did is recorded yet; "
@@ -197,8 +198,8 @@ def _holder(original: Path) -> str:
 def note(original: Path) -> str:
     """A remark on rows of the undone run that never settled: what they did is not undone."""
     try:
-        results = read_results(original / RESULTS_FILE)
-    except (OSError, ValueError, KeyError):
+        results = read_run_results(original)
+    except UsageError:
         return ""
     unknown = sum(r.status is Status.UNKNOWN for r in results)
     if not unknown:
@@ -231,6 +232,7 @@ async def _plan_rollback(
         plan_file = folder / PLAN_FILE
     write_plan(plan_file, sorted(plan.entries, key=lambda e: e.row))
     dry = _dry_run(original / CREATED_FILE, plan, settings.windows, plan_file)
+    dry.target = target_host(settings.base_url)
     types = created_by(original / JOURNAL_FILE)
     if types:
         dry.notes.append(

@@ -49,13 +49,13 @@ from ..record.results import UNSETTLED, RowResult, Status
 from ..settings import SubmitSettings
 from .gauges import Counters, Waiting, waiting_now
 from .outcomes import (
-    DONE_BY_ACTION,
     Sender,
     budget_verdict,
     delete_not_found,
     exists_outcome,
     gave_up,
     settled,
+    succeeded,
     unfinished,
 )
 from .patience import watch_patience
@@ -235,7 +235,7 @@ class Executor:
             if kind is not AnswerKind.NOT_SENT:
                 task.refused_since = None
             if kind is AnswerKind.OK:
-                return settled(task, DONE_BY_ACTION[task.action], answer, "")
+                return succeeded(task, answer)
             if kind is AnswerKind.RATE_LIMITED:
                 task.attempts -= 1  # a 429 is not one of the row's attempts
                 self.counters.rate_limited += 1
