@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         CatalogError as CatalogError,
         ListingFailed as ListingFailed,
         NothingToRetry as NothingToRetry,
+        OtherKeyRefused as OtherKeyRefused,
         RollbackRefused as RollbackRefused,
         RunLockedError as RunLockedError,
         RunStopped as RunStopped,

@@ -3,8 +3,10 @@
     BulkSourcesError            the message is one sentence that says how to fix it
     ├── UsageError              a bad option or argument
     ├── CatalogError            the catalog file itself can't be used (missing, empty, corrupt, ...)
+    │   └── HeaderRefused       a column is almost a field (or, --strict, not one): nothing sent
     ├── ApiKeyError             no key, or the key file can't be read
     ├── RunLockedError          another process holds the run folder
+    ├── OtherKeyRefused         resume or retry with another key than the run's
     ├── NothingToRetry          a retry found no row to send (not a failure in itself)
     ├── RollbackRefused         a rollback that could undo the wrong thing (see run/rollback/)
     └── RunStopped              the run could not go on: auth refused, API unreachable, interrupted
@@ -29,12 +31,20 @@ class CatalogError(BulkSourcesError):
     pass
 
 
+class HeaderRefused(CatalogError):
+    """The file is readable, but a submit of it would silently drop a column's values."""
+
+
 class ApiKeyError(BulkSourcesError):
     pass
 
 
 class RunLockedError(BulkSourcesError):
     pass
+
+
+class OtherKeyRefused(BulkSourcesError):
+    """resume or retry with another key than the run's (see run/record/identity.py)."""
 
 
 class NothingToRetry(BulkSourcesError):

@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .api.apikey import ApiKey
+from .catalog.frame import open_frame
+from .catalog.validation import check_header
 from .errors import CatalogError
 from .run.entry import start_run
 from .run.record.summary import RunReport
@@ -49,6 +51,8 @@ async def submit_frame_async(
     name: str = "frame",
     progress: ProgressFactory = no_progress,
 ) -> RunReport:
+    # The frame's own header is checked first, so a refusal names the DataFrame, not a copy.
+    check_header(open_frame(frame), strict=settings.strict, ignore_columns=settings.ignore_columns)
     with _as_parquet(frame, settings.report_dir) as path:
         return await start_run(path, settings, Access(api_key, progress=progress), label=name)
 

@@ -51,3 +51,10 @@ def no_send_after_success(records: Sequence[dict[str, Any]]) -> bool:
         elif record["event"] == "send" and record["key"] in done:
             return False
     return True
+
+
+def run_folder_in(out: str) -> Path:
+    """The run folder a summary names on its `run folder: ` line (the page follows it)."""
+    lines = [line for line in out.splitlines() if line.startswith("run folder: ")]
+    assert len(lines) == 1, out
+    return Path(lines[0].removeprefix("run folder: "))

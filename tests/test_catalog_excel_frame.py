@@ -59,7 +59,10 @@ def test_xlsx_sheet_by_name_and_unknown_sheet(tmp_path: Path) -> None:
         {"Notes": [["just notes"]], "Sources": [list(good()), list(good("a").values())]},
     )
     with pytest.raises(CatalogError, match="lacks the required column"):
-        open_catalog(path)  # the first sheet
+        open_catalog(path, sheet="Notes")  # named, so read even without a header
+    # Not named: the first sheet with the catalog header, saying so.
+    assert open_catalog(path).notes == ["read sheet 'Sources': no catalog header in 'Notes' "
+                                        "(row 1: 'just notes')"]  # fmt: skip
     assert validate_catalog(open_catalog(path, sheet="Sources")).valid_count == 1
     with pytest.raises(CatalogError, match=r"has no sheet 'Nope' \(its sheets: 'Notes', "):
         open_catalog(path, sheet="Nope")

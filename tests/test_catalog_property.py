@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bulk_sources.api.names import name_problem
 from bulk_sources.catalog.reader import open_catalog
 from bulk_sources.catalog.validation import validate_catalog
 from bulk_sources.models import AssignmentSourceCreate
@@ -27,6 +28,8 @@ TEXT = (
 # Column names of the SQL's output: no spaces or separators (those are refused).
 WORD = TEXT.filter(lambda t: not any(c.isspace() or c in ",;|" for c in t))
 OPTIONAL_TEXT = st.none() | TEXT
+# A name a URL path carries exactly (api/names.py): `.` and `..` are invalid (issue 18).
+NAME = TEXT.filter(lambda t: name_problem(t) is None)
 
 MAPPING = st.lists(
     st.fixed_dictionaries({"statsigUnitID": WORD, "column": WORD}),
@@ -39,7 +42,7 @@ OWNER = st.none() | st.dictionaries(
 )
 BODY = st.fixed_dictionaries(
     {
-        "name": TEXT,
+        "name": NAME,
         "sql": TEXT,
         "timestampColumn": WORD,
         "experimentIDColumn": WORD,

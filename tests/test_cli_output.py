@@ -11,11 +11,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 from catalog_helpers import names, row, write_catalog
 from process_helpers import server_process, tool, wait_for_sends
-from submit_helpers import read_results
+from submit_helpers import read_results, run_folder_in
 
 from bulk_sources.cli.main import build_parser, main
 
@@ -70,7 +71,8 @@ def test_submit_json_is_one_document_and_the_pulse_goes_to_stderr(
     assert {k: doc[k] for k in summary} == summary  # summary.json's content, and more
     # stderr is not a terminal here: one record at each tenth, the last at 100 %.
     records = [line for line in err.splitlines() if line.startswith("progress ")]
-    assert len(records) == 10
+    assert len(records) == 11  # the opening line, then one at each tenth
+    assert records[0].startswith("progress 0/10 rows (0 %) after 00:00")
     assert records[-1].startswith("progress 10/10 rows (100 %) after ")
     assert "created=10" in records[-1] and "rows/s" in records[-1]
 
@@ -114,7 +116,7 @@ def test_retry_with_nothing_to_send_says_so_and_makes_no_folder(
     catalog = write_catalog(tmp_path / "c.csv", [row("nr_1"), row("nr_2")])
     reports = tmp_path / "r"
     assert main(["submit", str(catalog), "--quiet", *_args(reports, server)]) == 0
-    run_dir = Path(capsys.readouterr().out.strip().splitlines()[-1].removeprefix("run folder: "))
+    run_dir = run_folder_in(capsys.readouterr().out)
     before = sorted(reports.iterdir())
     assert main(["retry", str(run_dir)]) == 0
     out, err = capsys.readouterr()
@@ -206,6 +208,12 @@ def test_help_imports_no_heavy_library() -> None:
 
 
 @pytest.mark.slow
+def _next_line_but_progress(stream: IO[str]) -> str:
+    while (line := stream.readline()).startswith("progress "):
+        pass
+    return line
+
+
 def test_ctrl_c_says_what_it_waits_for_and_a_second_one_stops_at_once(tmp_path: Path) -> None:
     """Every request hangs (the stand-in stalls 60 s): the first Ctrl-C names the requests
     in flight and waits (grace 10 s); the second gives up on them at once: unknown rows."""
@@ -223,15 +231,15 @@ def test_ctrl_c_says_what_it_waits_for_and_a_second_one_stops_at_once(tmp_path: 
         assert proc.stderr is not None
         wait_for_sends(reports, 2, proc)  # three requests out, none will answer
         proc.send_signal(signal.SIGINT)
-        first = proc.stderr.readline()
+        first = _next_line_but_progress(proc.stderr)
         proc.send_signal(signal.SIGINT)
-        second = proc.stderr.readline()
+        second = _next_line_but_progress(proc.stderr)
         out, err = proc.communicate(timeout=8)  # well inside the 10 s grace
     assert first.startswith("stopping: waiting up to 10 s for requests in flight (3 requests")
     assert first.rstrip().endswith("Ctrl-C again to stop now")
     assert second.startswith("stopping now: ")
     assert proc.returncode == 3, err
     assert "Traceback" not in err
-    run_dir = Path(out.strip().splitlines()[-1].removeprefix("run folder: "))
+    run_dir = run_folder_in(out)
     statuses = [r["status"] for r in read_results(run_dir)]
     assert statuses.count("unknown") == 3 and statuses.count("not_attempted") == 3

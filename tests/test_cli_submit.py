@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from catalog_helpers import names, row, write_catalog
 from process_helpers import server_process, server_stats, tool, wait_for_sends
-from submit_helpers import read_results
+from submit_helpers import read_results, run_folder_in
 
 from bulk_sources.cli.main import build_parser, main
 
@@ -50,14 +51,18 @@ def test_submit_reports_every_row_and_never_shows_the_key(
     out, err = capsys.readouterr()
     assert code == 1
     lines = out.strip().splitlines()
-    run_dir = Path(lines[-1].removeprefix("run folder: "))
-    assert lines[-1].startswith("run folder: ") and run_dir.is_dir()
+    run_dir = run_folder_in("\n".join(lines))
+    assert lines[-2].startswith("run folder: ") and run_dir.is_dir()
+    assert lines[-1] == f"report page: {run_dir / 'report.html'}"
     assert "  created             5" in out
     assert "  invalid             1" in out
     assert "row 6 (cli_bad): invalid: idTypeMapping:" in out
     assert f"rows to fix and run again: {run_dir / 'failed.csv'}" in out
     assert [r["status"] for r in read_results(run_dir)] == ["created"] * 5 + ["invalid"]
     assert KEY not in out + err
+    # Every summary names the host the run sent to (issue 18, case 11).
+    assert f"6 rows from {catalog} to {server}\n" in out
+    assert json.loads((run_dir / "summary.json").read_text())["target"] == server
     assert KEY not in _every_file_text(tmp_path / "reports")
 
 
@@ -117,6 +122,7 @@ def test_dry_run_prints_the_plan(
     code = main(["submit", str(catalog), *_args(server, tmp_path / "r"), "--dry-run"])
     out = capsys.readouterr().out
     assert code == 0
+    assert f"dry run of {catalog} against {server}: 130 rows, nothing sent" in out
     assert "  would create:     130\n      row 1 (dry_0000)\n" in out
     assert "      ... and 125 more\n" in out
     assert "  unchanged:          0\n" in out
@@ -144,7 +150,7 @@ def test_ctrl_c_stops_reports_not_attempted_and_resume_finishes(
     assert proc.returncode == 3, err
     assert "Traceback" not in err
     assert "stopped: interrupted by SIGINT" in out
-    run_dir = Path(out.strip().splitlines()[-1].removeprefix("run folder: "))
+    run_dir = run_folder_in(out)
     statuses = [r["status"] for r in read_results(run_dir)]
     assert len(statuses) == 150
     assert 0 < statuses.count("created") < 150
@@ -176,3 +182,21 @@ def test_a_catalog_with_only_a_header_is_valid_and_empty(
     assert main(["submit", str(catalog), *_args(server, tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("the catalog has a header and no rows: nothing to send\n0 rows from ")
+
+
+def test_an_edited_journal_line_is_exit_2_with_the_line_never_an_internal_error(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STATSIG_API_KEY", KEY)
+    catalog = write_catalog(tmp_path / "c.csv", [row("cli_edit_a"), row("cli_edit_b")])
+    assert main(["submit", str(catalog), *_args(server, tmp_path / "r")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    run_dir = Path(
+        next(x for x in lines if x.startswith("run folder: ")).removeprefix("run folder: ")
+    )
+    journal = run_dir / "journal.jsonl"
+    journal.write_text(journal.read_text().replace('"status":"created"', '"status":"made"', 1))
+    assert main(["resume", str(run_dir), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{journal} line " in err and "status 'made' is not one the tool writes" in err
+    assert "internal error" not in err and "resume continues it" not in err

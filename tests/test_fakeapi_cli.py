@@ -147,6 +147,17 @@ def test_defaults_model_the_current_page() -> None:
     assert config.count_rejected and not config.retry_after and config.burst is None
 
 
+def test_the_listing_and_create_answers_misbehave_by_flag() -> None:
+    config = fake_server_config(
+        "--listing-endless", "--listing-lag", "60", "--listing-hide", "a",
+        "--listing-hide", "b", "--create-answer", "name",
+    )  # fmt: skip
+    listing = config.listing
+    assert listing.endless and listing.lag == 60.0 and listing.hidden == {"a", "b"}
+    assert listing.create_answer == "name"
+    assert not fake_server_config().listing.endless
+
+
 def test_projects_burst_and_the_old_behaviours_by_flag() -> None:
     config = fake_server_config(
         "--project", "shop=console-a,console-b",

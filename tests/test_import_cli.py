@@ -40,7 +40,7 @@ def test_import_writes_the_catalog_and_a_summary(
     text = capsys.readouterr().out
     assert text.startswith("imported 3 assignment sources from growthbook")
     assert "ds_abc123 / exq_1: dimension column(s) browser" in text
-    assert "SQL dialect: databricks, snowflake" in text
+    assert "data source ds_abc123: snowflake (from its type snowflake)" in text
     assert validate_catalog(open_catalog(out)).valid_count == 3
     # --prefix alone puts the data source id first.
     assert main([*args, "--id-map", "user_id=userID,device_id=stableID", "--prefix"]) == 0
@@ -151,7 +151,9 @@ def test_help_does_not_load_yaml() -> None:
 async def test_import_validate_submit_export_gives_the_sources_the_import_described(
     fake_server_factory: StartFakeServer, tmp_path: Path
 ) -> None:
-    server = await fake_server_factory(FakeApiConfig(keys=[KEY], windows=list(TEST_WINDOWS)))
+    # The project has the types the Datadog map names (submit checks them before sending).
+    config = FakeApiConfig(keys=[KEY], windows=list(TEST_WINDOWS), unit_types=["accountID"])
+    server = await fake_server_factory(config)
     growthbook = read_growthbook(PAGES, "user_id=userID,device_id=stableID", prefix="")
     datadog = read_datadog(MODELS, DD_MAP, include_archived=True)
     described = {}

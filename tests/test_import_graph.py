@@ -32,14 +32,15 @@ LAYERS: list[set[str]] = [
 ]
 # Inside run/: shared vocabulary, then what is kept, sent, planned, and the routines over them.
 RUN_LAYERS: list[set[str]] = [
+    {"halt"},
     {"settings", "actions"},
-    {"record"},
+    {"record", "validating"},
     {"send"},
     {"plan"},
     {"resources"},
     {"routine"},
     {"submission", "rollback"},
-    {"dryrun", "export"},
+    {"dryrun", "export", "preflight"},
     {"entry", "applyplan"},
     {"demo"},
 ]

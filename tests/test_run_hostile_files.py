@@ -18,7 +18,7 @@ from aiohttp import web
 from catalog_helpers import SOURCE_HEADER, names, row, write_catalog
 from hostile_server import serve
 from process_helpers import tool
-from submit_helpers import read_results, settings
+from submit_helpers import read_results, run_folder_in, settings
 
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.fakeapi import FakeApiServer
@@ -126,9 +126,13 @@ def test_a_report_dir_under_a_regular_file_is_a_usage_error(tmp_path: Path) -> N
 async def test_sigterm_while_listing_writes_a_report_of_not_attempted_rows(tmp_path: Path) -> None:
     listing_started, release = asyncio.Event(), asyncio.Event()
 
+    asked: list[str] = []
+
     async def hang(request: web.Request) -> web.StreamResponse:
-        listing_started.set()
-        await release.wait()
+        asked.append(request.path_qs)
+        if len(asked) > 1:  # the first page is the key check, before any run folder
+            listing_started.set()
+            await release.wait()
         return web.json_response({})
 
     catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(5)])
@@ -147,7 +151,7 @@ async def test_sigterm_while_listing_writes_a_report_of_not_attempted_rows(tmp_p
     assert b"Traceback" not in err
     text = out.decode()
     assert "interrupted by SIGTERM while listing" in text
-    run_dir = Path(text.strip().splitlines()[-1].removeprefix("run folder: "))
+    run_dir = run_folder_in(text)
     assert [r["status"] for r in read_results(run_dir)] == ["not_attempted"] * 5
 
 

@@ -167,7 +167,7 @@ async def _populate(server: FakeApiServer, bodies: list[dict[str, Any]]) -> None
                 assert response.status == 201
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
 async def test_export_recreates_a_project_and_plans_the_same_one_unchanged(
     fake_server_factory: StartFakeServer, tmp_path: Path, suffix: str
 ) -> None:
@@ -207,7 +207,7 @@ def test_export_cli_writes_csv_to_stdout(
         assert main(["export", "--base-url", url]) == 0
         out = capsys.readouterr().out
         assert main(["export", "--base-url", url, "--output", str(tmp_path / "x.parquet")]) == 0
-        assert "exported 3 assignment sources to" in capsys.readouterr().err
+        assert f"exported 3 sources from {url} to" in capsys.readouterr().err
         assert server_stats(url)["mutations"] == 3
     lines = list(csv.DictReader(io.StringIO(out)))
     assert [d["name"] for d in lines] == ["rich_000", "rich_001", "rich_002"]

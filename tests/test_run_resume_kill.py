@@ -111,7 +111,7 @@ def test_sigkill_at_random_moments_then_resume_creates_every_row_exactly_once(
     assert stats["rate_limited"] == 0
     for window in stats["windows"]:
         assert window["max_arrivals_in_window"] <= window["limit"], window
-    assert done.stdout.strip().splitlines()[-1] == f"run folder: {run}"
+    assert done.stdout.strip().splitlines()[-2] == f"run folder: {run}"
 
 
 @pytest.mark.slow

@@ -61,7 +61,7 @@ def _sends(run: Path) -> int:
 
 
 def _rollback_folder(reports: Path) -> Path | None:
-    found = [p for p in reports.glob("*-rollback") if (p / "run.json").exists()]
+    found = [p for p in reports.glob("*-rollback-of-*") if (p / "run.json").exists()]
     return found[0] if found else None
 
 

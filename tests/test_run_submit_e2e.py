@@ -18,6 +18,7 @@ from submit_helpers import TEST_WINDOWS, no_send_after_success, read_journal, re
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.catalog.reader import open_catalog
 from bulk_sources.cli.main import main
+from bulk_sources.errors import ApiKeyError
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
 from bulk_sources.run.entry import dry_run_async, submit_catalog_async
 
@@ -71,7 +72,13 @@ async def test_every_status_is_reported_once_in_catalog_order(
     # failed.csv holds exactly the invalid row, its cells untouched, then why it is there.
     with (summary.run_dir / "failed.csv").open(encoding="utf-8", newline="") as handle:
         failed = list(csv.DictReader(handle))
-    why = {"_row": "8", "_status": "invalid", "_error": "sql: is required but empty"}
+    why = {
+        "_row": "8",
+        "_status": "invalid",
+        "_field": "sql",
+        "_error": "is required but empty",
+        "_errors": "",
+    }
     assert failed == [{**row("broken", sql="   "), **why}]
     assert set(server.state.sources) == {*names(12), "taken_skip", "taken_fail"}
     # What the API answered for each created row, for follow-on work.
@@ -157,21 +164,17 @@ async def test_a_second_client_on_the_same_key_forces_429s_and_every_row_is_stil
     assert all(r.attempts == 1 for r in summary.results)
 
 
-async def test_a_refused_key_stops_the_run_with_exit_3(
+async def test_a_refused_key_is_a_sentence_before_any_run_folder(
     fake_server: FakeApiServer, tmp_path: Path
 ) -> None:
     catalog = write_catalog(tmp_path / "c.csv", [row("a"), row("b", sql=""), row("c")])
-    summary = await submit_catalog_async(
-        catalog, settings(fake_server.url, tmp_path / "reports"), ApiKey("console-wrong-key")
-    )
-    assert summary.outcome == "stopped"
-    assert [r.status.value for r in summary.results] == [
-        "not_attempted",
-        "invalid",
-        "not_attempted",
-    ]
+    with pytest.raises(ApiKeyError, match=r"refused the key .*no run folder was made"):
+        await submit_catalog_async(
+            catalog, settings(fake_server.url, tmp_path / "reports"), ApiKey("console-wrong-key")
+        )
     assert fake_server.state.sources == {}
-    assert "refused the key" in (summary.stopped or "")
+    assert not (tmp_path / "reports").exists() or not list((tmp_path / "reports").iterdir())
+    assert fake_server.state.stats()["mutations"] == 0
 
 
 async def test_a_key_revoked_mid_run_stops_at_once(
@@ -266,10 +269,13 @@ async def test_dry_run_sends_nothing_and_estimates_the_windows(
     # 130 requests under 20/0.5 s and 60/3 s: the 121st goes at 6 s, the 130th at 6.0 s.
     assert plan.to_json()["estimated_seconds"] == 6.0
     assert fake_server.state.stats()["mutations"] == 0
-    # The only thing written: the plan, in a dry-run folder nothing can resume.
-    folders = [p for p in (tmp_path / "reports").iterdir() if not p.name.startswith(".")]
+    # The only things written: the plan and its page, in a dry-run folder nothing can resume,
+    # kept out of the way of the runs (reports/dry-runs/).
+    top = [p.name for p in (tmp_path / "reports").iterdir() if not p.name.startswith(".")]
+    assert top == ["dry-runs"]
+    folders = list((tmp_path / "reports" / "dry-runs").iterdir())
     assert [p.name.endswith("-c-dry-run") for p in folders] == [True]
-    assert [p.name for p in folders[0].iterdir()] == ["plan.csv"]
+    assert sorted(p.name for p in folders[0].iterdir()) == ["plan.csv", "report.html"]
     assert plan.plan_file == folders[0] / "plan.csv"
 
 
@@ -304,7 +310,8 @@ async def test_an_unreachable_api_stops_the_run_and_keeps_every_row(tmp_path: Pa
     assert [r.status.value for r in summary.results] == ["not_attempted", "not_attempted"]
     assert "could not list the existing assignment sources" in (summary.stopped or "")
     assert summary.run_dir is not None
-    assert (summary.run_dir / "failed.csv").read_text().count("\n") == 3  # header + 2 rows
+    # Nothing for a person to fix: failed.csv is a header; `resume` sends both rows later.
+    assert (summary.run_dir / "failed.csv").read_text().count("\n") == 1
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
 
+from ..errors import ApiKeyError
 from ..models import ListedSource
 from ..version import __version__
 from .answers import Answer, AnswerKind, classify, says_already_exists
@@ -29,6 +30,8 @@ from .protocol import (
     KEY_HEADER,
     REVIEW_HEADER,
     SOURCES_PATH,
+    UNIT_TYPE_ITEM_PATH,
+    UNIT_TYPES_PATH,
     VERSION_HEADER,
     check_base_url,
 )
@@ -127,6 +130,17 @@ class ConsoleClient:
     async def delete(self, name: str) -> Answer:
         """`DELETE .../assignment_source/{name}`: 404 when no source has that name."""
         return await self.request("DELETE", ITEM_PATH.format(name=quote(name, safe="")), None)
+
+    async def create_unit_type(self, name: str, description: str = "") -> Answer:
+        """`POST /console/v1/unit_id_types`: a mutation, like a source's create."""
+        return await self.request(
+            "POST", UNIT_TYPES_PATH, {"name": name, "description": description}
+        )
+
+    async def delete_unit_type(self, name: str) -> Answer:
+        return await self.request(
+            "DELETE", UNIT_TYPE_ITEM_PATH.format(name=quote(name, safe="")), None
+        )
 
     async def get(self, path: str, *, body_limit: int = ANSWER_LIMIT) -> Answer:
         """A GET of `path` (relative to the base URL); the whole JSON body is `answer.body`."""
@@ -228,6 +242,18 @@ class ConsoleClient:
             **caps,
         )
         return await listing.run()
+
+    async def check_key(self) -> None:
+        """The first listing page, one source long: a refused key (401/403) is said before
+        the run makes anything. Any other answer leaves the verdict to the run itself, which
+        retries what may pass and reports what does not."""
+        answer = await self.get(f"{SOURCES_PATH}?page=1&limit=1")
+        if answer.kind is AnswerKind.AUTH:
+            raise ApiKeyError(
+                f"the API refused the key (HTTP {answer.status}: {answer.message}); nothing "
+                "was sent and no run folder was made: check STATSIG_API_KEY or "
+                "--api-key-file holds an active Console API key for this project"
+            )
 
     def page_path(self, next_page: str) -> str | None:
         """`nextPage` is documented as a relative path; an absolute URL is accepted only on

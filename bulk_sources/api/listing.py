@@ -15,6 +15,7 @@ import json
 import math
 import random
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AuthRefused, ListingFailed
@@ -26,11 +27,20 @@ from .protocol import SOURCES_PATH
 if TYPE_CHECKING:
     from .client import ConsoleClient
 
-# With no totalItems to go by: 10,000 pages of 100 is a million sources, far past any project.
-DEFAULT_MAX_PAGES = 10_000
-# 10,000 pages at the session's 5 pages/s take ~35 min; a listing slower than an hour is a
-# server trickling pages, not a big project. (A network bound, not a rate-window one.)
-DEFAULT_MAX_SECONDS = 3600.0
+# GETs are not said to count against the mutation windows; 5 pages a second is still gentle.
+PAGES_PER_SECOND = 5
+# With no totalItems to go by: 1,000 pages of 100 is 100,000 sources, far past any project
+# (each is made and kept by hand or by a migration like this one), and at PAGES_PER_SECOND
+# they take under 4 minutes, so an endless listing ends in minutes.
+DEFAULT_MAX_PAGES = 1_000
+# Three times what the page cap takes at that pace (10 min): slower than that is a server
+# trickling pages, not a big project. (A network bound, not a rate-window one.)
+DEFAULT_MAX_SECONDS = 3.0 * DEFAULT_MAX_PAGES / PAGES_PER_SECOND
+# Told (pages read, sources so far) after every page; the CLI sets it to show progress on
+# stderr for a long listing (the library prints nothing).
+PAGE_PROGRESS: ContextVar[Callable[[int, int], None] | None] = ContextVar(
+    "page_progress", default=None
+)
 # A Retry-After longer than this on a GET ends the listing instead of waiting it out.
 DEFAULT_MAX_WAIT = 300.0
 # A page holds up to 100 sources whose SQL may be long; bounded, but not at 1 MiB.
@@ -51,8 +61,12 @@ class Listing:
         max_seconds: float = DEFAULT_MAX_SECONDS,
         max_wait: float = DEFAULT_MAX_WAIT,
         rng: random.Random | None = None,
+        path: str = SOURCES_PATH,
+        what: str = "the existing assignment sources",
     ) -> None:
         self._client = client
+        self._path = path
+        self._failed = f"could not list {what}"
         self._page_limit = page_limit
         self._pace = pace
         self._max_attempts = max(1, max_attempts)
@@ -67,7 +81,7 @@ class Listing:
         loop = asyncio.get_running_loop()
         self._deadline = loop.time() + self._max_seconds
         items: list[ListedSource] = []
-        path: str | None = f"{SOURCES_PATH}?page=1&limit={self._page_limit}"
+        path: str | None = f"{self._path}?page=1&limit={self._page_limit}"
         seen_paths: set[str] = set()
         seen_content: dict[str, int] = {}
         cap = self._max_pages or DEFAULT_MAX_PAGES
@@ -75,22 +89,25 @@ class Listing:
         while path is not None:
             number += 1
             if number > cap:
-                raise ListingFailed(f"{FAILED}: the list went on past {cap} pages")
+                raise ListingFailed(f"{self._failed}: the list went on past {cap} pages")
             if path in seen_paths:  # a server that loops must not hang the run
-                raise ListingFailed(f"{FAILED}: the API returned page {path} twice")
+                raise ListingFailed(f"{self._failed}: the API returned page {path} twice")
             seen_paths.add(path)
             body = await self._page(path)
-            page_items, pagination = _parse_page(body, number)
+            page_items, pagination = _parse_page(body, number, self._failed)
             if not page_items:  # past the end of an offset list every page is empty
                 break
             digest = _digest(page_items)
             if digest in seen_content:
                 raise ListingFailed(
-                    f"{FAILED}: page {number} holds the same sources as page "
+                    f"{self._failed}: page {number} holds the same sources as page "
                     f"{seen_content[digest]}, so the list would never end"
                 )
             seen_content[digest] = number
             items.extend(page_items)
+            told = PAGE_PROGRESS.get()
+            if told is not None:
+                told(number, len(items))
             if number == 1 and self._max_pages is None:
                 cap = _derived_cap(pagination, len(page_items), self._page_limit)
             path = self._next_path(pagination, number)
@@ -102,13 +119,13 @@ class Listing:
             return None
         if not isinstance(raw, str):
             raise ListingFailed(
-                f"{FAILED}: page {number} gives nextPage as {_json_type(raw)}, not a path"
+                f"{self._failed}: page {number} gives nextPage as {_json_type(raw)}, not a path"
             )
         path = self._client.page_path(raw)
         if path is None:
             where = self._client.clean(raw)[:80]
             raise ListingFailed(
-                f"{FAILED}: page {number} points to another server for the next page "
+                f"{self._failed}: page {number} points to another server for the next page "
                 f"({where}); the key is sent only to --base-url"
             )
         return path
@@ -124,13 +141,13 @@ class Listing:
             delay = self._verdict(answer, attempt)
             if delay is None:
                 if not isinstance(answer.body, dict):
-                    raise ListingFailed(f"{FAILED}: a page is not a JSON object")
+                    raise ListingFailed(f"{self._failed}: a page is not a JSON object")
                 return answer.body
             last = answer
             if attempt + 1 < self._max_attempts:
                 await self._sleep(delay)
         assert last is not None
-        raise ListingFailed(f"{FAILED} after {self._max_attempts} tries ({_describe(last)})")
+        raise ListingFailed(f"{self._failed} after {self._max_attempts} tries ({_describe(last)})")
 
     def _verdict(self, answer: Answer, attempt: int) -> float | None:
         """None when `answer` is the page; else how long to wait before the next try.
@@ -138,7 +155,7 @@ class Listing:
         kind = answer.kind
         if kind is AnswerKind.OK:
             if answer.truncated:
-                raise ListingFailed(f"{FAILED}: a page was over {PAGE_LIMIT >> 20} MiB")
+                raise ListingFailed(f"{self._failed}: a page was over {PAGE_LIMIT >> 20} MiB")
             return None
         if kind is AnswerKind.AUTH:
             raise AuthRefused(
@@ -146,15 +163,17 @@ class Listing:
                 "check STATSIG_API_KEY or --api-key-file holds an active Console API key"
             )
         if kind in (AnswerKind.REDIRECTED, AnswerKind.CERTIFICATE):
-            raise ListingFailed(f"{FAILED}: {answer.message}")
+            raise ListingFailed(f"{self._failed}: {answer.message}")
         if kind in (AnswerKind.REJECTED, AnswerKind.EXISTS):
-            raise ListingFailed(f"{FAILED}: the API refused the request ({_describe(answer)})")
+            raise ListingFailed(
+                f"{self._failed}: the API refused the request ({_describe(answer)})"
+            )
         backoff = full_jitter(attempt, base=self._retry_base, cap=self._retry_cap, rng=self._rng)
         if kind is AnswerKind.RATE_LIMITED:
             asked = parse_retry_after(answer.retry_after)
             if asked is not None and asked > self._max_wait:
                 raise ListingFailed(
-                    f"{FAILED}: the API asked to wait {asked:g} s (Retry-After), longer than "
+                    f"{self._failed}: the API asked to wait {asked:g} s (Retry-After), longer than "
                     f"the {self._max_wait:g} s this run waits"
                 )
             return asked if asked is not None else backoff
@@ -171,12 +190,14 @@ class Listing:
             self._time_out()
 
     def _time_out(self) -> None:
-        raise ListingFailed(f"{FAILED}: it took longer than {self._max_seconds:g} s")
+        raise ListingFailed(f"{self._failed}: it took longer than {self._max_seconds:g} s")
 
 
-def _parse_page(body: dict[str, Any], number: int) -> tuple[list[ListedSource], dict[str, Any]]:
+def _parse_page(
+    body: dict[str, Any], number: int, failed: str = FAILED
+) -> tuple[list[ListedSource], dict[str, Any]]:
     """The page's items and pagination, or a ListingFailed saying what is wrong with them."""
-    where = f"{FAILED}: page {number}"
+    where = f"{failed}: page {number}"
     data = body.get("data")
     data = [] if data is None else data
     if not isinstance(data, list):

@@ -16,6 +16,8 @@ from ..errors import UsageError
 API_PREFIX = "/console/v1/experiments"
 SOURCES_PATH = f"{API_PREFIX}/assignment_sources"  # GET lists, POST creates
 ITEM_PATH = f"{API_PREFIX}/assignment_source/{{name}}"  # POST full update, PATCH, DELETE
+UNIT_TYPES_PATH = "/console/v1/unit_id_types"  # GET lists (paged), POST creates
+UNIT_TYPE_ITEM_PATH = f"{UNIT_TYPES_PATH}/{{name}}"  # GET, PATCH, DELETE
 KEY_HEADER = "STATSIG-API-KEY"
 VERSION_HEADER = "STATSIG-API-VERSION"
 API_VERSION = "20240601"
@@ -66,6 +68,12 @@ def check_base_url(base_url: str) -> str:
             "use https (http is allowed only for loopback hosts)"
         )
     return base_url.rstrip("/")
+
+
+def target_host(base_url: str) -> str:
+    """The host (and port) a run sends to, as every summary names it: scheme://host[:port]."""
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else base_url
 
 
 def key_fingerprint(key: str) -> str:

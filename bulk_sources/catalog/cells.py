@@ -50,6 +50,22 @@ class NulCell:
     value: object
 
 
+class NotedText(str):
+    """A cell's text that a reader marks as probably not what the person meant (a workbook's
+    date, a formula without a value): read as the text, plus `note`, a warning about it.
+
+    A str subclass, so every decoder takes it as the text it is; validation looks for it only
+    in catalogs whose reader makes them (`CatalogSource.may_note_cells`).
+    """
+
+    note: str
+
+    def __new__(cls, value: str, note: str) -> NotedText:
+        made = super().__new__(cls, value)
+        made.note = note
+        return made
+
+
 NUL_REASON = "contains a NUL character (\\0); remove it, it is never part of a value"
 
 

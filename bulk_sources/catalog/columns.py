@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 REQUIRED_FIELDS = (
@@ -42,6 +42,9 @@ COLUMN_NAME_FIELDS = frozenset(
 )
 # Headers starting with this are the tool's own report columns (see the module docstring).
 REPORT_PREFIX = "_"
+# The one report column validation reads: the SQL dialect of the row (`import` writes it from
+# the platform's warehouse type); `--dialect` overrides it, an empty cell is the default.
+DIALECT_COLUMN = "_dialect"
 
 _SNAKE = {
     "timestampColumn": "timestamp_column",
@@ -86,6 +89,11 @@ _SQUASHED = {_SQUASH.sub("", alias): target for alias, target in _ALIASES.items(
 def target_of(column: str) -> str | None:
     """The body field (or `owner.<part>`) a header cell feeds, or None for another column."""
     return _ALIASES.get(column.strip().lower())
+
+
+def dialect_index(columns: Sequence[str]) -> int | None:
+    """Where the `_dialect` column is, or None when the catalog has none."""
+    return next((i for i, c in enumerate(columns) if c.strip().lower() == DIALECT_COLUMN), None)
 
 
 def is_report_column(column: str) -> bool:
@@ -145,14 +153,47 @@ def map_columns(columns: Sequence[str]) -> ColumnMap:
     return ColumnMap(tuple(columns), targets, unknown, missing, hints, report)
 
 
-def unknown_columns_text(cmap: ColumnMap) -> str | None:
+def unknown_columns_text(cmap: ColumnMap, ignore: Collection[str] = ()) -> str | None:
     """The warning about ignored columns, with "did you mean" where one is close; or None."""
-    if not cmap.unknown:
+    unknown = meant_unknown(cmap, ignore)
+    if not unknown:
         return None
     names = ", ".join(
-        f"{c} (did you mean `{cmap.hints[c]}`?)" if c in cmap.hints else c for c in cmap.unknown
+        f"{c} (did you mean `{cmap.hints[c]}`?)" if c in cmap.hints else c for c in unknown
     )
     return (
         f"warning: ignoring columns that are not assignment-source fields: {names} "
         "(rename them to spec field names if they were meant to be sent)"
     )
+
+
+def _folded(names: Collection[str]) -> set[str]:
+    return {n.strip().lower() for n in names}
+
+
+def meant_unknown(cmap: ColumnMap, ignore: Collection[str]) -> tuple[str, ...]:
+    """The unknown columns `--ignore-column` does not name (those are meant: never warned)."""
+    ignored = _folded(ignore)
+    return tuple(c for c in cmap.unknown if c.strip().lower() not in ignored)
+
+
+def header_errors(
+    cmap: ColumnMap, *, strict: bool = False, ignore: Collection[str] = ()
+) -> list[str]:
+    """Why the header stops a submit before any request: a column that is almost a field (its
+    values would silently not be sent), or under `strict` any column that is not one."""
+    out = []
+    for column in meant_unknown(cmap, ignore):
+        meant = cmap.hints.get(column)
+        if meant is not None:
+            out.append(
+                f"column {column!r} is almost the field `{meant}`, so its values would not be "
+                f"sent: rename it to {meant}, or pass --ignore-column {column} if it is meant "
+                "to stay out"
+            )
+        elif strict:
+            out.append(
+                f"column {column!r} is not an assignment-source field (an error under "
+                f"--strict): remove it, or pass --ignore-column {column}"
+            )
+    return out

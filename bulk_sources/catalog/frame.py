@@ -8,7 +8,7 @@ handed over as the Python values they stand for. Column labels are used as text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import pandas as pd
@@ -68,6 +68,20 @@ def open_frame(frame: pd.DataFrame) -> FrameCatalog:
     return FrameCatalog(frame)
 
 
-def validate_frame(frame: pd.DataFrame, *, keep_valid: bool = False) -> ValidationReport:
-    """`validate_catalog` for a DataFrame: the same report, rows numbered by position."""
-    return validate_catalog(open_frame(frame), keep_valid=keep_valid)
+def validate_frame(
+    frame: pd.DataFrame,
+    *,
+    keep_valid: bool = False,
+    dialect: str | None = None,
+    strict: bool = False,
+    ignore_columns: Collection[str] = (),
+) -> ValidationReport:
+    """`validate_catalog` for a DataFrame: the same report (warnings, `column_errors` for a
+    header `submit_frame` refuses), rows numbered by position."""
+    return validate_catalog(
+        open_frame(frame),
+        keep_valid=keep_valid,
+        dialect=dialect,
+        strict=strict,
+        ignore_columns=ignore_columns,
+    )

@@ -54,6 +54,17 @@ def warning_findings(report: ValidationReport) -> list[Finding]:
     return [Finding(w.row, w.name, "warning", w.field, w.reason) for w in report.warnings]
 
 
+def warning_dicts(report: ValidationReport) -> list[dict[str, Any]]:
+    """The warnings as every report writes them (validate --json, a dry run, summary.json)."""
+    return [finding_dict(f) for f in warning_findings(report)]
+
+
+def unknown_column_dicts(report: ValidationReport) -> list[dict[str, Any]]:
+    return [
+        {"column": c, "did_you_mean": report.column_hints.get(c)} for c in report.unknown_columns
+    ]
+
+
 def group(items: Iterable[Finding], examples: int = EXAMPLES) -> list[ProblemGroup]:
     """Groups, largest first (ties in order of their first row), each with its first rows."""
     groups: dict[tuple[str, str, str], ProblemGroup] = {}
@@ -89,10 +100,9 @@ def document(report: ValidationReport, label: str, examples: int = EXAMPLES) -> 
         "invalid": len(report.invalid),
         "duplicates": len(report.duplicates),
         "warnings": len(warnings),
-        "unknown_columns": [
-            {"column": c, "did_you_mean": report.column_hints.get(c)}
-            for c in report.unknown_columns
-        ],
+        "unknown_columns": unknown_column_dicts(report),
+        "column_errors": list(report.column_errors),
+        "notes": list(report.notes),
         "groups": [g.as_dict() for g in group([*problems, *warnings], examples)],
         "problems": [finding_dict(f) for f in [*problems, *warnings]],
     }

@@ -56,12 +56,16 @@ class CatalogSource:
 
     format: Format
     label: str
+    # Whether cells may come as NotedText (a workbook's dates and uncalculated formulas).
+    may_note_cells = False
 
     def __init__(self, columns: list[str], column_map: ColumnMap, *, may_hold_nul: bool) -> None:
         self.columns = columns
         self.column_map = column_map
         self.unknown_columns = list(column_map.unknown)
         self.may_hold_nul = may_hold_nul
+        # What the reader chose that the person should know (which sheet, which header row).
+        self.notes: list[str] = []
 
     def batches(self) -> Batches:
         """(number of the first row, consecutively numbered rows): the fast way through."""
@@ -92,6 +96,7 @@ class Catalog(CatalogSource):
         delimiter: str = ",",
         may_hold_nul: bool = True,
         sheet: str | None = None,
+        header_row: int = 1,
     ) -> None:
         super().__init__(columns, column_map, may_hold_nul=may_hold_nul)
         self.path = path
@@ -100,6 +105,8 @@ class Catalog(CatalogSource):
         self.encoding = encoding
         self.delimiter = delimiter
         self.sheet = sheet
+        self.header_row = header_row  # a workbook's, as Excel numbers it
+        self.may_note_cells = format == "xlsx"
 
     def relocated(self, path: Path) -> Catalog:
         """The same catalog read from a copy at `path` (its checks already done)."""
@@ -113,7 +120,7 @@ class Catalog(CatalogSource):
         if self.format == "xlsx":
             from .excel import sheet_batches  # openpyxl only when a workbook is read
 
-            return sheet_batches(self.path, self.sheet)
+            return sheet_batches(self.path, self.sheet or "", self.header_row)
         batches = _csv_batches(self.path, self.encoding, self.delimiter)
         return _mark_nul(batches) if self.may_hold_nul else batches
 
@@ -145,8 +152,19 @@ def open_catalog(path: Path, encoding: str | None = None, *, sheet: str | None =
     if path.suffix.lower() in EXCEL_SUFFIXES:
         from .excel import open_workbook
 
-        columns, real_sheet = open_workbook(path, sheet)
-        return Catalog(path, "xlsx", "utf-8", columns, map_header(path, columns), sheet=real_sheet)
+        choice = open_workbook(path, sheet)
+        where = f"{path} sheet {choice.sheet!r}"
+        book = Catalog(
+            path,
+            "xlsx",
+            "utf-8",
+            choice.columns,
+            map_header(where, choice.columns),
+            sheet=choice.sheet,
+            header_row=choice.header_row,
+        )
+        book.notes = list(choice.notes)
+        return book
     if sheet is not None:
         raise UsageError(f"--sheet is for .xlsx workbooks; {path} is not one")
     if head.startswith(PARQUET_MAGIC) or path.suffix.lower() in _PARQUET_SUFFIXES:

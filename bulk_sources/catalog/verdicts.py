@@ -39,6 +39,10 @@ class ValidationReport:
     column_hints: dict[str, str] = field(default_factory=dict)
     # Rows that are valid and sent, with something that looks wrong (RowError.field, .reason).
     warnings: list[RowError] = field(default_factory=list)
+    # Header problems that stop a submit before any request (columns.header_errors).
+    column_errors: list[str] = field(default_factory=list)
+    # What the reader chose that the person should know (a workbook's sheet, header row).
+    notes: list[str] = field(default_factory=list)
     _names: dict[int, str] = field(default_factory=dict, repr=False)
     _valid_names: dict[int, str] | None = field(default=None, repr=False)
 

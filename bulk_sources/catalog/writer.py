@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from ..fileio import atomic_write
 from .batch import BATCH_ROWS
 from .cells import NulCell
-from .columns import is_report_column
+from .columns import dialect_index, is_report_column
 from .importnote import is_import_note
 from .parquet import parquet_file
 from .reader import CatalogSource
@@ -47,8 +47,12 @@ def write_rows_with_report(
         raise ValueError(f"report columns must start with '_' so the reader ignores them: {bad}")
     out_path = Path(out_path)
     # An import's note stays with its row: it is what keeps an unedited row invalid.
+    # So does its SQL dialect: a retry checks the SQL the way the first run did.
+    dialect = dialect_index(catalog.columns)
     keep = [
-        i for i, c in enumerate(catalog.columns) if not is_report_column(c) or is_import_note(c)
+        i
+        for i, c in enumerate(catalog.columns)
+        if not is_report_column(c) or is_import_note(c) or i == dialect
     ]
     path = getattr(catalog, "path", None)
     if catalog.format == "parquet" and isinstance(path, Path):
@@ -63,11 +67,12 @@ def write_rows_with_report(
             extra = report.get(number)
             if extra is None:
                 continue
-            # A short (ragged) CSV row is written as it was, so it stays what it was.
-            cells = [_text(values[i]) for i in keep if i < len(values)]
-            if len(values) > width:
-                cells.extend(_text(v) for v in values[width:])
-            writer.writerow([*cells, *extra] if report_columns else cells)
+            # The report cells stay under their header whatever the row's width: a short
+            # (ragged) row is padded; a row with cells too many keeps them after the report
+            # cells, so it is read back as it was (invalid, with its cell count).
+            cells = [_text(values[i]) if i < len(values) else "" for i in keep]
+            over = [_text(v) for v in values[width:]]
+            writer.writerow([*cells, *extra, *over] if report_columns else [*cells, *over])
 
 
 def _text(value: object) -> object:

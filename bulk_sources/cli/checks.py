@@ -24,3 +24,17 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
         "redshift, athena, trino, postgres, ...): names are compared as it folds them; "
         "default: a dialect-neutral check that reports only what every dialect rejects",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="make every warning an error: a warned row is invalid (not sent) and a column "
+        "that is not a field stops a submit",
+    )
+    parser.add_argument(
+        "--ignore-column",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="column NAME is meant to be left out: no warning, and a name that is almost a "
+        "field (e.g. groupNameColum) no longer stops a submit; may repeat",
+    )

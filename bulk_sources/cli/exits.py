@@ -7,7 +7,7 @@ nothing sent; 3 the run stopped early (key refused, API unreachable, interrupted
 
 from __future__ import annotations
 
-from ..errors import BulkSourcesError, NothingToRetry, RollbackRefused, RunStopped
+from ..errors import BulkSourcesError, HeaderRefused, NothingToRetry, RollbackRefused, RunStopped
 from ..run.record.summary import Outcome
 
 EXIT_OK = 0
@@ -32,6 +32,8 @@ def for_error(error: BulkSourcesError) -> int:
         return EXIT_ROWS_FAILED if error.rows_left else EXIT_OK
     if isinstance(error, RunStopped):
         return EXIT_STOPPED
+    if isinstance(error, HeaderRefused):
+        return EXIT_ROWS_FAILED  # the rows are the user's to fix, as for an invalid row
     if isinstance(error, RollbackRefused):
         return EXIT_USAGE  # nothing was sent; the sentence says what to do instead
     return EXIT_USAGE

@@ -21,9 +21,9 @@ def register(subparsers: Any) -> None:
         "export",
         help="write every assignment source of the project as a catalog (sends no mutation)",
         description="Lists the project's assignment sources (GETs only) and writes them as a "
-        "catalog submit accepts: CSV, or Parquet when --output ends in .parquet; CSV on "
-        "stdout without --output. Use it as a backup, to copy sources to another project, "
-        "or to start a catalog from what exists.",
+        "catalog submit accepts: CSV, Parquet when --output ends in .parquet, or an Excel "
+        "workbook when it ends in .xlsx; CSV on stdout without --output. Use it as a "
+        "backup, to copy sources to another project, or to start a catalog from what exists.",
     )
     d = SubmitSettings(base_url=DEFAULT_BASE_URL)  # defaults shown in --help, not $STATSIG_BASE_URL
     export.add_argument(
@@ -52,6 +52,9 @@ def run_export(args: argparse.Namespace) -> int:
     if args.output is None:
         write_csv(rows, sys.stdout)
         return 0
+    from ..api.protocol import target_host
+
     write_export(rows, args.output)
-    print(f"exported {len(rows)} assignment sources to {args.output}", file=sys.stderr)
+    source = target_host(settings.base_url)
+    print(f"exported {len(rows)} sources from {source} to {args.output}", file=sys.stderr)
     return 0

@@ -135,6 +135,21 @@ def register(subparsers: Any) -> None:
         help="let a 429'd attempt occupy the windows too, as the current page says "
         "(default: on; --no-count-rejected for the earlier behaviour)",
     )
+    parser.add_argument(
+        "--unit-type",
+        action="append",
+        dest="unit_types",
+        default=[],
+        metavar="NAME",
+        help="every project also has unit ID type NAME (repeatable; userID and stableID always)",
+    )
+    parser.add_argument(
+        "--strict-unit-types",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="refuse a source that maps a unit ID type its project lacks, 400 with an errors "
+        "list (default: on)",
+    )
     faults = parser.add_argument_group("faults (rates from 0 to 1, per mutation)")
     faults.add_argument("--error-rate", type=_rate, default=0.0, help="answer 500")
     faults.add_argument(
@@ -171,6 +186,33 @@ def register(subparsers: Any) -> None:
         "and HI milliseconds (reorders the answers)",
     )
     faults.add_argument("--seed", type=int, help="seed of the fault pattern (repeatable runs)")
+    odd = parser.add_argument_group("listing and answers that misbehave")
+    odd.add_argument(
+        "--listing-endless",
+        action="store_true",
+        help="the listing never ends: no totalItems, new sources and a next page forever",
+    )
+    odd.add_argument(
+        "--listing-lag",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="sources younger than S seconds are not listed yet (a lagging index)",
+    )
+    odd.add_argument(
+        "--listing-hide",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="never list source NAME though it exists (an offset listing skipping it); repeatable",
+    )
+    odd.add_argument(
+        "--create-answer",
+        choices=["full", "empty", "text", "name"],
+        default="full",
+        help="what a 201 to a create carries: the source (default), no body, text, or data "
+        "holding only the name",
+    )
     parser.add_argument(
         "--state",
         type=Path,
@@ -181,10 +223,12 @@ def register(subparsers: Any) -> None:
 
 
 def build_config(args: argparse.Namespace) -> FakeApiConfig:
-    from ..fakeapi import FakeApiConfig, FaultConfig, generate_key
+    from ..fakeapi import FakeApiConfig, FaultConfig, ListingFaults, generate_key
 
     if args.stall_seconds < 0:
         raise UsageError("--stall-seconds must be 0 or more")
+    if not args.listing_lag >= 0:  # NaN too
+        raise UsageError("--listing-lag must be a number of seconds, 0 or more")
     projects: dict[str, list[str]] = {}
     for name, keys in args.projects:
         projects.setdefault(name, []).extend(keys)
@@ -210,7 +254,15 @@ def build_config(args: argparse.Namespace) -> FakeApiConfig:
             answer_latency=args.answer_latency,
             seed=args.seed,
         ),
+        listing=ListingFaults(
+            endless=args.listing_endless,
+            lag=args.listing_lag,
+            hidden=frozenset(args.listing_hide),
+            create_answer=args.create_answer,
+        ),
         state_file=args.state,
+        unit_types=list(args.unit_types),
+        strict_unit_types=args.strict_unit_types,
     )
 
 

@@ -47,6 +47,12 @@ def register(subparsers: Any) -> None:
     cmd.add_argument(
         "--include-archived", action="store_true", help="Datadog: import archived models too"
     )
+    cmd.add_argument(
+        "--dialect",
+        metavar="NAME",
+        help="the SQL dialect (sqlglot's name: snowflake, bigquery, ...) written in every "
+        "row's _dialect cell; default: GrowthBook's data source type (Datadog names none)",
+    )
     cmd.add_argument("--json", action="store_true", help="print the summary as one JSON document")
     cmd.set_defaults(func=run_import)
 
@@ -66,6 +72,7 @@ def run_import(args: argparse.Namespace) -> int:
             datasource=args.datasource,
             prefix=args.prefix,
             tag=args.tag or GROWTHBOOK_TAG,
+            dialect=args.dialect,
         )
     else:
         if args.datasource is not None:
@@ -76,6 +83,7 @@ def run_import(args: argparse.Namespace) -> int:
             include_archived=args.include_archived,
             prefix=args.prefix,
             tag=args.tag or DATADOG_TAG,
+            dialect=args.dialect,
         )
     write_import(result, args.output)
     if args.json:

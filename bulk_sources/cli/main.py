@@ -17,7 +17,18 @@ from typing import Any, TextIO
 
 from ..errors import BulkSourcesError, NothingToRetry
 from ..version import __version__
-from . import budget, completion, demo, export, fake_server, import_cmd, rollback, submit, validate
+from . import (
+    budget,
+    completion,
+    demo,
+    export,
+    fake_server,
+    import_cmd,
+    rollback,
+    runs,
+    submit,
+    validate,
+)
 from .exits import EXIT_BUG, EXIT_STOPPED, EXIT_USAGE, for_error
 
 ENVIRONMENT = """\
@@ -52,7 +63,12 @@ examples:
 examples:
   bulk-sources rollback reports/20261126T110501Z-catalog --dry-run
   bulk-sources rollback reports/20261126T110501Z-catalog
-  bulk-sources resume reports/20261126T120000Z-catalog-rollback    after a crash
+  bulk-sources resume reports/20261126T120000Z-catalog-rollback-of-20261126T110501Z
+""",
+    "runs": """\
+examples:
+  bulk-sources runs                          every run under reports/, newest first
+  bulk-sources runs --report-dir /tmp/reports --json
 """,
     "validate": """\
 examples:
@@ -118,8 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     # Each command module imports its machinery only when it runs, so --help stays fast.
-    commands = (demo, submit, validate, export, import_cmd, rollback, budget, fake_server)
-    for module in (*commands, completion):
+    for module in (
+        demo,
+        submit,
+        validate,
+        export,
+        import_cmd,
+        rollback,
+        runs,
+        budget,
+        fake_server,
+        completion,
+    ):
         module.register(subparsers)
     for name, sub in subparsers.choices.items():
         examples = EXAMPLES.get(name, "")
@@ -184,7 +210,10 @@ def _run(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     as_json = bool(getattr(args, "json", False))
     try:
-        code: int = args.func(args)
+        from .listing_notes import listing_notes
+
+        with listing_notes(quiet=bool(getattr(args, "quiet", False))):
+            code: int = args.func(args)
         return code
     except NothingToRetry as exc:
         # Not a failure: a sentence on stdout, no run folder, exit 0 (1 if rows need fixing).

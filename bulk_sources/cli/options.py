@@ -12,6 +12,7 @@ from ..api.apikey import ApiKey, load_api_key
 from ..api.protocol import BASE_URL_ENV, DEFAULT_BASE_URL, check_base_url, default_base_url
 from ..errors import UsageError
 from ..limits.windows import DEFAULT_WINDOWS, Window, parse_duration, parse_window
+from ..run.halt import parse_halt_after
 from ..run.settings import (
     SubmitSettings,
     count_at_least_one,
@@ -56,6 +57,12 @@ def add_key_options(parser: argparse.ArgumentParser) -> None:
         help="read the Console API key from FILE (default: $STATSIG_API_KEY; "
         "there is deliberately no --api-key, which would end up in shell history)",
     )
+
+
+def add_force_other_key(parser: argparse.ArgumentParser) -> None:
+    from ..run.record.identity import FORCE_HELP
+
+    parser.add_argument("--force-other-key", action="store_true", help=FORCE_HELP)
 
 
 def add_submit_options(parser: argparse.ArgumentParser) -> None:
@@ -140,13 +147,25 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
         "--encoding", help="text encoding of a CSV catalog (default UTF-8, a BOM is fine)"
     )
     parser.add_argument(
-        "--sheet", metavar="NAME", help="the sheet of an .xlsx catalog (default: the first)"
+        "--sheet",
+        metavar="NAME",
+        help="the sheet of an .xlsx catalog, hidden or not (default: the first visible sheet "
+        "with the catalog header)",
     )
     parser.add_argument(
         "--report-dir",
         type=Path,
         default=d.report_dir,
         help=f"where run folders go (default {d.report_dir}/)",
+    )
+    parser.add_argument(
+        "--halt-after",
+        type=_halt_after,
+        default=None,
+        metavar="N|PCT%",
+        help="stop the run (exit 3, resumable) once N rows failed for good, or PCT%% of the "
+        "rows settled so far (at least 10 settled), like GNU parallel's --halt soon,fail=; "
+        "requests in flight still answer (default: never)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_check_options(parser)
@@ -157,6 +176,14 @@ def _duration(text: str) -> float:
         return parse_duration(text)
     except UsageError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _halt_after(text: str) -> str:
+    try:
+        parse_halt_after(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--halt-after ")) from None
+    return text.strip()
 
 
 def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
@@ -176,9 +203,14 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> SubmitSettings:
         "sheet": args.sheet,
         "report_dir": args.report_dir,
         "dialect": getattr(args, "dialect", None),
+        "strict": getattr(args, "strict", False),
+        "ignore_columns": tuple(getattr(args, "ignore_column", None) or ()),
+        "halt_after": getattr(args, "halt_after", None),
     }
     if getattr(args, "tag", None) is not None:
         values["tag"] = args.tag
+    if getattr(args, "create_unit_types", False):
+        values["create_unit_types"] = True
     values.update(overrides)
     return SubmitSettings(**values)
 

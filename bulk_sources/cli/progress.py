@@ -114,7 +114,8 @@ class Pulse:
 
 
 class LogProgress:
-    """For a stderr that is not a terminal: a record at each 10 % and every PULSE_EVERY s."""
+    """For a stderr that is not a terminal: a record at the start, at each 10 % and every
+    PULSE_EVERY s."""
 
     def __init__(
         self,
@@ -131,6 +132,9 @@ class LogProgress:
         self._every = every
         self._tenth = 0
         self._last_record = self._clock()
+        # The opening line: a log (or a pipe) says at once that the run has started and
+        # how many rows it sends, as the bar does on a terminal.
+        self._record()
 
     def _emit(self, line: str) -> None:
         print(line, file=self._stream, flush=True)

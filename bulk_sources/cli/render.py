@@ -1,8 +1,9 @@
 """Everything the CLI shows about a run: the summary (text or one JSON document), the dry
 run, durations, and what to do next.
 
-Hints name only commands that exist and apply: `resume` when rows are left unsettled,
-"rows to fix" only when some row needs fixing.
+Hints name only commands that exist and apply, and one next step at a time: `resume` when
+the run stopped or left rows unsettled (it writes failed.csv again when it ends), else
+"rows to fix" when some row needs a person.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import json
 import sys
 from typing import Any
 
-from ..run.record.results import RETRYABLE, RowResult, Status
-from ..run.record.summary import TOOL, DryRun, RunReport
+from ..run.record.results import NEEDS_FIX, RETRYABLE, RowResult, Status
+from ..run.record.summary import TOOL, DryRun, Outcome, RunReport
 
-# Rows that need a person: everything else in RETRYABLE (not sent, no answer) is settled by
-# `resume` without any change to the catalog.
-NEEDS_FIX = frozenset({Status.INVALID, Status.FAILED})
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def duration(seconds: float) -> str:
@@ -35,29 +36,77 @@ def _rows(n: int) -> str:
     return f"{n} row" + ("" if n == 1 else "s")
 
 
-# The statuses every submit shows, even at 0; the others (unchanged, a rollback's) when seen.
-_ALWAYS_SHOWN = frozenset(
-    {
-        Status.CREATED,
-        Status.UPDATED,
-        Status.EXISTS,
-        Status.INVALID,
-        Status.DUPLICATE,
-        Status.FAILED,
-        Status.NOT_ATTEMPTED,
-        Status.UNKNOWN,
-    }
+# The statuses every submit shows, even at 0; the others (unchanged, ...) when seen.
+_SUBMIT_SHOWN = (
+    Status.CREATED,
+    Status.UPDATED,
+    Status.EXISTS,
+    Status.INVALID,
+    Status.DUPLICATE,
+    Status.FAILED,
+    Status.NOT_ATTEMPTED,
+    Status.UNKNOWN,
 )
+# A rollback's own: what it undid, what it left and why, then what it could not settle.
+_ROLLBACK_SHOWN = (
+    Status.DELETED,
+    Status.RESTORED,
+    Status.GONE,
+    Status.KEPT,
+    Status.FAILED,
+    Status.NOT_ATTEMPTED,
+    Status.UNKNOWN,
+)
+
+
+def shown_statuses(report: RunReport) -> list[Status]:
+    """The statuses the summary lists, in order: its kind's own always, others when seen."""
+    own = _ROLLBACK_SHOWN if report.rollback_of is not None else _SUBMIT_SHOWN
+    seen = [s for s in Status if s not in own and report.counts.get(s.value, 0)]
+    return [*own, *seen]
+
+
+def warning_lines(
+    warnings: list[dict[str, Any]],
+    unknown_columns: list[dict[str, Any]],
+    limit: int = 10,
+    notes: list[str] | None = None,
+) -> list[str]:
+    """What validation warns about, as `validate` words it: the rows are sent anyway."""
+    lines = [f"  note: {note}" for note in notes or ()]
+    if unknown_columns:
+        names = ", ".join(
+            f"{c['column']} (did you mean `{c['did_you_mean']}`?)"
+            if c["did_you_mean"]
+            else c["column"]
+            for c in unknown_columns
+        )
+        lines.append(f"  ignored columns (not assignment-source fields): {names}")
+    if warnings:
+        lines.append(f"  {len(warnings)} warnings (sent anyway; --strict makes them errors):")
+        for w in warnings[:limit]:
+            who = f"row {w['row']}" + (f" ({w['name']})" if w["name"] else "")
+            lines.append(f"    {who}: {w['field']}: {w['reason']}")
+        if len(warnings) > limit:
+            lines.append(f"    ... and {len(warnings) - limit} more (--json lists them all)")
+    return lines
 
 
 def print_report(report: RunReport, *, problems: int = 10) -> None:
     if report.note:
         print(report.note)
-    print(f"{report.rows} rows from {report.catalog}")
-    for status in Status:
-        count = report.counts.get(status.value, 0)
-        if count or status in _ALWAYS_SHOWN:
-            print(f"  {status.value:<14}{count:>7}")
+    if report.rollback_of is not None:
+        print(f"rollback of {report.rollback_of}: {_rows(report.rows)} at {report.target}")
+    else:
+        print(f"{report.rows} rows from {report.catalog} to {report.target}")
+    if report.catalog_change:
+        print(f"  {report.catalog_change}")
+    for line in warning_lines(
+        report.warnings, report.unknown_columns, problems, report.catalog_notes
+    ):
+        print(line)
+    for status in shown_statuses(report):
+        print(f"  {status.value:<14}{report.counts.get(status.value, 0):>7}")
     r = report.requests
     print(
         f"  {r.sent} requests, {r.rate_limited_429} answered 429, "
@@ -65,19 +114,34 @@ def print_report(report: RunReport, *, problems: int = 10) -> None:
     )
     if report.stopped:
         print(f"  stopped: {report.stopped}")
+    units = report.unit_types or {}
+    if units.get("note"):
+        print(f"  note: {units['note']}")
+    if units.get("created"):
+        print(f"  unit ID types created: {', '.join(units['created'])}")
     to_fix = [row for row in report.results if row.status in NEEDS_FIX]
     for row in to_fix[:problems]:
         print(f"  {_who(row)}: {row.status.value}: {row.error}")
     if len(to_fix) > problems:
         print(f"  ... and {len(to_fix) - problems} more in results.csv")
-    unsettled = [r for r in report.results if r.status in RETRYABLE and r.status not in NEEDS_FIX]
-    resume = f"bulk-sources resume {report.run_dir}"
-    if unsettled and resume not in (report.stopped or ""):
-        print(f"  {_rows(len(unsettled))} not settled yet: `{resume}` settles them")
-    if to_fix:
-        print(f"  rows to fix and run again: {report.failed_rows_file}")
+    print_next_step(report, to_fix)
     sys.stdout.flush()
     print(f"run folder: {report.run_dir}")
+    if report.page is not None:
+        print(f"report page: {report.page}")
+
+
+def print_next_step(report: RunReport, to_fix: list[RowResult]) -> None:
+    """One instruction: after a stop, resume (the rows to fix come with the report it
+    writes when it ends); else the file of rows to fix, if any."""
+    unsettled = [r for r in report.results if r.status in RETRYABLE and r.status not in NEEDS_FIX]
+    resume = f"bulk-sources resume {report.run_dir}"
+    if report.outcome is Outcome.STOPPED or unsettled:
+        if resume not in (report.stopped or ""):
+            left = f"{_rows(len(unsettled))} not settled yet: " if unsettled else ""
+            print(f"  {left}`{resume}` goes on from here")
+    elif to_fix:
+        print(f"  rows to fix and run again: {report.failed_rows_file}")
 
 
 def problem_json(row: RowResult) -> dict[str, Any]:
@@ -138,7 +202,7 @@ _ACTION_NOTES = {
 
 
 def print_dry_run(plan: DryRun) -> None:
-    title = f"dry run of {plan.catalog}: {plan.rows} rows, nothing sent"
+    title = f"dry run of {plan.catalog} against {plan.target}: {plan.rows} rows, nothing sent"
     print_plan(plan, title, _ACTION_WORDS, _ACTION_NOTES)
 
 
@@ -172,10 +236,19 @@ def print_plan(
             lines.append(f"      {who}" + (f": {detail}" if detail and action != "create" else ""))
         if count > len(examples):
             lines.append(f"      ... and {count - len(examples)} more")
+    lines.extend(warning_lines(plan.warnings, plan.unknown_columns, notes=plan.catalog_notes))
+    if plan.unit_types_to_create:
+        lines.append(
+            f"  unit ID types to create first: {', '.join(plan.unit_types_to_create)} "
+            f"({_plural(len(plan.unit_types_to_create), 'request')})"
+        )
+    lines.extend(f"  note: {note}" for note in plan.notes)
     lines.append(
         f"  {plan.requests} requests under {', '.join(plan.windows)} take at least "
         f"{duration(plan.estimated_seconds)} (budget: {plan.budget_source})"
     )
     if plan.plan_file is not None:
         lines.append(f"plan: {plan.plan_file}")
+    if plan.page is not None:
+        lines.append(f"report page: {plan.page}")
     print("\n".join(lines))

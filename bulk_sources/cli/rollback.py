@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .options import add_key_options, key_from
+from .options import add_force_other_key, add_key_options, key_from
 from .submit import _show, add_json_option
 
 if TYPE_CHECKING:
@@ -35,11 +35,7 @@ def register(subparsers: Any) -> None:
         help="list and print what would be deleted, restored or kept; write the plan "
         "(plan.csv in a new <label>-rollback-dry-run folder); send nothing",
     )
-    rollback.add_argument(
-        "--force-other-key",
-        action="store_true",
-        help="roll back with another key than the run's (a rotated key of the same project)",
-    )
+    add_force_other_key(rollback)
     add_json_option(rollback)
     rollback.add_argument("--quiet", action="store_true", help="no progress on stderr")
     rollback.set_defaults(func=run_rollback)
@@ -91,6 +87,9 @@ _WORDS = {
 def print_rollback_plan(plan: DryRun) -> None:
     from .render import print_plan
 
-    title = f"rollback dry run of {plan.catalog.parent}: {plan.rows} rows, nothing sent"
+    title = (
+        f"rollback dry run of {plan.catalog.parent} against {plan.target}: "
+        f"{plan.rows} rows, nothing sent"
+    )
     print_plan(plan, title, _WORDS)
     sys.stdout.flush()

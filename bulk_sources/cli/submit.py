@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .options import (
+    add_force_other_key,
     add_key_options,
     add_submit_options,
     base_url_note,
@@ -16,7 +17,9 @@ from .options import (
 )
 
 if TYPE_CHECKING:
+    from ..run.dryrun import ServerCheck
     from ..run.record.summary import RunReport
+    from ..run.send.servercheck import Cost
     from ..run.settings import SubmitSettings
 
 
@@ -60,6 +63,26 @@ def register(subparsers: Any) -> None:
         help="add TEXT to every created or updated source's tags, so what the run made can "
         "be found in the console (rollback says when a source lost it)",
     )
+    submit.add_argument(
+        "--server-check",
+        action="store_true",
+        help="with --dry-run: also send each planned row with the API's dryRun flag (it "
+        "validates, stores nothing, and counts against the mutation budget); the cost is "
+        "said first and refusals become the rows' errors in the plan",
+    )
+    submit.add_argument(
+        "--sample",
+        type=_sample,
+        metavar="N",
+        default=None,
+        help="with --server-check: check only N planned rows, spread over the plan (default: all)",
+    )
+    submit.add_argument(
+        "--create-unit-types",
+        action="store_true",
+        help="create the unit ID types rows map and the project lacks, before any row "
+        "(mutations under the same budget; a near miss like userId is never created)",
+    )
     add_json_option(submit)
     submit.set_defaults(func=run_submit)
 
@@ -72,6 +95,7 @@ def register(subparsers: Any) -> None:
     )
     resume.add_argument("run", type=Path, help="the run folder submit printed")
     add_key_options(resume)
+    add_force_other_key(resume)
     add_json_option(resume)
     resume.add_argument("--quiet", action="store_true", help="no progress on stderr")
     resume.set_defaults(func=run_resume)
@@ -84,6 +108,7 @@ def register(subparsers: Any) -> None:
     )
     retry.add_argument("run", type=Path, help="the run folder submit printed")
     add_key_options(retry)
+    add_force_other_key(retry)
     retry.add_argument(
         "--include-invalid",
         action="store_true",
@@ -98,6 +123,12 @@ def register(subparsers: Any) -> None:
     add_json_option(retry)
     retry.add_argument("--quiet", action="store_true", help="no progress on stderr")
     retry.set_defaults(func=run_retry)
+
+
+def _sample(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of rows; give 1 or more")
+    return int(text)
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:
@@ -131,9 +162,16 @@ def run_submit(args: argparse.Namespace) -> int:
     note = base_url_note(args)
     if note:
         print(note, file=sys.stderr)
+    _check_server_check_options(args)
     if args.dry_run:
         try:
-            plan = dry_run(args.catalog, settings, key_from(args), plan_file=args.plan)
+            plan = dry_run(
+                args.catalog,
+                settings,
+                key_from(args),
+                plan_file=args.plan,
+                server_check=_server_check(args),
+            )
         except ListingFailed as exc:
             # No run folder exists to resume: the dry run itself is what to run again.
             raise ListingFailed(
@@ -155,6 +193,38 @@ def run_submit(args: argparse.Namespace) -> int:
     return _show(report, args.json)
 
 
+def _check_server_check_options(args: argparse.Namespace) -> None:
+    from ..errors import UsageError
+
+    if args.server_check and not args.dry_run:
+        raise UsageError(
+            "--server-check goes with --dry-run (a submit's own requests are the real check)"
+        )
+    if args.sample is not None and not args.server_check:
+        raise UsageError("--sample N goes with --server-check (how many rows to check)")
+
+
+def _server_check(args: argparse.Namespace) -> ServerCheck | None:
+    from ..run.dryrun import ServerCheck
+    from .render import duration
+
+    if not args.server_check:
+        return None
+
+    def announce(cost: Cost) -> None:
+        # stderr, before the first request: what the check spends of the project's budget.
+        print(
+            f"server check: {cost.requests} requests (dryRun; they count against the "
+            f"project's mutation budget), about {duration(cost.seconds)} at the "
+            f"{'learned' if cost.budget_source.startswith('learned') else cost.budget_source} "
+            f"windows ({', '.join(cost.windows)})",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return ServerCheck(sample=args.sample, announce=announce)
+
+
 def _check_reviewed_plan(args: argparse.Namespace, settings: SubmitSettings) -> None:
     from ..run.applyplan import check_plan
 
@@ -167,7 +237,12 @@ def run_resume(args: argparse.Namespace) -> int:
     from ..run.entry import resume_run
     from .progress import run_progress
 
-    report = resume_run(args.run, key_from(args), progress=run_progress(quiet=args.quiet))
+    report = resume_run(
+        args.run,
+        key_from(args),
+        progress=run_progress(quiet=args.quiet),
+        force_other_key=args.force_other_key,
+    )
     return _show(report, args.json)
 
 
@@ -181,5 +256,6 @@ def run_retry(args: argparse.Namespace) -> int:
         include_invalid=args.include_invalid,
         on_exists=args.on_exists,
         progress=run_progress(quiet=args.quiet),
+        force_other_key=args.force_other_key,
     )
     return _show(report, args.json)

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 from ..errors import CatalogError
 from ..run.record.csvsafe import neutralise
 from .checks import add_check_options
+from .options import add_key_options
 
 if TYPE_CHECKING:
+    from ..api.apikey import ApiKey
     from ..catalog.validation import Finding, ValidationReport
 
 # The catalog machinery is imported when a command runs, so `--help` stays cheap.
@@ -76,7 +78,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--report", type=Path, metavar="FILE", help="also write the problems found as CSV here"
     )
-    parser.add_argument("--sheet", metavar="NAME", help="the sheet of an .xlsx workbook to read")
+    parser.add_argument(
+        "--sheet",
+        metavar="NAME",
+        help="the sheet of an .xlsx workbook to read, hidden or not (default: the first "
+        "visible sheet with the catalog header)",
+    )
     parser.add_argument(
         "--max-errors",
         type=_count,
@@ -89,12 +96,20 @@ def register(subparsers: Any) -> None:
         "--json", action="store_true", help="print one JSON document on stdout instead of text"
     )
     add_check_options(parser)
+    parser.add_argument(
+        "--base-url",
+        default=None,
+        help="with a key at hand: the Console API to read the project's unit ID types from "
+        "(default $STATSIG_BASE_URL if set, else https://statsigapi.net)",
+    )
+    add_key_options(parser)
     parser.set_defaults(func=run)
 
     template = subparsers.add_parser(
         "template",
         help="print a catalog header and two example rows to start from",
-        description="Print a CSV header and two example rows, one per idTypeMapping form.",
+        description="Print a CSV header and two example rows, one per idTypeMapping form: "
+        "save it as a .csv catalog, or open it in a spreadsheet and save it as .xlsx.",
     )
     template.add_argument(
         "--all", action="store_true", help="every column the API takes, not just the usual ones"
@@ -132,6 +147,8 @@ def write_report(report: ValidationReport, path: Path) -> None:
         with atomic_write(path) as f:
             writer = csv.writer(f)
             writer.writerow(["row", "name", "status", "field", "reason"])
+            for problem in report.column_errors:
+                writer.writerow(["header", "", "invalid", "header", neutralise(problem)])
             for item in [*findings(report), *warning_findings(report)]:
                 cells = [item.name or "", item.status, item.field, item.reason]
                 writer.writerow([item.row, *(neutralise(c) for c in cells)])
@@ -158,22 +175,36 @@ def _grouped(items: list[Finding], limit: int) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..catalog.columns import unknown_columns_text
     from ..catalog.problems import document, warning_findings
-    from ..catalog.reader import open_catalog, unknown_columns_warning
+    from ..catalog.reader import open_catalog
     from ..catalog.validation import findings, validate_catalog
 
     catalog = open_catalog(args.catalog, args.encoding, sheet=args.sheet)
-    report = validate_catalog(catalog, dialect=args.dialect)
-    code = 1 if report.invalid else 0
+    ignored = tuple(args.ignore_column)
+    key = _key_at_hand(args)
+    report = validate_catalog(
+        catalog, dialect=args.dialect, strict=args.strict, ignore_columns=ignored, keep_valid=True
+    )
+    units_note = _check_unit_types(report, args, key)
+    if units_note:
+        report.notes.append(units_note)  # said with the other notes (stderr, or --json)
+    code = 1 if report.invalid or report.column_errors else 0
     if args.json:
         if args.report is not None:
             write_report(report, args.report)
-        json.dump(document(report, str(catalog.path)), sys.stdout, ensure_ascii=False, indent=1)
+        doc = document(report, str(catalog.path))
+        doc["unit_types"] = {"checked": key is not None and units_note is None, "note": units_note}
+        json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return code
-    warning = unknown_columns_warning(catalog)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    warning = unknown_columns_text(catalog.column_map, ignored)
     if warning:
         print(warning, file=sys.stderr)
+    for problem in report.column_errors:
+        print(f"header: {problem} (submit refuses this catalog, exit 1)")
     items = [*findings(report), *warning_findings(report)]
     long = len(items) > args.max_errors
     lines = _grouped(items, args.max_errors) if long else [str(i) for i in items]
@@ -188,6 +219,38 @@ def run(args: argparse.Namespace) -> int:
         # Only where asked: a file appearing in the working folder unasked surprises.
         print(f"{len(items)} problems in all; --report FILE writes the full list as CSV")
     return code
+
+
+def _key_at_hand(args: argparse.Namespace) -> ApiKey | None:
+    """The key, if the user gave one (a named file that can't be read is an error)."""
+    import os
+
+    from ..api.apikey import ENV_VAR, load_api_key
+
+    if args.api_key_file is None and not os.environ.get(ENV_VAR, "").strip():
+        return None
+    return load_api_key(args.api_key_file)
+
+
+# validate is a quick look: two tries, not a submit's patience, before "not checked".
+VALIDATE_ATTEMPTS = 2
+VALIDATE_TIMEOUT = 10.0
+
+
+def _check_unit_types(
+    report: ValidationReport, args: argparse.Namespace, key: ApiKey | None
+) -> str | None:
+    from ..run.dryrun import check_catalog_unit_types
+    from ..run.settings import SubmitSettings
+    from .options import base_url_from
+
+    why = "no API key (set STATSIG_API_KEY or --api-key-file to check them)"
+    if key is None:
+        return check_catalog_unit_types(report, SubmitSettings(), None, why)
+    settings = SubmitSettings(
+        base_url=base_url_from(args), max_attempts=VALIDATE_ATTEMPTS, timeout=VALIDATE_TIMEOUT
+    )
+    return check_catalog_unit_types(report, settings, key)
 
 
 TEMPLATE_ALL_ROW = {

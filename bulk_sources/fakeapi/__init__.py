@@ -5,7 +5,7 @@ switchable faults, and `/__stats` to prove what a client did. See docs/fake-serv
 """
 
 from .app import STATE_KEY, create_app
-from .config import FakeApiConfig, FaultConfig, generate_key
+from .config import FakeApiConfig, FaultConfig, ListingFaults, generate_key
 from .limits import RateLimiter
 from .server import FakeApiServer
 from .serverstate import Arrival, FakeApiState
@@ -17,6 +17,7 @@ __all__ = [
     "FakeApiServer",
     "FakeApiState",
     "FaultConfig",
+    "ListingFaults",
     "RateLimiter",
     "create_app",
     "generate_key",

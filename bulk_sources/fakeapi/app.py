@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -22,24 +21,29 @@ from ..api.protocol import ITEM_PATH, KEY_HEADER, MUTATIONS, SOURCES_PATH, maske
 from ..models import AssignmentSourceCreate, AssignmentSourcePartialUpdate, AssignmentSourceUpdate
 from .config import FakeApiConfig
 from .faults import FaultDraw
+from .http import (
+    INVALID,
+    STATE_KEY,
+    error_response,
+    pagination,
+    positive_int,
+    project_of,
+    read_body,
+)
 from .limits import retry_after_header
 from .serverstate import FakeApiState
 from .store import NOT_FOUND, ApiError, DuplicateName
+from .unitstore import UnknownUnitTypes
+from .unittype_routes import add_unit_type_routes
 
-INVALID = "Invalid request"
+__all__ = ["STATE_KEY", "create_app", "error_response"]
+
 FLUSH_INTERVAL = 0.2  # seconds between state-file writes while mutations keep coming
 
-STATE_KEY = web.AppKey("fakeapi_state", FakeApiState)
 _DROPPED = web.RequestKey("fakeapi_dropped", bool)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
-
-
-def error_response(
-    status: int, message: str, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.json_response({"status": status, "message": message}, status=status, headers=headers)
 
 
 def _drop(request: web.Request) -> web.Response:
@@ -135,25 +139,11 @@ async def _answer(
     except DuplicateName as exc:
         state.duplicates += 1
         return error_response(exc.status, exc.message)
+    except UnknownUnitTypes as exc:
+        state.unknown_unit_types += 1
+        return error_response(exc.status, exc.message, errors=exc.errors)
     except ApiError as exc:
         return error_response(exc.status, exc.message)
-
-
-async def _read_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw.strip():
-        raise ApiError(400, f"{INVALID}: the body is empty; send a JSON object")
-    if request.content_type != "application/json":
-        raise ApiError(
-            400, f"{INVALID}: Content-Type must be application/json, not {request.content_type}"
-        )
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ApiError(400, f"{INVALID}: the body is not valid JSON ({exc})") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, f"{INVALID}: the body must be a JSON object")
-    return body
 
 
 def _validate(model: type[M], body: dict[str, Any]) -> M:
@@ -167,56 +157,64 @@ def _validate(model: type[M], body: dict[str, Any]) -> M:
         raise ApiError(400, f"{INVALID}: {'; '.join(problems)}") from None
 
 
-def _positive_int(request: web.Request, name: str, default: int) -> int:
-    text = request.query.get(name)
-    if text is None:
-        return default
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise ApiError(400, f"{INVALID}: {name} must be a whole number of at least 1, not {text!r}")
-    return int(text)
-
-
-def _page_path(page: int, limit: int) -> str:
-    return f"{SOURCES_PATH}?page={page}&limit={limit}"
-
-
 async def list_sources(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     config = state.config
-    page = _positive_int(request, "page", 1)
-    limit = min(_positive_int(request, "limit", config.default_page_limit), config.max_page_limit)
-    total = len(state.sources)
+    page = positive_int(request, "page", 1)
+    limit = min(positive_int(request, "limit", config.default_page_limit), config.max_page_limit)
+    faults = config.listing
+    if faults.endless:
+        return _endless_page(page, limit)
+    listed = state.store.listed(faults.lag, faults.hidden)
     return web.json_response(
         {
             "message": "Assignment Sources listed successfully.",
-            "data": state.store.page(page, limit),
-            "pagination": {
-                "itemsPerPage": limit,
-                "pageNumber": page,
-                "totalItems": total,
-                "nextPage": _page_path(page + 1, limit) if page * limit < total else None,
-                "previousPage": _page_path(page - 1, limit) if page > 1 else None,
-                "all": SOURCES_PATH,
-            },
+            "data": listed[(page - 1) * limit : page * limit],
+            "pagination": pagination(SOURCES_PATH, page, limit, len(listed)),
         }
     )
 
 
+def _endless_page(page: int, limit: int) -> web.Response:
+    """A listing that never ends (ListingFaults.endless): no totalItems, new sources on every
+    page and always a next page."""
+    data = [{"name": f"endless_{page}_{i}", "sql": "SELECT 1"} for i in range(limit)]
+    page_info = {
+        "itemsPerPage": limit,
+        "pageNumber": page,
+        "nextPage": f"{SOURCES_PATH}?page={page + 1}&limit={limit}",
+    }
+    return web.json_response({"data": data, "pagination": page_info})
+
+
+def _check_unit_types(request: web.Request, mapping: list[Any] | None) -> None:
+    state = request.app[STATE_KEY]
+    if state.config.strict_unit_types:
+        state.unit_types.check_mapping(project_of(request), mapping)
+
+
 async def create_source(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
-    body = _validate(AssignmentSourceCreate, await _read_body(request))
+    body = _validate(AssignmentSourceCreate, await read_body(request))
+    _check_unit_types(request, body.idTypeMapping)  # a dry run checks them too
     source, stored = state.store.create(body)
     if stored:
         state.created += 1
         state.dirty = True
+    shape = state.config.listing.create_answer
+    if shape == "empty":
+        return web.Response(status=201)
+    if shape == "text":
+        return web.Response(status=201, text="Created", content_type="text/plain")
+    data = {"name": source["name"]} if shape == "name" else source
     return web.json_response(
-        {"message": "Assignment Source created successfully", "data": source}, status=201
+        {"message": "Assignment Source created successfully", "data": data}, status=201
     )
 
 
 async def update_source(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
-    raw = await _read_body(request)
+    raw = await read_body(request)
     body: AssignmentSourceUpdate | AssignmentSourcePartialUpdate
     if request.method == "PATCH":
         if "sql" in raw:
@@ -226,6 +224,7 @@ async def update_source(request: web.Request) -> web.Response:
         body = _validate(AssignmentSourcePartialUpdate, raw)
     else:
         body = _validate(AssignmentSourceUpdate, raw)
+    _check_unit_types(request, body.idTypeMapping)
     source, stored = state.store.update(request.match_info["name"], body)
     if stored:
         state.updated += 1
@@ -284,6 +283,7 @@ def create_app(config: FakeApiConfig, state: FakeApiState | None = None) -> web.
     app.router.add_post(ITEM_PATH, update_source)
     app.router.add_patch(ITEM_PATH, update_source)
     app.router.add_delete(ITEM_PATH, delete_source)
+    add_unit_type_routes(app)
     app.router.add_get("/__stats", get_stats)
     app.router.add_post("/__reset", post_reset)
     app.cleanup_ctx.append(_persistence)

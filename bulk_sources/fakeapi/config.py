@@ -43,6 +43,33 @@ class FaultConfig:
             raise ValueError(f"stall_seconds must be >= 0, got {self.stall_seconds}")
 
 
+CREATE_ANSWERS = ("full", "empty", "text", "name")
+
+
+@dataclass
+class ListingFaults:
+    """How the listing (and what it is relied on for) misbehaves on demand."""
+
+    # No totalItems, and every page brings new sources and a next page, forever.
+    endless: bool = False
+    # Sources younger than this many seconds are not listed yet (a lagging index).
+    lag: float = 0.0
+    # What a 201 to a create carries: "full" (the source, as documented), "empty" (no body),
+    # "text" (not JSON), "name" (data holding only the name). Not the listing's, but what
+    # makes a run depend on the listing to know what it made.
+    create_answer: str = "full"
+    # Names never listed, though they exist (an offset listing that skips an item when
+    # another is deleted concurrently); updates and DELETE still find them.
+    hidden: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.lag < 0:
+            raise ValueError(f"lag must be >= 0, got {self.lag}")
+        if self.create_answer not in CREATE_ANSWERS:
+            raise ValueError(f"create_answer must be one of {CREATE_ANSWERS}")
+        self.hidden = frozenset(self.hidden)
+
+
 DEFAULT_PROJECT = "default"
 
 
@@ -64,11 +91,19 @@ class FakeApiConfig:
     project_windows: dict[str, list[Window]] = field(default_factory=dict)
     burst: Window | None = None
     faults: FaultConfig = field(default_factory=FaultConfig)
+    listing: ListingFaults = field(default_factory=ListingFaults)
     state_file: Path | None = None
     max_page_limit: int = 100
     default_page_limit: int = 100
     # The 400 message for a name in use; `{name}` is replaced. Real wording is undocumented.
     duplicate_message: str = "Name is already in use: {name}"
+    # Unit ID types every project has besides the built-in userID and stableID.
+    unit_types: list[str] = field(default_factory=list)
+    # Refuse a source mapping a unit ID type its project lacks (400 with an `errors` list).
+    strict_unit_types: bool = True
+    # Answer every /console/v1/unit_id_types request with this status instead (404: a
+    # project or API version without the endpoint; 403: a key not allowed to read it).
+    unit_types_status: int | None = None
 
     def __post_init__(self) -> None:
         if not self.keys:
@@ -81,6 +116,9 @@ class FakeApiConfig:
                     self.keys.append(key)
                 if self.project_of(key) != name:
                     raise ValueError(f"key {key[:12]}... is in two projects")
+        for name in self.unit_types:
+            if not name.strip() or any(c.isspace() for c in name):
+                raise ValueError(f"unit ID type {name!r} must be one word, like accountID")
         for name in self.project_windows:
             if name not in self.projects and name != DEFAULT_PROJECT:
                 raise ValueError(f"windows for project {name!r}, which has no keys")

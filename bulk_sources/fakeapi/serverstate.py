@@ -16,6 +16,7 @@ from .config import FakeApiConfig
 from .faults import FAULT_KINDS, FaultInjector
 from .limits import RateLimiter, WindowStats
 from .store import SourceStore
+from .unitstore import UnitTypeStore
 
 STATE_VERSION = 1
 
@@ -40,7 +41,8 @@ class FakeApiState:
     def __init__(self, config: FakeApiConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.clock = clock
-        self.store = SourceStore(config.duplicate_message)
+        self.store = SourceStore(config.duplicate_message, clock)
+        self.unit_types = UnitTypeStore(config.unit_types, config.duplicate_message)
         self.faults = FaultInjector(config.faults)
         # One budget per project, shared by all its keys (the current page's rule).
         self.limiter = RateLimiter(config.windows, config.count_rejected, config.windows_of)
@@ -64,6 +66,9 @@ class FakeApiState:
         self.updated = 0
         self.deleted = 0
         self.duplicates = 0
+        self.unit_types_created = 0
+        self.unit_types_deleted = 0
+        self.unknown_unit_types = 0
         self.rate_limited = 0
         self.fault_counts: Counter[str] = Counter({kind: 0 for kind in FAULT_KINDS})
         config = self.config
@@ -83,6 +88,7 @@ class FakeApiState:
     def reset(self) -> None:
         """Forget sources, logs and counters, and restart the fault stream from its seed."""
         self.store.clear()
+        self.unit_types.clear()
         self.limiter.clear()
         self.faults.reseed()
         self._reset_counters()
@@ -131,6 +137,14 @@ class FakeApiState:
             "rate_limited": self.rate_limited,
             "faults": dict(self.fault_counts),
             "source_count": len(self.store.sources),
+            "unit_types": {
+                "created": self.unit_types_created,
+                "deleted": self.unit_types_deleted,
+                "unknown_refused": self.unknown_unit_types,
+                "per_project": {
+                    name: self.unit_types.names(name) for name in sorted(self.project_stats)
+                },
+            },
             "windows": self.window_stats.as_json(),
             "per_key": {
                 label: {"mutations": ks.mutations, "windows": ks.as_json()}
@@ -152,6 +166,7 @@ class FakeApiState:
                 },
                 "retry_after": self.config.retry_after,
                 "count_rejected": self.config.count_rejected,
+                "strict_unit_types": self.config.strict_unit_types,
             },
         }
 
@@ -178,6 +193,7 @@ class FakeApiState:
         return {
             "version": STATE_VERSION,
             "sources": list(self.store.sources.values()),
+            "unit_types": self.unit_types.snapshot(),
             "recent_mutations": recent,
         }
 
@@ -200,6 +216,7 @@ class FakeApiState:
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
             raise ValueError(f"{path} is not a fake server state file (version {STATE_VERSION})")
         self.store.load(data.get("sources", []))
+        self.unit_types.load(data.get("unit_types"))
         by_fingerprint = {key_fingerprint(key): key for key in self.config.keys}
         now = self.clock()
         mono_offset = now - time.time()

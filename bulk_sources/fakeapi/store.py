@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 from ..models import AssignmentSourceCreate, AssignmentSourcePartialUpdate, AssignmentSourceUpdate
@@ -34,9 +37,15 @@ def _stored_fields(body: dict[str, Any]) -> dict[str, Any]:
 class SourceStore:
     """Sources by name (case-sensitive), in creation order; a rename keeps the position."""
 
-    def __init__(self, duplicate_message: str = DUPLICATE_MESSAGE) -> None:
+    def __init__(
+        self,
+        duplicate_message: str = DUPLICATE_MESSAGE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.sources: dict[str, dict[str, Any]] = {}
         self.duplicate_message = duplicate_message
+        self._clock = clock
+        self.born: dict[str, float] = {}  # name -> when it was created (the listing's lag)
 
     def create(self, body: AssignmentSourceCreate) -> tuple[dict[str, Any], bool]:
         """The new source and whether it was stored (a dry run validates only)."""
@@ -48,6 +57,7 @@ class SourceStore:
         if body.dryRun:
             return source, False
         self.sources[body.name] = source
+        self.born[body.name] = self._clock()
         return source, True
 
     def update(
@@ -77,9 +87,19 @@ class SourceStore:
         if self.sources.pop(name, None) is None:
             raise ApiError(404, NOT_FOUND)
 
-    def page(self, page: int, limit: int) -> list[dict[str, Any]]:
-        start = (page - 1) * limit
-        return list(self.sources.values())[start : start + limit]
+    def listed(
+        self, lag: float = 0.0, hidden: frozenset[str] = frozenset()
+    ) -> list[dict[str, Any]]:
+        """What a listing shows: all sources, but those younger than `lag` seconds and the
+        `hidden` names (the listing's misbehaviours, ListingFaults)."""
+        if not lag and not hidden:
+            return list(self.sources.values())
+        now = self._clock()
+        return [
+            s
+            for name, s in self.sources.items()
+            if name not in hidden and now - self.born.get(name, -math.inf) >= lag
+        ]
 
     def clear(self) -> None:
         self.sources.clear()

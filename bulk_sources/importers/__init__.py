@@ -61,10 +61,19 @@ def import_growthbook(
     datasource: str | None = None,
     prefix: str | None = None,
     tag: str | None = None,
+    dialect: str | None = None,
 ) -> pd.DataFrame:
-    """GrowthBook's assignment queries (config.yml or REST JSON) as a catalog DataFrame."""
+    """GrowthBook's assignment queries (config.yml or REST JSON) as a catalog DataFrame.
+
+    Each row's `_dialect` comes from its data source's type (or `dialect`); validation uses it.
+    """
     result = read_growthbook(
-        paths, id_map, datasource=datasource, prefix=prefix, tag=tag or GROWTHBOOK_TAG
+        paths,
+        id_map,
+        datasource=datasource,
+        prefix=prefix,
+        tag=tag or GROWTHBOOK_TAG,
+        dialect=dialect,
     )
     return _done(result, output)
 
@@ -77,9 +86,16 @@ def import_datadog(
     include_archived: bool = False,
     prefix: str | None = None,
     tag: str | None = None,
+    dialect: str | None = None,
 ) -> pd.DataFrame:
-    """Datadog's exposure SQL models (JSON:API answers) as a catalog DataFrame."""
+    """Datadog's exposure SQL models (JSON:API answers) as a catalog DataFrame (models name no
+    warehouse: `dialect` sets every row's `_dialect`)."""
     result = read_datadog(
-        paths, id_map, include_archived=include_archived, prefix=prefix, tag=tag or DATADOG_TAG
+        paths,
+        id_map,
+        include_archived=include_archived,
+        prefix=prefix,
+        tag=tag or DATADOG_TAG,
+        dialect=dialect,
     )
     return _done(result, output)

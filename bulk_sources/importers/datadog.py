@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CatalogError, UsageError
+from .dialects import checked_dialect
 from .files import Loaded, listed, load, text_field
 from .model import ImportedRow, ImportResult, parse_id_map, unmapped_error
 from .naming import Names
@@ -62,8 +63,13 @@ def read_datadog(
     include_archived: bool = False,
     prefix: str | None = None,
     tag: str = DEFAULT_TAG,
+    dialect: str | None = None,
 ) -> ImportResult:
-    """Every (unarchived) exposure SQL model as one catalog row; nothing is sent anywhere."""
+    """Every (unarchived) exposure SQL model as one catalog row; nothing is sent anywhere.
+
+    A model names no warehouse, so the rows' `_dialect` is `dialect` (None: left empty).
+    """
+    dialect = checked_dialect(dialect)
     if prefix and "{datasource}" in prefix:
         raise UsageError("--prefix {datasource} is for GrowthBook; Datadog has no data sources")
     files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
@@ -84,6 +90,15 @@ def read_datadog(
     names = Names()
     for path, model_id, attributes in models:
         result.rows.append(_row(result, path, model_id, attributes, mapping, names, prefix, tag))
+    for row in result.rows:
+        row.dialect = dialect
+    if result.rows:
+        result.dialect_notes.append(
+            f"every model: {dialect} (--dialect {dialect})"
+            if dialect
+            else "none: Datadog's models name no warehouse, so the SQL is checked "
+            "dialect-neutral; import with --dialect NAME (snowflake, bigquery, ...) to choose one"
+        )
     return result
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CatalogError, UsageError
+from .dialects import checked_dialect, dialect_for
 from .files import Loaded, listed, load, text_field
 from .handlebars import translate, why_not
 from .model import ImportedRow, ImportResult, parse_id_map, unmapped_error
@@ -170,11 +171,14 @@ def read_growthbook(
     prefix: str | None = None,
     tag: str = DEFAULT_TAG,
     environ: Mapping[str, str] | None = None,
+    dialect: str | None = None,
 ) -> ImportResult:
     """Every assignment query of the file(s) as one catalog row; nothing is sent anywhere.
 
     `prefix` is put before every name; `{datasource}` in it stands for the data source id.
+    Each row's `_dialect` is its data source type's sqlglot dialect, or `dialect` when given.
     """
+    dialect = checked_dialect(dialect)
     files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     loaded = [load(p, environ=environ) for p in files]
     result = ImportResult("growthbook", [str(p) for p in files])
@@ -191,13 +195,37 @@ def read_growthbook(
     unset = sorted({v for one in loaded for v in one.unset})
     names = Names()
     for source in sources:
+        before = len(result.rows)
         _add_source(result, source, mapping, names, prefix, tag, unset)
+        if source.type not in NON_SQL_TYPES:
+            _set_dialect(result, result.rows[before:], source, dialect)
     used = {v for r in result.rows for v in unset if "${" + v + "}" in r.body["sql"]}
     result.unset_variables = [
         f"{v} (used by an imported query)" if v in used else f"{v} (not in any imported query)"
         for v in unset
     ]
     return result
+
+
+def _set_dialect(
+    result: ImportResult, rows: list[ImportedRow], source: DataSource, given: str | None
+) -> None:
+    """Every row of `source` gets its dialect, and the summary a line saying why."""
+    found = dialect_for(source.type) if source.type else None
+    if given is not None:
+        chosen = given
+        why = f"--dialect {given}" + (f" (its type is {source.type})" if source.type else "")
+    elif found is not None:
+        chosen, why = found, f"from its type {source.type}"
+    else:
+        chosen = None
+        why = (
+            f"its type {source.type} has no sqlglot dialect" if source.type else "it has no type"
+        ) + ": checked dialect-neutral; import with --dialect NAME to choose one"
+    for row in rows:
+        row.dialect = chosen
+    shown = chosen or "none"
+    result.dialect_notes.append(f"data source {source.id}: {shown} ({why})")
 
 
 def _check_mapped(sources: list[DataSource], mapping: Mapping[str, str]) -> None:

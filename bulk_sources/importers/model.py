@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..catalog.columns import DIALECT_COLUMN
 from ..catalog.importnote import EDIT_MARKER, IMPORT_NOTE_COLUMN
 from ..errors import UsageError
 
@@ -29,8 +30,10 @@ CATALOG_COLUMNS = (
     "groupNameColumn",
     "idTypeMapping",
     "tags",
+    DIALECT_COLUMN,
     IMPORT_NOTE_COLUMN,
 )
+_BODY_COLUMNS = CATALOG_COLUMNS[:-2]
 
 
 @dataclass
@@ -39,6 +42,7 @@ class ImportedRow:
     body: dict[str, Any]
     edit: list[str] = field(default_factory=list)  # what a person must change
     info: list[str] = field(default_factory=list)  # what they should know
+    dialect: str | None = None  # sqlglot's name for the SQL's dialect (the `_dialect` cell)
 
     @property
     def note(self) -> str:
@@ -59,9 +63,14 @@ class ImportResult:
     skipped: list[str] = field(default_factory=list)
     unset_variables: list[str] = field(default_factory=list)
     dialects: dict[str, str] = field(default_factory=dict)  # data source id -> its type
+    # How each row's `_dialect` was chosen, one line per data source (or for all rows).
+    dialect_notes: list[str] = field(default_factory=list)
 
     def cells(self) -> list[list[str]]:
-        return [[_cell(r.body.get(c)) for c in CATALOG_COLUMNS[:-1]] + [r.note] for r in self.rows]
+        return [
+            [_cell(r.body.get(c)) for c in _BODY_COLUMNS] + [r.dialect or "", r.note]
+            for r in self.rows
+        ]
 
     def frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -82,6 +91,8 @@ class ImportResult:
             "skipped": self.skipped,
             "unset_variables": self.unset_variables,
             "dialects": self.dialects,
+            "sql_dialects": sorted({r.dialect for r in self.rows if r.dialect}),
+            "dialect_notes": self.dialect_notes,
         }
 
     def summary_text(self) -> str:
@@ -103,9 +114,12 @@ class ImportResult:
             if items:
                 lines.append(f"{title}:")
                 lines.extend(f"  {item}" for item in items)
-        if self.dialects:
-            kinds = sorted(set(self.dialects.values()))
-            lines.append(f"SQL dialect: {', '.join(kinds)} (a hint for `validate --dialect`)")
+        if self.dialect_notes:
+            lines.append(
+                f"SQL dialect (written per row in {DIALECT_COLUMN}, which validate and submit "
+                "use; --dialect NAME there overrides it):"
+            )
+            lines.extend(f"  {note}" for note in self.dialect_notes)
         return "\n".join(lines)
 
 

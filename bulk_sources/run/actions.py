@@ -14,11 +14,13 @@ ACTIONS = (
     "duplicate",
     "settled",
     "done",
-    # a rollback's: send a delete or a restore; leave a changed source; nothing left to undo
+    # a rollback's: send a delete or a restore; leave a changed source; nothing left to undo;
+    # an updated source the listing does not show (resume lists again)
     "delete",
     "restore",
     "kept",
     "gone",
+    "unknown",
 )
 
 
@@ -31,3 +33,4 @@ class PlanEntry:
     note: str = ""
     changes: tuple[str, ...] = ()  # `field: old -> new`, one per differing field
     digest: str = ""  # the row's content key: a plan applied later checks the catalog by it
+    warnings: tuple[str, ...] = ()  # `field: reason` of what validation warns about the row

@@ -25,6 +25,7 @@ from .dryrun import fresh_plan
 from .plan.planfile import read_plan
 from .plan.rows import PlanEntry
 from .record.csvsafe import neutralise
+from .record.runfiles import MissingColumns
 from .settings import SubmitSettings
 
 SHOWN = 10
@@ -41,7 +42,7 @@ def load_reviewed(plan_file: Path) -> list[PlanEntry]:
         raise UsageError(f"the plan {plan_file} does not exist") from None
     except OSError as exc:
         raise UsageError(f"can't read the plan {plan_file} ({exc.strerror or exc})") from None
-    except (KeyError, ValueError, TypeError):
+    except MissingColumns:
         raise UsageError(
             f"{plan_file} is not a plan written by `submit --dry-run` "
             "(columns row, name, action, fields, note expected)"

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,28 +21,33 @@ import aiohttp
 
 from ..api.apikey import ApiKey
 from ..catalog.reader import Catalog, open_catalog
-from ..catalog.validation import ValidationReport, validate_catalog
+from ..catalog.validation import ValidationReport
 from ..errors import RunStopped
 from ..limits.state_dir import usable_budgets_dir
 from ..version import __version__
-from .dryrun import dry_run_async
+from .dryrun import ServerCheck, dry_run_async
 from .plan.retry import retry_subset
 from .plan.tagging import with_tag
+from .preflight import check_key, fixes_of, nothing_sent_yet, own_session
 from .record.folder import (
     JOURNAL_FILE,
+    RETRY_OF,
     RunLock,
     RunRecord,
     find_snapshot,
     new_run_dir,
+    run_label,
     snapshot_catalog,
 )
+from .record.identity import same_key, with_note
 from .record.journal import JournalState, read_journal
 from .record.summary import DryRun, RunReport
-from .routine import Access, run_invocation
+from .routine import Access, already_settled, run_invocation
 from .send.progress import ProgressFactory, no_progress
 from .send.signals import Interrupted, raising_on_signals
 from .settings import OnExists, SubmitSettings
 from .submission import Submission
+from .validating import refuse_header, validate_for_run
 
 __all__ = [
     "dry_run",
@@ -71,18 +75,33 @@ def submit_catalog(
 
 
 def dry_run(
-    path: Path, settings: SubmitSettings, api_key: ApiKey, *, plan_file: Path | None = None
+    path: Path,
+    settings: SubmitSettings,
+    api_key: ApiKey,
+    *,
+    plan_file: Path | None = None,
+    server_check: ServerCheck | None = None,
 ) -> DryRun:
-    """Validate and list, and say what a submit would do and how long it takes; send nothing.
-    The plan goes to `plan_file`, or to a new dry-run folder under the report directory."""
-    return asyncio.run(dry_run_async(path, settings, api_key, plan_file=plan_file))
+    """Validate and list, and say what a submit would do and how long it takes; send nothing
+    but, with `server_check`, the API's own dryRun checks. The plan goes to `plan_file`, or
+    to a new dry-run folder under the report directory."""
+    return asyncio.run(
+        dry_run_async(path, settings, api_key, plan_file=plan_file, server_check=server_check)
+    )
 
 
 def resume_run(
-    run_dir: Path, api_key: ApiKey, *, progress: ProgressFactory = no_progress
+    run_dir: Path,
+    api_key: ApiKey,
+    *,
+    progress: ProgressFactory = no_progress,
+    force_other_key: bool = False,
 ) -> RunReport:
-    """Continue a run: final outcomes stay, sends with no answer are reconciled, the rest go."""
-    return asyncio.run(resume_run_async(run_dir, api_key, progress=progress))
+    """Continue a run: final outcomes stay, sends with no answer are reconciled, the rest go.
+    Refused with another key than the run's unless `force_other_key` (record/identity.py)."""
+    return asyncio.run(
+        resume_run_async(run_dir, api_key, progress=progress, force_other_key=force_other_key)
+    )
 
 
 def retry_run(
@@ -93,6 +112,7 @@ def retry_run(
     settings: SubmitSettings | None = None,
     on_exists: OnExists | None = None,
     progress: ProgressFactory = no_progress,
+    force_other_key: bool = False,
 ) -> RunReport:
     """A new run of the rows of `run_dir` that failed or were not attempted (and invalid
     ones, fixed in the catalog, with `include_invalid`), under `settings` (default: the
@@ -105,6 +125,7 @@ def retry_run(
             settings=settings,
             on_exists=on_exists,
             progress=progress,
+            force_other_key=force_other_key,
         )
     )
 
@@ -145,30 +166,43 @@ async def start_run(
     path = Path(path)
     # Recorded absolute, so `resume` from another directory finds the same places.
     settings = settings.with_changes(report_dir=settings.report_dir.resolve())
+    retry_of: str | None = None
+    if retry is None and label is None:
+        retry_of, label = fixes_of(path)
     label = label or path.stem
-    with _nothing_sent_yet(None):
-        # Whole-file problems before any run folder exists; then the run's own copy, which
-        # is all the run reads from here on (the checks hold for it: it is the same bytes).
-        catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
-        usable_budgets_dir()  # the budget's state directory: one sentence, and no folder
-        run_dir = new_run_dir(settings.report_dir, label)
-    with _nothing_sent_yet(run_dir):
-        snapshot, sha256 = snapshot_catalog(path, run_dir)
-    record = RunRecord(
-        catalog=retry.catalog.resolve() if retry else path.resolve(),
-        catalog_sha256=sha256,
-        settings=settings,
-        created_at=time.time(),
-        version=__version__,
-        retry_of=str(retry.run_dir) if retry else None,
-        key_fingerprint=access.api_key.fingerprint,
-        label=label,
-        source_rows=retry.rows if retry else None,
-    )
-    record.save(run_dir)
-    with RunLock(run_dir):
-        folder = _Folder(run_dir, record, catalog.relocated(snapshot), sha256, JournalState())
-        return await _carry_out(folder, access, retry.maybe_sent if retry else None)
+    async with contextlib.AsyncExitStack() as stack:
+        access = await own_session(stack, access, settings)
+        # Whole-file problems and a refused key before any run folder exists; then the
+        # run's own copy, which is all the run reads from here on (the checks hold for it:
+        # it is the same bytes).
+        with nothing_sent_yet(None):
+            catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
+            refuse_header(catalog, settings)  # before a run folder: nothing to resume
+            usable_budgets_dir()  # the budget's state directory: one sentence, no folder
+        await check_key(settings, access)
+        with nothing_sent_yet(None):
+            run_dir = new_run_dir(settings.report_dir, label)
+        # Everything up to run.json under the signal guard (a Ctrl-C removes the half-made
+        # folder): from run.json on, the folder is a run, and validation guards itself.
+        with nothing_sent_yet(run_dir):
+            snapshot, sha256 = snapshot_catalog(path, run_dir)
+            own_copy = catalog.relocated(snapshot)
+            record = RunRecord(
+                catalog=retry.catalog.resolve() if retry else path.resolve(),
+                catalog_sha256=sha256,
+                settings=settings,
+                created_at=time.time(),
+                version=__version__,
+                retry_of=str(retry.run_dir) if retry else retry_of,
+                key_fingerprint=access.api_key.fingerprint,
+                label=label,
+                source_rows=retry.rows if retry else None,
+            )
+            record.save(run_dir)
+        with RunLock(run_dir):
+            folder = _Folder(run_dir, record, own_copy, sha256, JournalState())
+            return await _carry_out(folder, access, retry.maybe_sent if retry else None)
+    raise AssertionError("unreachable")  # mypy: an exit stack may swallow exceptions
 
 
 async def resume_run_async(
@@ -177,22 +211,36 @@ async def resume_run_async(
     *,
     progress: ProgressFactory = no_progress,
     session: aiohttp.ClientSession | None = None,
+    force_other_key: bool = False,
 ) -> RunReport:
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
+    forced = same_key(run_dir, record, api_key, force_other_key, "resuming it")
+    access = Access(api_key, session, progress)
     if record.rollback_of is not None:
         from .rollback.start import resume_rollback_async
 
-        return await resume_rollback_async(
+        report = await resume_rollback_async(
             run_dir, record, api_key, progress=progress, session=session
         )
-    with RunLock(run_dir):
-        state = read_journal(run_dir / JOURNAL_FILE)
-        with _nothing_sent_yet(None):
-            source, sha256 = _resume_source(record, run_dir)
-            catalog = open_catalog(source, record.settings.encoding, sheet=record.settings.sheet)
-        folder = _Folder(run_dir, record, catalog, sha256, state)
-        return await _carry_out(folder, Access(api_key, session, progress))
+    else:
+        report = await _resume(run_dir, record, access)
+    report.note = with_note(report.note, forced)
+    return report
+
+
+async def _resume(run_dir: Path, record: RunRecord, access: Access) -> RunReport:
+    async with contextlib.AsyncExitStack() as stack:
+        access = await own_session(stack, access, record.settings)
+        with RunLock(run_dir):
+            state = read_journal(run_dir / JOURNAL_FILE)
+            with nothing_sent_yet(None):
+                source, sha256 = _resume_source(record, run_dir)
+                settings = record.settings
+                catalog = open_catalog(source, settings.encoding, sheet=settings.sheet)
+            folder = _Folder(run_dir, record, catalog, sha256, state)
+            return await _carry_out(folder, access, key_check=True)
+    raise AssertionError("unreachable")  # mypy: an exit stack may swallow exceptions
 
 
 async def retry_run_async(
@@ -204,19 +252,22 @@ async def retry_run_async(
     on_exists: OnExists | None = None,
     progress: ProgressFactory = no_progress,
     session: aiohttp.ClientSession | None = None,
+    force_other_key: bool = False,
 ) -> RunReport:
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
+    forced = same_key(run_dir, record, api_key, force_other_key, "a retry of it")
     settings = settings or record.settings
     if on_exists is not None:
         settings = settings.with_changes(on_exists=on_exists)
-    journal = read_journal(run_dir / JOURNAL_FILE)
-    with retry_subset(run_dir, record, settings, include_invalid) as chosen:
+    # The retried run's lock: a retry while it runs (or is resumed) would send rows twice.
+    with RunLock(run_dir), retry_subset(run_dir, record, settings, include_invalid) as chosen:
+        journal = read_journal(run_dir / JOURNAL_FILE)
         report = await start_run(
             chosen.subset,
             settings.with_changes(encoding=None, sheet=None),  # the subset is UTF-8 CSV or Parquet
             Access(api_key, session, progress),
-            label=record.label.removesuffix("-retry") + "-retry",
+            label=run_label(record.label, RETRY_OF, run_dir),
             retry=RetryOf(
                 run_dir,
                 record.catalog,
@@ -224,7 +275,8 @@ async def retry_run_async(
                 {k: r["action"] for k, r in journal.unfinished.items()},
             ),
         )
-    report.note = chosen.note
+    # keep the page's note; forced, what going on risked
+    report.note = with_note(with_note(chosen.note, report.note), forced)
     return report
 
 
@@ -253,11 +305,15 @@ class _Folder:
 
 
 async def _carry_out(
-    folder: _Folder, access: Access, maybe_sent: Mapping[str, str] | None = None
+    folder: _Folder,
+    access: Access,
+    maybe_sent: Mapping[str, str] | None = None,
+    *,
+    key_check: bool = False,
 ) -> RunReport:
     """Validate the folder's catalog and run the routine over it as a `Submission`."""
     settings = folder.record.settings
-    validation = with_tag(_validate(folder.catalog, folder.run_dir, settings.dialect), settings.tag)
+    validation = with_tag(_validate(folder.catalog, folder.run_dir, settings), settings.tag)
     submission = Submission(
         folder.run_dir,
         folder.record,
@@ -267,29 +323,20 @@ async def _carry_out(
         folder.catalog_sha256,
         maybe_sent,
     )
+    if key_check and not already_settled(submission):
+        # A resume with a wrong key leaves the folder as it was: exit 2, not a stop.
+        await check_key(settings, access)
     report = await run_invocation(submission, access)
     if not report.results:
-        report.note = EMPTY_CATALOG
+        report.note = "; ".join(n for n in (EMPTY_CATALOG, report.note) if n)
     return report
 
 
-def _validate(catalog: Catalog, run_dir: Path, dialect: str | None) -> ValidationReport:
+def _validate(catalog: Catalog, run_dir: Path, settings: SubmitSettings) -> ValidationReport:
     try:
         with raising_on_signals("reading the catalog"):
-            return validate_catalog(catalog, keep_valid=True, dialect=dialect)
+            return validate_for_run(catalog, settings)
     except Interrupted as exc:
         raise RunStopped(
             f"{exc}; nothing was sent. `bulk-sources resume {run_dir}` starts it again"
         ) from None
-
-
-@contextlib.contextmanager
-def _nothing_sent_yet(run_dir: Path | None) -> Iterator[None]:
-    """A signal while the run is being prepared: one sentence, and no half-made folder."""
-    try:
-        with raising_on_signals("reading the catalog"):
-            yield
-    except Interrupted as exc:
-        if run_dir is not None:
-            shutil.rmtree(run_dir, ignore_errors=True)
-        raise RunStopped(f"{exc}; nothing was sent") from None

@@ -82,9 +82,13 @@ def write_csv(rows: list[list[str]], handle: IO[str]) -> None:
 
 
 def write_export(rows: list[list[str]], path: Path) -> Path:
-    """CSV, or Parquet when the name ends in .parquet/.pq/.parq; written then renamed."""
+    """CSV, Parquet (.parquet/.pq/.parq) or an Excel workbook (.xlsx) by the name; written
+    then renamed."""
     try:
-        if path.suffix.lower() in _PARQUET_SUFFIXES:
+        if path.suffix.lower() == ".xlsx":
+            with atomic_write(path, "wb") as binary:
+                _write_xlsx(rows, binary)
+        elif path.suffix.lower() in _PARQUET_SUFFIXES:
             columns = {
                 c: pa.array([r[i] or None for r in rows], type=pa.string())
                 for i, c in enumerate(EXPORT_COLUMNS)
@@ -99,3 +103,18 @@ def write_export(rows: list[list[str]], path: Path) -> Path:
             f"can't write {path} ({exc.strerror or exc}); choose a writable --output"
         ) from None
     return path
+
+
+def _write_xlsx(rows: list[list[str]], handle: IO[bytes]) -> None:
+    import openpyxl  # only when a workbook is asked for
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "sources"
+    sheet.append(list(EXPORT_COLUMNS))
+    for number, row in enumerate(rows, 2):
+        for column, value in enumerate(row, 1):
+            if value:
+                cell = sheet.cell(row=number, column=column, value=value)
+                cell.data_type = "s"  # SQL starting with `=` is text, never a formula
+    book.save(handle)

@@ -47,8 +47,9 @@ from .plan.rows import Plan, PlanEntry
 from .plan.settle import Decision, ListingSettler, settled_result
 from .record.created import with_listed_data, without_data
 from .record.finish import Ending
-from .record.folder import SUMMARY_FILE, RunRecord
+from .record.folder import RunRecord
 from .record.journal import Journal, JournalState
+from .record.report import report_intact
 from .record.results import RowResult, Status
 from .record.summary import Requests, RunReport
 from .resources import RunResources, run_resources
@@ -74,6 +75,16 @@ class RunKind(Protocol):
 
     def rows(self) -> list[ValidRow]:
         """Every row the run settles, in order (a row with a final outcome is kept)."""
+        ...
+
+    async def prepare(self, res: RunResources, stops: StopRequests) -> None:
+        """Before the listing, when some row is open: e.g. check (and create) the unit ID
+        types the rows need; it may make rows invalid (then `rows()` no longer holds them)."""
+        ...
+
+    async def finish(self, res: RunResources) -> None:
+        """After every row was sent and settled (not when the run stopped): e.g. a
+        rollback deletes the unit ID types its run created that no source maps any more."""
         ...
 
     def plan(self, listed: list[ListedSource]) -> Plan:
@@ -120,6 +131,13 @@ class _Sent:
         return self.plan.kept + self.plan.decided + self.results
 
 
+def already_settled(kind: RunKind) -> bool:
+    """Every row of the folder has its final outcome and its report: nothing to send."""
+    state = kind.state
+    open_rows = any(row.key not in state.finals for row in kind.rows())
+    return bool(state.records) and not open_rows and report_intact(kind.run_dir)
+
+
 async def run_invocation(kind: RunKind, access: Access) -> RunReport:
     """One invocation of `kind`'s run folder, from its journal to its report."""
     state = kind.state
@@ -129,7 +147,7 @@ async def run_invocation(kind: RunKind, access: Access) -> RunReport:
         key_fingerprint=access.api_key.fingerprint,
         resumed=bool(state.records),
     )
-    if state.records and not open_rows and (kind.run_dir / SUMMARY_FILE).exists():
+    if already_settled(kind):
         # Nothing happened: the report on disk stays as it was.
         report = kind.report(kind.plan([]).kept, {}, ending, write=False)
         report.note = NOTHING_TO_RESUME
@@ -150,6 +168,9 @@ async def _list_plan_send(
         res.journal.event("start", resumed=ending.resumed, version=__version__, rows=kind.total)
         ending.restored = restore_history(res.budget, kind.state, settings)
         try:
+            if open_rows:
+                await kind.prepare(res, stops)
+                open_rows = [row for row in kind.rows() if row.key not in kind.state.finals]
             listed = await _list_if(bool(open_rows), res, stops, "listing existing sources")
             sent.plan = _plan_rows(kind, res.journal, listed)
             sent.results, ending.requests, ending.stop_reason = await _send_rows(
@@ -157,6 +178,9 @@ async def _list_plan_send(
             )
             if ending.stop_reason is None:
                 await _fill_created(res, stops, listed, sent)
+                # Not cut short by a signal: the rows are settled, and the step is a listing
+                # and a few bounded requests; a stop here must not report them unsent.
+                await kind.finish(res)
         except RunStopped as exc:
             # Before any request (the listing failed, or a signal): every open row is
             # not_attempted, and resume picks them up.

@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeGuard
 from ..api.protocol import check_base_url, default_base_url
 from ..errors import UsageError
 from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
+from .halt import HaltAfter, parse_halt_after
 
 OnExists = Literal["skip", "update", "fail"]
 
@@ -54,7 +55,7 @@ _RULES: dict[str, tuple[str, Callable[[object], str | None]]] = {
     "max_wait": ("--max-wait", seconds_above_zero),
     "stop_grace": ("stop_grace", seconds_at_least_zero),
 }
-_FLAGS = ("respect_review_settings",)
+_FLAGS = ("respect_review_settings", "strict", "create_unit_types")
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,13 @@ class SubmitSettings:
     tag: str | None = None
     # The catalog SQL's dialect (catalog/sql/); None: a check every dialect would agree with.
     dialect: str | None = None
+    # Create the unit ID types valid rows map and the project lacks, before any row.
+    create_unit_types: bool = False
+    # --strict: every validation warning is an error; --ignore-column: unknown columns meant.
+    strict: bool = False
+    ignore_columns: tuple[str, ...] = ()
+    # --halt-after N|PCT% (send/halt.py): stop after that many permanent failures.
+    halt_after: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str):
@@ -115,6 +123,12 @@ class SubmitSettings:
             raise UsageError(f"--sheet must be a sheet's name, got {self.sheet!r}")
         if self.dialect is not None:
             _check_dialect(self.dialect)
+        if not isinstance(self.ignore_columns, tuple) or not all(
+            isinstance(c, str) and c.strip() for c in self.ignore_columns
+        ):
+            raise UsageError(f"--ignore-column must name columns, got {self.ignore_columns!r}")
+        if self.halt_after is not None:
+            parse_halt_after(self.halt_after)
         if self.seed is not None and not (
             isinstance(self.seed, int) and not isinstance(self.seed, bool)
         ):
@@ -124,6 +138,7 @@ class SubmitSettings:
         data = asdict(self)
         data["windows"] = [str(w) for w in self.windows]
         data["report_dir"] = str(self.report_dir)
+        data["ignore_columns"] = list(self.ignore_columns)
         return data
 
     @classmethod
@@ -141,7 +156,15 @@ class SubmitSettings:
         if not isinstance(report_dir, str):
             raise UsageError("report_dir is not a path")
         values["report_dir"] = Path(report_dir)
+        ignored = values.get("ignore_columns", [])
+        if not isinstance(ignored, list | tuple):
+            raise UsageError("ignore_columns is not a list of column names")
+        values["ignore_columns"] = tuple(ignored)
         return cls(**values)
+
+    @property
+    def halt_rule(self) -> HaltAfter | None:
+        return None if self.halt_after is None else parse_halt_after(self.halt_after)
 
     def with_changes(self, **changes: Any) -> SubmitSettings:
         return replace(self, **changes)

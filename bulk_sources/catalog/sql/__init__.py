@@ -5,6 +5,6 @@
 
 from __future__ import annotations
 
-from .check import SqlCheck
+from .check import SqlCheck, SqlChecks
 
-__all__ = ["SqlCheck"]
+__all__ = ["SqlCheck", "SqlChecks"]

@@ -7,6 +7,7 @@ then costs a dict lookup and a set lookup per mapped column.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from typing import Any
 
 from ...models import IdTypeMapping
@@ -98,3 +99,31 @@ class SqlCheck:
             f"column {column!r} is not among the columns the SQL returns ({listed}){hint}; "
             "Statsig would fail to load the source"
         )
+
+
+class SqlChecks:
+    """One SqlCheck per dialect in use: `dialect` for every row when given, else each row's
+    `_dialect` cell (at `column`), else the dialect-neutral check."""
+
+    def __init__(self, dialect: str | None, column: int | None) -> None:
+        self._given = dialect is not None
+        self._column = None if self._given else column
+        self._default = SqlCheck(dialect)
+        # Cell text -> its check, or the reason the text names no dialect.
+        self._by_cell: dict[str, SqlCheck | str] = {"": self._default}
+
+    def check(self, body: dict[str, Any], cells: Sequence[object]) -> tuple[Problems, Problems]:
+        if self._column is None or self._column >= len(cells):
+            return self._default.check(body)
+        cell = cells[self._column]
+        text = cell.strip() if isinstance(cell, str) else ""
+        found = self._by_cell.get(text)
+        if found is None:
+            try:
+                found = SqlCheck(text)
+            except ValueError as exc:
+                found = f"{exc}; fix the cell or clear it (then any dialect's SQL is accepted)"
+            self._by_cell[text] = found
+        if isinstance(found, str):
+            return [("_dialect", found)], []
+        return found.check(body)

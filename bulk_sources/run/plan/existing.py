@@ -5,11 +5,9 @@ from __future__ import annotations
 from aiolimiter import AsyncLimiter
 
 from ...api.client import ConsoleClient
+from ...api.listing import PAGES_PER_SECOND
 from ...models import ListedSource
 from ..settings import SubmitSettings
-
-# GETs are not said to count against the mutation windows; 5 pages a second is still gentle.
-PAGES_PER_SECOND = 5
 
 
 async def list_existing(client: ConsoleClient, settings: SubmitSettings) -> list[ListedSource]:

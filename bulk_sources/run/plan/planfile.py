@@ -13,13 +13,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..record.csvsafe import neutralise
+from ..record.folder import PLAN_FILE as PLAN_FILE  # named with the folder's other files
 from ..record.report import atomic_text
+from ..record.runfiles import csv_records, damaged, whole_number
 from .rows import PlanEntry
 
-PLAN_FILE = "plan.csv"
-# `changes`: a JSON list of `field: old -> new`; `digest`: the row's content key (plans
-# written before these two columns read as having none).
-PLAN_COLUMNS = ("row", "name", "action", "fields", "note", "changes", "digest")
+# `changes`: a JSON list of `field: old -> new`; `digest`: the row's content key;
+# `warnings`: a JSON list of `field: reason` validation warns about (plans written before
+# these columns read as having none).
+PLAN_COLUMNS = ("row", "name", "action", "fields", "note", "changes", "digest", "warnings")
 
 
 def write_plan(path: Path, entries: Iterable[PlanEntry]) -> Path:
@@ -28,6 +30,7 @@ def write_plan(path: Path, entries: Iterable[PlanEntry]) -> Path:
         writer.writerow(PLAN_COLUMNS)
         for e in entries:
             changes = json.dumps(list(e.changes), ensure_ascii=False) if e.changes else ""
+            warned = json.dumps(list(e.warnings), ensure_ascii=False) if e.warnings else ""
             writer.writerow(
                 [
                     e.row,
@@ -37,22 +40,42 @@ def write_plan(path: Path, entries: Iterable[PlanEntry]) -> Path:
                     neutralise(e.note),
                     changes,
                     e.digest,
+                    warned,  # a JSON list: starts with [, never a formula
                 ]
             )
     return path
 
 
 def read_plan(path: Path) -> list[PlanEntry]:
-    with path.open("r", encoding="utf-8", newline="") as handle:
-        return [
-            PlanEntry(
-                row=int(rec["row"]),
-                name=rec["name"] or None,
-                action=rec["action"],
-                fields=tuple(f for f in rec["fields"].split(";") if f),
-                note=rec["note"],
-                changes=tuple(json.loads(rec.get("changes") or "[]")),
-                digest=rec.get("digest") or "",
+    """plan.csv as a reviewer may have re-saved it (BOM, columns reordered, a cell too many);
+    a line that can't be read is refused, naming it (record/runfiles.py)."""
+    fix = "write it again with `bulk-sources submit CATALOG --dry-run --plan FILE`"
+    out = []
+    for line, rec in csv_records(path, ("row", "name", "action", "fields", "note"), fix):
+        try:
+            out.append(
+                PlanEntry(
+                    row=whole_number(rec["row"], "row"),
+                    name=rec["name"] or None,
+                    action=rec["action"],
+                    fields=tuple(f for f in rec["fields"].split(";") if f),
+                    note=rec["note"],
+                    changes=_texts(rec.get("changes"), "changes"),
+                    digest=rec.get("digest") or "",
+                    warnings=_texts(rec.get("warnings"), "warnings"),
+                )
             )
-            for rec in csv.DictReader(handle)
-        ]
+        except ValueError as exc:
+            raise damaged(path, line, str(exc), fix) from None
+    return out
+
+
+def _texts(cell: str | None, what: str) -> tuple[str, ...]:
+    """A JSON list of texts in a cell (empty: none); ValueError says what is wrong."""
+    try:
+        value = json.loads(cell or "[]")
+    except ValueError:
+        raise ValueError(f"{what} is not a JSON list") from None
+    if not isinstance(value, list):
+        raise ValueError(f"{what} is not a JSON list")
+    return tuple(str(v) for v in value)

@@ -17,18 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...catalog.reader import file_sha256, open_catalog, write_rows_subset
-from ...catalog.validation import ValidationReport, validate_catalog
+from ...catalog.validation import ValidationReport
 from ...errors import NothingToRetry, UsageError
 from ..record.folder import RESULTS_FILE, RunRecord, find_snapshot
-from ..record.report import read_results
+from ..record.report import carried_rows, read_run_results
 from ..record.results import RETRYABLE, RowResult, Status
 from ..settings import SubmitSettings
+from ..validating import validate_for_run
 
 
 @dataclass
 class RetrySelection:
     subset: Path  # a temporary catalog of the chosen rows
-    rows: list[int]  # their numbers in the run's catalog, in order
+    rows: list[int]  # their numbers as a person knows them (`_row` if the catalog has it)
     note: str  # for the reader: a changed catalog, rows that could not be found
 
 
@@ -80,10 +81,10 @@ def retry_subset(
     results_path = run_dir / RESULTS_FILE
     if not results_path.exists():
         raise UsageError(f"{run_dir} has no {RESULTS_FILE} yet; run `bulk-sources resume` first")
-    previous = read_results(results_path)
+    previous = read_run_results(run_dir)
     path = _catalog_path(run_dir, record)
     catalog = open_catalog(path, settings.encoding, sheet=settings.sheet)
-    validation = validate_catalog(catalog, keep_valid=True, dialect=settings.dialect)
+    validation = validate_for_run(catalog, settings)
     chosen, missing = choose_rows(previous, validation, include_invalid)
     invalid_left = not include_invalid and any(r.status is Status.INVALID for r in previous)
     notes = []
@@ -107,6 +108,8 @@ def retry_subset(
     subset = Path(name)
     try:
         write_rows_subset(catalog, chosen, subset)
-        yield RetrySelection(subset, sorted(chosen), "; ".join(notes))
+        carried = carried_rows(catalog)  # a failed.csv as the catalog: its numbers go on
+        numbers = [carried.get(n, n) for n in sorted(chosen)]
+        yield RetrySelection(subset, numbers, "; ".join(notes))
     finally:
         subset.unlink(missing_ok=True)

@@ -96,7 +96,14 @@ def static_entries(validation: ValidationReport) -> list[PlanEntry]:
 
 
 def all_entries(plan: Plan, validation: ValidationReport) -> list[PlanEntry]:
-    return sorted([*plan.entries, *static_entries(validation)], key=lambda e: e.row)
+    """Every row's entry in row order, each with the warnings validation has about it."""
+    entries = sorted([*plan.entries, *static_entries(validation)], key=lambda e: e.row)
+    if not validation.warnings:
+        return entries
+    warned: dict[int, list[str]] = {}
+    for w in validation.warnings:
+        warned.setdefault(w.row, []).append(f"{w.field}: {w.reason}")
+    return [replace(e, warnings=tuple(warned[e.row])) if e.row in warned else e for e in entries]
 
 
 def estimate_seconds(

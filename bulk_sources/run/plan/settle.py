@@ -49,6 +49,8 @@ def decide(
     `sent`: the action of an earlier request of this row whose answer was lost."""
     if listed is None:
         return Decision("create")
+    if row.body.get("dryRun") is True:
+        sent = None  # a dryRun request persists nothing: the source listed is not its doing
     fields = tuple(differing_fields(row.body, listed))
     if not fields:
         if sent == "create":

@@ -1,16 +1,39 @@
-"""Rows settled as created without the API's answer to their create (it was lost; the name
-was then found by listing, or a retry was told the name is taken): what the API holds for
-them comes from the listing, so created.jsonl has a line for every created row."""
+"""What created.jsonl records of each row the run made or changed, however the API answered.
+
+A 201 may carry no body, a body that is not JSON, or `data` holding only the name: what the
+run wrote is then the content it sent (`written`), so rollback decides from that instead of
+"not recorded" or "changed since the run". Rows settled as created without any answer (it
+was lost; the name was then found by listing) get what the listing shows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any, cast
 
 from ...models import ListedSource
 from .results import RowResult, Status
 
 LISTED = "what the API holds comes from the listing"
+WROTE = frozenset({Status.CREATED, Status.UPDATED, Status.RESTORED})
+
+
+def written(sent: Mapping[str, Any], answered: ListedSource | None) -> ListedSource:
+    """The answer's data, with the content the run sent for every field it leaves out."""
+    content = {k: v for k, v in sent.items() if k != "dryRun"}  # an instruction, not content
+    return cast(ListedSource, {**content, **(answered or {})})
+
+
+def with_sent_content(
+    results: Sequence[RowResult], bodies: Mapping[str, Mapping[str, Any]]
+) -> list[RowResult]:
+    """`results` whose made or changed rows without data carry what was sent (by row key)."""
+    return [
+        replace(r, data=written(bodies[r.key], None))
+        if r.status in WROTE and r.data is None and r.key is not None and r.key in bodies
+        else r
+        for r in results
+    ]
 
 
 def without_data(results: Iterable[RowResult]) -> list[RowResult]:

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ...api.protocol import target_host
 from ...catalog.validation import ValidationReport
 from ...errors import CatalogError
 from ...models import SourceContent
 from ...version import __version__
 from .folder import SUMMARY_FILE, RunRecord
+from .page import page_or_note, write_run_page
 from .report import write_summary
 from .results import RETRYABLE, RowResult, Status
 from .summary import Outcome, Requests, RunReport, count_statuses, outcome_of
@@ -52,7 +54,9 @@ def static_results(
     out = []
     for row, errors in validation.invalid.items():
         why = "; ".join(f"{e.field}: {e.reason}" for e in errors)
-        out.append(RowResult(row, validation.row_name(row), Status.INVALID, error=why))
+        problems = tuple((e.field, e.reason) for e in errors)
+        name = validation.row_name(row)
+        out.append(RowResult(row, name, Status.INVALID, error=why, problems=problems))
     for row, (name, first) in validation.duplicates.items():
         why = f"duplicate of row {original_row(first)}"
         out.append(RowResult(row, name, Status.DUPLICATE, error=why))
@@ -119,6 +123,7 @@ def build_report(
         ended_at=ended,
         requests=earlier.requests.plus(ending.requests),
         windows=[str(w) for w in record.settings.windows],
+        target=target_host(record.settings.base_url),
         failed_rows_file=failed,
         key_fingerprint=ending.key_fingerprint,
         version=__version__,
@@ -147,6 +152,8 @@ def write_report(report: RunReport, files: Sequence[ReportFile]) -> None:
             lost.append(f"{name} ({getattr(exc, 'strerror', None) or exc})")
     if lost:
         _stopped(report, f"can't write the report in {report.run_dir}: {', '.join(lost)}")
+    report.page, note = page_or_note(lambda: write_run_page(report))
+    report.note = "; ".join(n for n in (report.note, note) if n)
     try:
         write_summary(report.run_dir / SUMMARY_FILE, report.to_json())
     except OSError as exc:

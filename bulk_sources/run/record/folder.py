@@ -1,13 +1,16 @@
 """A run folder: where one submission keeps its settings, journal, lock and report.
 
 reports/20261126T110501Z-example/
-    run.json        catalog path and hash, settings (never the key), what it retries
+    run.json        kind, catalog path and hash, settings (never the key), what it retries
+                    or undoes (retry_of, rollback_of)
+    plan.csv        the planned action per row, old -> new per changed field
     catalog.csv     the run's own copy of the catalog (or .parquet), read instead of the original
     journal.jsonl   every request about to go, every final outcome
     results.csv     every catalog row once, in catalog order
     failed.csv      the rows to run again, in the catalog's own columns
     created.jsonl   what the API answered for each created or updated row
     summary.json    counts, times, requests, 429s, windows
+    report.html     the page: counts, rows to look at, plan, timeline (page.py)
     .lock           held (flock) while a process works on the folder
 """
 
@@ -32,10 +35,40 @@ JOURNAL_FILE = "journal.jsonl"
 RESULTS_FILE = "results.csv"
 CREATED_FILE = "created.jsonl"
 SUMMARY_FILE = "summary.json"
+PLAN_FILE = "plan.csv"
 LOCK_FILE = ".lock"
 # The run's own copy of the catalog: catalog.csv, catalog.parquet, ...
 SNAPSHOT_STEM = "catalog"
 _COPY_CHUNK = 1 << 20
+
+
+# What a run's folder name adds to its catalog's name when it works on another run folder.
+RETRY_OF = "-retry-of-"
+ROLLBACK_OF = "-rollback-of-"
+_STAMP = re.compile(r"^(\d{8}T\d{6}Z)-.*?(-\d+)?$")
+
+
+def run_label(base: str, relation: str, other: Path) -> str:
+    """`<base>-retry-of-<stamp of other>`: the folder name says which run it works on."""
+    match = _STAMP.match(other.name)
+    of = match.group(1) + (match.group(2) or "") if match else other.name
+    return f"{base_label(base)}{relation}{of}"
+
+
+def base_label(label: str) -> str:
+    """The catalog's part of a label, without what a retry or rollback added."""
+    for mark in (RETRY_OF, ROLLBACK_OF):
+        label = label.split(mark, 1)[0]
+    # Folders made before the names said what they work on.
+    return label.removesuffix("-retry").removesuffix("-rollback")
+
+
+# Dry runs (a plan.csv each, nothing to resume) go here, out of the way of the real runs.
+DRY_RUNS_DIR = "dry-runs"
+
+
+def new_dry_run_dir(report_dir: Path, label: str) -> Path:
+    return new_run_dir(report_dir / DRY_RUNS_DIR, label)
 
 
 def new_run_dir(report_dir: Path, label: str) -> Path:
@@ -114,8 +147,16 @@ class RunRecord:
             return row
         return self.source_rows[row - 1]
 
+    @property
+    def kind(self) -> str:
+        """What the run is: submit, retry (of `retry_of`) or rollback (of `rollback_of`)."""
+        if self.rollback_of is not None:
+            return "rollback"
+        return "retry" if self.retry_of is not None else "submit"
+
     def save(self, run_dir: Path) -> None:
         data: dict[str, Any] = {
+            "kind": self.kind,
             "catalog": str(self.catalog),
             "catalog_sha256": self.catalog_sha256,
             "settings": self.settings.to_json(),

@@ -12,14 +12,16 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from ...models import SourceContent
 from .results import RowResult, Status
+from .runfiles import damaged, whole_number
 from .shapes import BeforeRecord, FinalRecord, SendRecord
+from .summary import iso
 
 
 class Journal:
@@ -38,7 +40,8 @@ class Journal:
         self._dirty = False
 
     def _write(self, record: SendRecord | BeforeRecord | FinalRecord | dict[str, Any]) -> None:
-        self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        line = _stamped(record)
+        self._file.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._file.flush()
         self._dirty = True
         if self._clock() - self._last_sync >= self._fsync_interval:
@@ -117,6 +120,17 @@ class Journal:
             self.close()
 
 
+def _stamped(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record with `at` beside `t`: `t` (seconds since the epoch) is what the tool reads
+    back, `at` the same instant for a person reading the file (UTC, ISO 8601)."""
+    out: dict[str, Any] = {}
+    for name, value in record.items():
+        out[name] = value
+        if name == "t" and isinstance(value, int | float):
+            out["at"] = iso(value)
+    return out
+
+
 @dataclass
 class JournalState:
     """What a journal says: final outcomes and sends with no outcome, both by row key."""
@@ -128,55 +142,92 @@ class JournalState:
     befores: dict[str, SourceContent] = field(default_factory=dict)
     records: int = 0
     skipped_lines: int = 0
+    rows: int = 0  # the most rows an invocation's start event counted (0: none said)
+
+
+JOURNAL_FIX = (
+    "put the line back as it was, or delete it (resume then settles that row by listing "
+    "what the project holds)"
+)
 
 
 def read_journal(path: Path) -> JournalState:
+    """What the journal says. A torn line (a crash mid-write) is skipped; a line that is JSON
+    but not a record as the tool writes it (edited by hand) is refused, naming the line."""
     state = JournalState()
     if not path.exists():
         return state
     with path.open("r", encoding="utf-8", errors="replace") as handle:
-        for line in handle:
+        for n, line in enumerate(handle, start=1):
             try:
                 record = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 state.skipped_lines += 1  # a torn line from a crash mid-write
                 continue
             if not isinstance(record, dict):
                 state.skipped_lines += 1
                 continue
             state.records += 1
-            kind = record.get("event")
-            key = record.get("key")
-            if kind == "send" and isinstance(key, str):
-                state.sends[str(record.get("rid"))] = float(record.get("t", 0.0))
-                if key not in state.finals:
-                    state.unfinished[key] = _send_record(record, key)
-            elif kind == "before" and isinstance(key, str):
-                content = record.get("content")
-                if isinstance(content, dict):
-                    # The first one counts: a resume lists after its own update went through.
-                    state.befores.setdefault(key, content)
-            elif kind == "final" and isinstance(key, str):
-                state.unfinished.pop(key, None)
-                state.finals[key] = RowResult(
-                    row=int(record.get("row", 0)),
-                    name=record.get("name"),
-                    status=Status(record["status"]),
-                    http_status=record.get("http_status"),
-                    attempts=int(record.get("attempts", 0)),
-                    error=str(record.get("message") or ""),
-                    key=key,
-                    data=record.get("data"),
-                )
+            try:
+                _take(state, record)
+            except (ValueError, TypeError) as exc:
+                raise damaged(path, n, str(exc), JOURNAL_FIX) from None
     return state
+
+
+def _take(state: JournalState, record: dict[str, Any]) -> None:
+    kind = record.get("event")
+    key = record.get("key")
+    if kind == "start":
+        rows = record.get("rows")
+        if isinstance(rows, int) and not isinstance(rows, bool):
+            state.rows = max(state.rows, rows)
+    elif kind == "send" and isinstance(key, str):
+        sent = _send_record(record, key)
+        state.sends[sent["rid"]] = sent["t"]
+        if key not in state.finals:
+            state.unfinished[key] = sent
+    elif kind == "before" and isinstance(key, str):
+        content = record.get("content")
+        if isinstance(content, dict):
+            # The first one counts: a resume lists after its own update went through.
+            state.befores.setdefault(key, content)
+    elif kind == "final" and isinstance(key, str):
+        result = _final(record, key)
+        state.unfinished.pop(key, None)
+        state.finals[key] = result
+
+
+def _final(record: dict[str, Any], key: str) -> RowResult:
+    try:
+        status = Status(str(record.get("status")))
+    except ValueError:
+        raise ValueError(f"status {record.get('status')!r} is not one the tool writes") from None
+    name, data, http = record.get("name"), record.get("data"), record.get("http_status")
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"name is {name!r}, not a text")
+    if data is not None and not isinstance(data, dict):
+        raise ValueError("data is not a JSON object")
+    return RowResult(
+        row=whole_number(record.get("row", 0), "row"),
+        name=name,
+        status=status,
+        http_status=None if http is None else whole_number(http, "http_status"),
+        attempts=whole_number(record.get("attempts", 0), "attempts"),
+        error=str(record.get("message") or ""),
+        key=key,
+        data=record.get("data"),  # a JSON object or null, checked above
+    )
 
 
 def _send_record(record: dict[str, Any], key: str) -> SendRecord:
     """A send line as read back, each field checked: a journal may be torn or edited."""
-    row, attempt = record.get("row"), record.get("attempt")
+    row, attempt, t = record.get("row"), record.get("attempt"), record.get("t", 0.0)
+    if isinstance(t, bool) or not isinstance(t, int | float):
+        raise ValueError(f"t is {t!r}, not a time")
     return {
         "event": "send",
-        "t": float(record.get("t", 0.0)),
+        "t": float(t),
         "rid": str(record.get("rid")),
         "key": key,
         "row": row if isinstance(row, int) else 0,

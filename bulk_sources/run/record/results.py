@@ -21,6 +21,8 @@ class Status(StrEnum):
     UNKNOWN = "unknown"
     # Exists with the same content (compared field by field): nothing was sent.
     UNCHANGED = "unchanged"
+    # Sent with dryRun=true and accepted: the API checked the row and persisted nothing.
+    VALIDATED = "validated"
     # A rollback's outcomes: what it undid, and what it left alone and why.
     DELETED = "deleted"
     RESTORED = "restored"
@@ -39,14 +41,18 @@ DONE = frozenset(
         Status.EXISTS,
         Status.DUPLICATE,
         Status.UNCHANGED,
+        Status.VALIDATED,
         Status.DELETED,
         Status.RESTORED,
         Status.KEPT,
         Status.GONE,
     }
 )
-# Rows that go to failed.csv, to be fed straight back in.
+# Rows `retry` sends again: those a person fixes and those not settled yet.
 RETRYABLE = frozenset({Status.INVALID, Status.FAILED, Status.NOT_ATTEMPTED, Status.UNKNOWN})
+# Rows that need a person (failed.csv holds only these): the rest of RETRYABLE (not sent,
+# no answer) is settled by `resume` without any change to the catalog.
+NEEDS_FIX = frozenset({Status.INVALID, Status.FAILED})
 # Not final: never journalled as an outcome, so `resume` picks these rows up again (a run
 # that ends with any of them stopped short of its work).
 UNSETTLED = frozenset({Status.NOT_ATTEMPTED, Status.UNKNOWN})
@@ -65,3 +71,6 @@ class RowResult:
     data: ListedSource | None = None
     # For an updated row: the source as the listing showed it before the update (rollback).
     before: SourceContent | None = None
+    # Each problem as (field, reason), when known field by field (validation's findings);
+    # `error` is them joined for one-line views.
+    problems: tuple[tuple[str, str], ...] = ()

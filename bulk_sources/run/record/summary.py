@@ -91,6 +91,9 @@ class RunReport:
     version: str
     stopped: str | None = None
     catalog_changed_since_start: bool = False
+    # Said once: rows the catalog no longer holds, kept in the report as the run settled them.
+    catalog_change: str | None = None
+    target: str = ""  # the API host the run sends to (scheme://host[:port])
     retry_of: str | None = None
     resumed: bool = False
     restored_rate_limit_history: int = 0
@@ -100,6 +103,14 @@ class RunReport:
     results: list[RowResult] = field(default_factory=list, repr=False)
     # A remark for the reader, e.g. "nothing to resume": the CLI shows it first.
     note: str = ""
+    # What this invocation checked and created of the project's unit ID types (submit only).
+    unit_types: dict[str, Any] | None = None
+    # What validation warns about (rows sent anyway) and the columns it ignores, as
+    # `validate --json` writes them (catalog/problems.py).
+    warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    catalog_notes: list[str] = field(default_factory=list, repr=False)  # e.g. the sheet read
+    page: Path | None = None  # report.html, once written
 
     @property
     def duration_s(self) -> float:
@@ -117,6 +128,8 @@ class RunReport:
             "catalog": str(self.catalog),
             "catalog_sha256": self.catalog_sha256,
             "catalog_changed_since_start": self.catalog_changed_since_start,
+            "catalog_change": self.catalog_change,
+            "target": self.target,
             "retry_of": self.retry_of,
             "rollback_of": self.rollback_of,
             "resumed": self.resumed,
@@ -138,6 +151,11 @@ class RunReport:
             "budget": self.budget,
             "failed_rows_file": str(self.failed_rows_file),
             "key_fingerprint": self.key_fingerprint,
+            "unit_types": self.unit_types,
+            "warnings": self.warnings,
+            "unknown_columns": self.unknown_columns,
+            "catalog_notes": self.catalog_notes,
+            "report_page": str(self.page) if self.page else None,
         }
 
     def results_frame(self) -> pd.DataFrame:
@@ -178,6 +196,17 @@ class DryRun:
     problems: list[RowResult] = field(default_factory=list, repr=False)
     examples: dict[str, list[PlanEntry]] = field(default_factory=dict, repr=False)
     plan_file: Path | None = None
+    target: str = ""  # the API host the plan was listed from (scheme://host[:port])
+    # Unit ID types a --create-unit-types submit creates before any row (in `requests`).
+    unit_types_to_create: list[str] = field(default_factory=list)
+    # Sentences about the whole plan, e.g. "unit ID types not checked: ...".
+    notes: list[str] = field(default_factory=list)
+    # --server-check: rows sampled, requests sent, refused and unanswered (None: not asked).
+    server_check: dict[str, Any] | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list, repr=False)  # as RunReport's
+    unknown_columns: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    catalog_notes: list[str] = field(default_factory=list, repr=False)
+    page: Path | None = None  # report.html beside plan_file, once written
 
     @property
     def would_create(self) -> int:
@@ -216,6 +245,7 @@ class DryRun:
             "tool": TOOL,
             "dry_run": True,
             "catalog": str(self.catalog),
+            "target": self.target,
             "rows": self.rows,
             "actions": {a: self.actions.get(a, 0) for a in ACTIONS if a in self.actions},
             "would_create": self.would_create,
@@ -230,6 +260,10 @@ class DryRun:
             "windows": self.windows,
             "budget_source": self.budget_source,
             "plan_file": str(self.plan_file) if self.plan_file else None,
+            "unit_types_to_create": list(self.unit_types_to_create),
+            "notes": list(self.notes),
+            "server_check": self.server_check,
+            "report_page": str(self.page) if self.page else None,
             "examples": {
                 action: [
                     {
@@ -243,5 +277,8 @@ class DryRun:
                 ]
                 for action, entries in self.examples.items()
             },
+            "warnings": self.warnings,
+            "unknown_columns": self.unknown_columns,
+            "catalog_notes": self.catalog_notes,
             "outcome": self.outcome.value,
         }

@@ -22,9 +22,12 @@ from ..record.finish import Ending, build_report, said_once, write_report
 from ..record.folder import RESULTS_FILE, RunRecord
 from ..record.journal import JournalState
 from ..record.report import write_results
-from ..record.results import RowResult
-from ..record.summary import RunReport
+from ..record.results import RowResult, Status
+from ..record.summary import Outcome, Requests, RunReport
+from ..resources import RunResources
+from ..send.signals import StopRequests
 from .undo import UndoItem, judge, make_undo_plan
+from .unitundo import UnitUndo, undo_unit_types
 
 
 @dataclass
@@ -36,6 +39,8 @@ class Rollback:
     items: list[UndoItem]
     state: JournalState
     tag: str | None  # the undone run's --tag: a source that lost it has changed since
+    unit_types: list[str] = field(default_factory=list)  # the undone run created these
+    units: UnitUndo | None = None  # what `finish` did with them
     _by_key: dict[str, UndoItem] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -47,6 +52,14 @@ class Rollback:
 
     def rows(self) -> list[ValidRow]:
         return [item.valid_row() for item in self.items]
+
+    async def prepare(self, res: RunResources, stops: StopRequests) -> None:
+        return None
+
+    async def finish(self, res: RunResources) -> None:
+        """The unit ID types the undone run created, deleted where no source maps them."""
+        if self.unit_types:
+            self.units = await undo_unit_types(res, self.unit_types)
 
     def plan(self, listed: list[ListedSource]) -> Plan:
         return make_undo_plan(
@@ -78,6 +91,35 @@ class Rollback:
         report = build_report(
             self.run_dir, self.record, len(self.items), results, ending, failed=path
         )
+        remain = self.may_remain(results)
+        if remain:
+            # A report never says "done" while something the run made may remain.
+            if report.outcome is Outcome.OK:
+                report.outcome = Outcome.ROWS_FAILED
+            report.note = remain_note(remain)
+        if self.units is not None:
+            report.unit_types = self.units.to_json()
+            report.requests = report.requests.plus(Requests(sent=self.units.requests))
         if write:
             write_report(report, [(RESULTS_FILE, lambda: write_results(path, results))])
         return report
+
+    def may_remain(self, results: list[RowResult]) -> list[RowResult]:
+        """Rows whose source the undone run made and this rollback did not prove gone."""
+        return [
+            r
+            for r in results
+            if r.key in self._by_key
+            and self._by_key[r.key].action == "delete"
+            and r.status not in (Status.DELETED, Status.GONE)
+        ]
+
+
+SHOWN = 5
+
+
+def remain_note(rows: list[RowResult]) -> str:
+    names = ", ".join(f"{r.name} ({r.status.value})" for r in rows[:SHOWN])
+    more = f" and {len(rows) - SHOWN} more" if len(rows) > SHOWN else ""
+    what = "1 source" if len(rows) == 1 else f"{len(rows)} sources"
+    return f"{what} the run made may remain: {names}{more}; results.csv says why for each"

@@ -3,7 +3,7 @@
 A rollback undoes a run: it deletes what the run created and restores what it updated,
 only where the server still holds exactly what the run wrote (undo.py decides each row).
 
-A rollback is a run of its own: its folder (`<label>-rollback`), journal, plan.csv,
+A rollback is a run of its own: its folder (`<catalog>-rollback-of-<run's time>`), journal,
 results.csv and summary.json, the same limiter and rate-limit memory, and `resume` goes
 on from its folder (run.json's `rollback_of`). Refused, with a sentence: a rollback of a
 rollback, of a run still running (its lock is held), or with another key than the run's.
@@ -21,6 +21,7 @@ from pathlib import Path
 import aiohttp
 
 from ...api.apikey import ApiKey
+from ...api.protocol import target_host
 from ...catalog.reader import file_sha256
 from ...errors import RollbackRefused, RunLockedError, UsageError
 from ...limits.windows import Window
@@ -28,18 +29,23 @@ from ...models import ListedSource
 from ...version import __version__
 from ..plan.existing import by_name, list_existing
 from ..plan.planfile import PLAN_FILE, write_plan
+from ..plan.projectunits import created_by
 from ..plan.rows import Plan, PlanEntry, estimate_seconds
 from ..record.folder import (
     CREATED_FILE,
     JOURNAL_FILE,
     LOCK_FILE,
-    RESULTS_FILE,
+    ROLLBACK_OF,
     RunLock,
     RunRecord,
+    new_dry_run_dir,
     new_run_dir,
+    run_label,
 )
+from ..record.identity import forced_note, other_key, with_note
 from ..record.journal import read_journal
-from ..record.report import read_results
+from ..record.page import add_dry_run_page
+from ..record.report import read_run_results
 from ..record.results import Status
 from ..record.summary import DryRun, RunReport
 from ..resources import open_client
@@ -83,11 +89,14 @@ async def rollback_run_async(
     session: aiohttp.ClientSession | None = None,
 ) -> RunReport:
     original, record = _undoable(Path(run_dir), api_key, force_other_key)
+    async with open_client(record.settings, api_key, session) as client:
+        await client.check_key()  # a wrong key: exit 2 before the rollback's folder exists
+    forced = other_key(original, record, api_key.fingerprint, "a rollback")
     with _held(original):
         created = original / CREATED_FILE
         items = read_created(created)
         settings = record.settings
-        label = f"{record.label}-rollback"
+        label = run_label(record.label, ROLLBACK_OF, original)
         folder = new_run_dir(settings.report_dir, label)
         write_items(folder / UNDO_FILE, items)
         mine = RunRecord(
@@ -102,7 +111,9 @@ async def rollback_run_async(
         )
         mine.save(folder)
         with RunLock(folder):
-            return await _undo(folder, mine, items, record, Access(api_key, session, progress))
+            report = await _undo(folder, mine, items, record, Access(api_key, session, progress))
+    report.note = with_note(report.note, forced and forced_note(original))
+    return report
 
 
 async def resume_rollback_async(
@@ -128,9 +139,18 @@ async def _undo(
 ) -> RunReport:
     """`undone`: the record of the run being undone (its tag)."""
     state = read_journal(run_dir / JOURNAL_FILE)
-    kind = Rollback(run_dir, record, items, state, tag=undone.settings.tag)
+    original = Path(record.rollback_of or run_dir)
+    kind = Rollback(
+        run_dir,
+        record,
+        items,
+        state,
+        tag=undone.settings.tag,
+        unit_types=created_by(original / JOURNAL_FILE),
+    )
     report = await run_invocation(kind, access)
-    report.note = report.note or note(Path(record.rollback_of or run_dir))
+    notes = (report.note, note(Path(record.rollback_of or run_dir)))
+    report.note = "; ".join(n for n in notes if n)
     return report
 
 
@@ -143,13 +163,9 @@ def _undoable(original: Path, api_key: ApiKey, force_other_key: bool) -> tuple[P
             f"{original} is a rollback (of {record.rollback_of}) and is not rolled back; "
             "to redo that run, submit its catalog again"
         )
-    known = record.key_fingerprint
-    if known and known != api_key.fingerprint and not force_other_key:
-        raise RollbackRefused(
-            f"{original} was run with another key (fingerprint {known}, this one is "
-            f"{api_key.fingerprint}), maybe of another project; use that key, or add "
-            "--force-other-key when this key is for the same project"
-        )
+    refused = other_key(original, record, api_key.fingerprint, "a rollback")
+    if refused and not force_other_key:
+        raise RollbackRefused(refused)
     if not (original / CREATED_FILE).is_file():
         raise UsageError(
             f"{original} has no {CREATED_FILE}: nothing it did is recorded yet; "
@@ -182,8 +198,8 @@ def _holder(original: Path) -> str:
 def note(original: Path) -> str:
     """A remark on rows of the undone run that never settled: what they did is not undone."""
     try:
-        results = read_results(original / RESULTS_FILE)
-    except (OSError, ValueError, KeyError):
+        results = read_run_results(original)
+    except UsageError:
         return ""
     unknown = sum(r.status is Status.UNKNOWN for r in results)
     if not unknown:
@@ -204,15 +220,28 @@ async def _plan_rollback(
     listed: list[ListedSource] = []
     if items:
         async with open_client(settings, api_key, None) as client:
+            await client.check_key()  # a wrong key: exit 2, as for every command
             with StopRequests() as stops:
                 job = asyncio.ensure_future(list_existing(client, settings))
                 listed = await stops.unless_stopped(job, "listing")
     plan = make_undo_plan(items, by_name(listed), finals={}, tag=settings.tag)
+    made_folder = plan_file is None
     if plan_file is None:
-        folder = new_run_dir(settings.report_dir, f"{record.label}-rollback-dry-run")
+        label = run_label(record.label, ROLLBACK_OF, original) + "-dry-run"
+        folder = new_dry_run_dir(settings.report_dir, label)
         plan_file = folder / PLAN_FILE
     write_plan(plan_file, sorted(plan.entries, key=lambda e: e.row))
-    return _dry_run(original / CREATED_FILE, plan, settings.windows, plan_file)
+    dry = _dry_run(original / CREATED_FILE, plan, settings.windows, plan_file)
+    dry.target = target_host(settings.base_url)
+    types = created_by(original / JOURNAL_FILE)
+    if types:
+        dry.notes.append(
+            f"unit ID types the run created, deleted after the rows where no source still "
+            f"maps them (up to {len(types)} more requests): {', '.join(types)}"
+        )
+    if made_folder:
+        add_dry_run_page(dry, settings.base_url)
+    return dry
 
 
 def _dry_run(created: Path, plan: Plan, windows: Sequence[Window], plan_file: Path) -> DryRun:

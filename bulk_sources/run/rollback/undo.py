@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ...catalog.validation import ValidRow
-from ...errors import UsageError
 from ...models import ListedSource, SourceContent, row_key
 from ..plan.compare import COMPARED_FIELDS, changed_fields
 from ..plan.rows import Plan, PlanEntry
 from ..plan.settle import Decision, settled_result
 from ..record.report import atomic_text
 from ..record.results import RowResult, Status
+from ..record.runfiles import damaged, json_lines, whole_number
 from ..record.shapes import CreatedLine
 from ..send.task import Task
 
@@ -64,16 +64,27 @@ def restore_body(name: str, before: Mapping[str, Any], wrote: Mapping[str, Any])
 
 
 def read_created(path: Path) -> list[UndoItem]:
-    """The rows a run created or updated, from its created.jsonl."""
+    """The rows a run created or updated, from its created.jsonl (or a rollback's
+    undo.jsonl); a line edited out of shape is refused, naming it."""
+    again = (
+        f"`bulk-sources resume {path.parent}` writes it again"
+        if path.name != UNDO_FILE
+        else "the rollback copied it from the run's created.jsonl"
+    )
+    fix = f"put it back as it was; {again}"
     items = []
-    for n, record in enumerate(_json_lines(path), start=1):
+    for n, record in json_lines(path, fix):
         status, name = record.get("status"), record.get("name")
         if status not in ("created", "updated") or not isinstance(name, str):
             continue
         before = record.get("before")
+        try:
+            row = whole_number(record.get("row") or n, "row")
+        except ValueError as exc:
+            raise damaged(path, n, str(exc), fix) from None
         items.append(
             UndoItem(
-                row=int(record.get("row") or n),
+                row=row,
                 name=name,
                 action="delete" if status == "created" else "restore",
                 # The API's answer as written (a JSON object), else nothing recorded.
@@ -102,15 +113,6 @@ _STATUS = {"delete": "created", "restore": "updated"}
 read_items = read_created  # undo.jsonl is written in created.jsonl's own shape
 
 
-def _json_lines(path: Path) -> list[dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        records = [json.loads(line) for line in lines if line.strip()]
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"can't read {path} ({exc}); it is written by submit and resume") from None
-    return [r for r in records if isinstance(r, dict)]
-
-
 def _fields(fields: Iterable[str]) -> str:
     return ", ".join(fields)
 
@@ -133,10 +135,7 @@ def judge(
         why = "its content before the run is not recorded; left alone"
         return Decision("kept", Status.KEPT, why)
     if listed is None:
-        if sent and item.action == "delete":
-            why = "deleted by an earlier request whose answer was lost (found by listing)"
-            return Decision("settled", Status.DELETED, why)
-        return Decision("gone", Status.GONE, "already gone")
+        return _not_listed(item)
     changed = changed_fields(item.wrote, listed)
     if not changed:
         return Decision(item.action)
@@ -149,6 +148,21 @@ def judge(
             return Decision("kept", Status.KEPT, "already holds its content from before the run")
     why = f"changed since the run ({_fields(changed)})" + _tag_note(listed, tag)
     return Decision("kept", Status.KEPT, why, tuple(changed))
+
+
+NOT_LISTED = "not in the listing (it may lag or skip an item)"
+
+
+def _not_listed(item: UndoItem) -> Decision:
+    """A source the listing does not show. One listing proves nothing (it may lag behind new
+    sources, or an offset listing may skip one when another is deleted), so `gone` is said
+    only once a DELETE's 404 proves it: the delete is sent, and its answer settles the row."""
+    if item.action == "delete":
+        # Even after a DELETE whose answer was lost: sent again, its 404 settles it.
+        return Decision("delete", None, f"{NOT_LISTED}: the DELETE's answer proves it gone (404)")
+    # A restore can't be checked against what the server holds: left for resume's listing.
+    why = f"{NOT_LISTED}, so what it holds can't be compared; resume lists again"
+    return Decision("unknown", Status.UNKNOWN, why)
 
 
 def make_undo_plan(
@@ -177,5 +191,6 @@ def make_undo_plan(
         if decision.status is not None:
             plan.decided.append(settled_result(row, decision, attempts=0))
         else:
-            plan.tasks.append(Task(row, item.action))  # listed as the run left it
+            # Listed as the run left it, or not listed (a DELETE proves it gone).
+            plan.tasks.append(Task(row, item.action, maybe_sent=item.key in sent))
     return plan

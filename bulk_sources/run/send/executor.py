@@ -43,18 +43,19 @@ from ...limits.backoff import full_jitter, parse_retry_after
 from ...limits.budget import SharedBudget
 from ...limits.limiter import Slot
 from ...models import full_update_body
+from ..halt import HaltCount
 from ..record.journal import Journal
 from ..record.results import UNSETTLED, RowResult, Status
 from ..settings import SubmitSettings
 from .gauges import Counters, Waiting, waiting_now
 from .outcomes import (
-    DONE_BY_ACTION,
     Sender,
     budget_verdict,
     delete_not_found,
     exists_outcome,
     gave_up,
     settled,
+    succeeded,
     unfinished,
 )
 from .patience import watch_patience
@@ -98,6 +99,7 @@ class Executor:
         self._in_flight: dict[int, float] = {}  # row -> loop time its request went
         self._backing_off: dict[int, float] = {}  # row -> loop time its retry may go
         self._last_heard = -math.inf  # loop time of the server's latest answer to anyone
+        self._halt = HaltCount.of(self.settings.halt_rule)  # --halt-after
 
     # -- control ------------------------------------------------------------------------
 
@@ -195,6 +197,8 @@ class Executor:
                     self.stop(f"can't write the journal: {exc}")
                     return
             self.progress.advance(result.status)
+            if result.status not in UNSETTLED and (why := self._halt.note(result.status.value)):
+                self.stop(why)
 
     async def _unless_stopped(self, awaitable: Awaitable[T]) -> tuple[bool, T | None]:
         """Await, unless a stop comes first: (True, value) or (False, None)."""
@@ -231,7 +235,7 @@ class Executor:
             if kind is not AnswerKind.NOT_SENT:
                 task.refused_since = None
             if kind is AnswerKind.OK:
-                return settled(task, DONE_BY_ACTION[task.action], answer, "")
+                return succeeded(task, answer)
             if kind is AnswerKind.RATE_LIMITED:
                 task.attempts -= 1  # a 429 is not one of the row's attempts
                 self.counters.rate_limited += 1

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from ...api.client import Answer, AnswerKind
 from ...limits.budget import Verdict
+from ..record.created import WROTE, written
 from ..record.results import RowResult, Status
 from ..settings import OnExists
 from .task import Task
@@ -22,6 +23,7 @@ __all__ = [
     "exists_outcome",
     "gave_up",
     "settled",
+    "succeeded",
     "unfinished",
 ]
 
@@ -43,7 +45,8 @@ def settled(task: Task, status: Status, answer: Answer, error: str) -> RowResult
         attempts=task.attempts,
         error=error,
         key=task.row.key,
-        data=answer.data if status in (Status.CREATED, Status.UPDATED, Status.RESTORED) else None,
+        # An answer without the source (no body, not JSON, only the name): what was sent.
+        data=written(task.row.body, answer.data) if status in WROTE else None,
     )
 
 
@@ -54,6 +57,17 @@ DONE_BY_ACTION = {
     "delete": Status.DELETED,
     "restore": Status.RESTORED,
 }
+
+
+DRY_RUN = "sent with dryRun=true: the API checked it and kept nothing"
+
+
+def succeeded(task: Task, answer: Answer) -> RowResult:
+    """A 2xx. A row sent with dryRun=true made nothing (the API "skips persisting" it), so
+    it is `validated`: never `created`, never in created.jsonl, nothing for rollback."""
+    if task.row.body.get("dryRun") is True and task.action in ("create", "update"):
+        return settled(task, Status.VALIDATED, answer, DRY_RUN)
+    return settled(task, DONE_BY_ACTION[task.action], answer, "")
 
 
 def delete_not_found(task: Task, answer: Answer) -> RowResult:
