@@ -73,9 +73,9 @@ async def test_a_window_wait_is_not_a_stall_and_keeps_its_eta() -> None:
         ticker = asyncio.create_task(progress.keep_fresh())
         await asyncio.sleep(31)
         ticker.cancel()
-        assert _lines(out) == [
+        assert _lines(out)[-1] == (
             f"progress 0/20 rows (0 %) after 00:30; 0.0 rows/s; {waiting}; eta 03:20"
-        ]
+        )
 
 
 def test_ctrl_c_lines_say_what_the_run_waits_for() -> None:
