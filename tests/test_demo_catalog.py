@@ -19,4 +19,3 @@ def test_every_unit_type_the_demo_catalog_maps_is_in_the_demo_project() -> None:
     mapped = {t for row in report.valid for t in mapped_types(row.body)}
     assert mapped, "the demo catalog maps unit ID types"
     assert mapped <= set(BUILT_IN) | set(DEMO_UNIT_TYPES)
-
