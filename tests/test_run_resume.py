@@ -84,6 +84,8 @@ async def test_a_send_without_an_answer_is_reconciled_by_listing(
     ]
     journal_path.write_text("".join(json.dumps(r) + "\n" for r in kept) + '{"event":"fin')
     del fake_server.state.store.sources["fresh"]
+    for name in ("results.csv", "created.jsonl", "summary.json"):  # a crash: no report yet
+        (first.run_dir / name).unlink()
     before = fake_server.state.stats()["mutations"]
 
     again = await resume_run_async(first.run_dir, ApiKey(fake_server.key))

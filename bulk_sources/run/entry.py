@@ -41,6 +41,7 @@ from .record.folder import (
 )
 from .record.identity import same_key, with_note
 from .record.journal import JournalState, read_journal
+from .record.kept import journal_for_resume
 from .record.summary import DryRun, RunReport
 from .routine import Access, already_settled, run_invocation
 from .send.progress import ProgressFactory, no_progress
@@ -233,7 +234,7 @@ async def _resume(run_dir: Path, record: RunRecord, access: Access) -> RunReport
     async with contextlib.AsyncExitStack() as stack:
         access = await own_session(stack, access, record.settings)
         with RunLock(run_dir):
-            state = read_journal(run_dir / JOURNAL_FILE)
+            state = journal_for_resume(run_dir)  # refused when the report holds more
             with nothing_sent_yet(None):
                 source, sha256 = _resume_source(record, run_dir)
                 settings = record.settings

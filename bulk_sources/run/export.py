@@ -41,6 +41,8 @@ _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
 async def list_sources(settings: SubmitSettings, api_key: ApiKey) -> list[ListedSource]:
     async with open_client(settings, api_key, None) as client:
+        # A refused key is said as every command says it (exit 2), not as a stopped listing.
+        await client.check_key()
         return await list_existing(client, settings)
 
 

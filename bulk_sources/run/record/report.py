@@ -20,6 +20,7 @@ from ...fileio import atomic_write
 from .csvsafe import neutralise
 from .folder import CREATED_FILE, JOURNAL_FILE, RESULTS_FILE, SUMMARY_FILE
 from .journal import read_journal
+from .kept import kept_lines
 from .results import NEEDS_FIX, RowResult, Status
 from .runfiles import csv_records, damaged, json_lines, whole_number
 from .shapes import CreatedLine
@@ -180,19 +181,25 @@ def write_failed(
 def write_created(path: Path, results: Iterable[RowResult]) -> None:
     """Every created or updated row, one JSON object a line: what the API holds (its answer,
     else what was sent, else null); an updated row also carries `before`, the content it
-    replaced. A row without data is still listed, so rollback names it."""
+    replaced. A row without data is still listed, so rollback names it. A line the file
+    had for a row not among `results` is kept: the file never loses a row the run made."""
+    made = [
+        r for r in results if r.status in (Status.CREATED, Status.UPDATED) or r.before is not None
+    ]
+    kept = kept_lines(path, {r.name for r in made if r.name is not None})
     with atomic_text(path) as handle:
-        for r in results:
-            if r.status in (Status.CREATED, Status.UPDATED) or r.before is not None:
-                record: CreatedLine = {
-                    "row": r.row,
-                    "name": r.name,
-                    "status": r.status.value,
-                    "data": r.data,
-                }
-                if r.before is not None:
-                    record["before"] = r.before
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        for line in kept:
+            handle.write(line + "\n")
+        for r in made:
+            record: CreatedLine = {
+                "row": r.row,
+                "name": r.name,
+                "status": r.status.value,
+                "data": r.data,
+            }
+            if r.before is not None:
+                record["before"] = r.before
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
