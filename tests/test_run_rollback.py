@@ -197,8 +197,9 @@ async def test_refusals_each_say_why(fake_server_factory: StartFakeServer, tmp_p
     record.save(run_dir)
     with pytest.raises(RollbackRefused, match="--force-other-key"):
         await rollback_run_async(run_dir, ApiKey(server.key))
-    again = await rollback_run_async(run_dir, ApiKey(server.key), force_other_key=True)
-    assert again.counts["gone"] == 5
+    # Forced, a run already rolled back is still not rolled back twice (no DELETE again).
+    with pytest.raises(RollbackRefused, match=f"already rolled back by {report.run_dir}"):
+        await rollback_run_async(run_dir, ApiKey(server.key), force_other_key=True)
     # The rollback folder resumes as a rollback, with nothing left to do.
     resumed = await resume_run_async(report.run_dir, ApiKey(server.key))
     assert resumed.note.startswith("nothing to resume")

@@ -225,6 +225,9 @@ async def resume_run_async(
             run_dir, record, api_key, progress=progress, session=session
         )
     else:
+        from .rollback.already import refuse_resume
+
+        refuse_resume(run_dir, record)  # an undone run is closed: nothing to send
         report = await _resume(run_dir, record, access)
     report.note = with_note(report.note, forced)
     return report

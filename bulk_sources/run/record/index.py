@@ -67,6 +67,16 @@ def list_runs(report_dir: Path) -> list[RunEntry]:
     return sorted(entries, key=lambda e: (e._t, e.path.name), reverse=True)
 
 
+def rollbacks_of(run_dir: Path, report_dir: Path) -> list[RunEntry]:
+    """The rollback folders under `report_dir` that undo `run_dir`, newest first."""
+    me = _key(run_dir)
+    return [
+        e
+        for e in list_runs(report_dir)
+        if e.kind == "rollback" and e.of is not None and _key(Path(e.of)) == me
+    ]
+
+
 def _folders(where: Path) -> list[Path]:
     try:
         return [p for p in where.iterdir() if p.is_dir() and p.name != DRY_RUNS_DIR]

@@ -52,6 +52,7 @@ from ..resources import open_client
 from ..routine import Access, run_invocation
 from ..send.progress import ProgressFactory, no_progress
 from ..send.signals import StopRequests
+from .already import refuse_second_rollback
 from .reversal import Rollback
 from .undo import UNDO_FILE, UndoItem, make_undo_plan, read_created, read_items, write_items
 
@@ -166,6 +167,7 @@ def _undoable(original: Path, api_key: ApiKey, force_other_key: bool) -> tuple[P
     refused = other_key(original, record, api_key.fingerprint, "a rollback")
     if refused and not force_other_key:
         raise RollbackRefused(refused)
+    refuse_second_rollback(original, record)
     if not (original / CREATED_FILE).is_file():
         raise UsageError(
             f"{original} has no {CREATED_FILE}: nothing it did is recorded yet; "
