@@ -1,4 +1,5 @@
-"""The run journal: append-only JSON lines, one as a request is about to go, one per outcome.
+"""The run journal: append-only JSON lines, one as a request is about to go, one per 429
+answer, one per outcome.
 
 Each record is flushed to the OS as it is written (a `kill -9` can't lose it) and fsync'd at
 least once a second (a power cut loses at most the last second). A torn last line, the
@@ -20,7 +21,7 @@ from typing import IO, Any
 from ...models import SourceContent
 from .results import RowResult, Status
 from .runfiles import damaged, whole_number
-from .shapes import BeforeRecord, FinalRecord, SendRecord
+from .shapes import BeforeRecord, FinalRecord, RateLimitedRecord, SendRecord
 from .summary import iso
 
 
@@ -39,7 +40,10 @@ class Journal:
         self._last_sync = clock()
         self._dirty = False
 
-    def _write(self, record: SendRecord | BeforeRecord | FinalRecord | dict[str, Any]) -> None:
+    def _write(
+        self,
+        record: SendRecord | RateLimitedRecord | BeforeRecord | FinalRecord | dict[str, Any],
+    ) -> None:
         line = _stamped(record)
         self._file.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._file.flush()
@@ -75,6 +79,18 @@ class Journal:
             "name": name,
             "action": action,
             "attempt": attempt,
+        }
+        self._write(record)
+
+    def rate_limited(self, *, rid: str, key: str, row: int, wait: float) -> None:
+        """A 429 answer to request `rid`, and how long the budget it taught holds the run."""
+        record: RateLimitedRecord = {
+            "event": "429",
+            "t": self._clock(),
+            "rid": rid,
+            "key": key,
+            "row": row,
+            "wait": round(max(0.0, wait), 3),
         }
         self._write(record)
 

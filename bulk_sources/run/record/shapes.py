@@ -26,6 +26,17 @@ class SendRecord(TypedDict):
     attempt: int
 
 
+class RateLimitedRecord(TypedDict):
+    """A 429 answer to a row's request (the send with the same `rid`): not one of its attempts."""
+
+    event: Literal["429"]
+    t: float  # wall clock, as the answer came
+    rid: str
+    key: str
+    row: int
+    wait: float  # seconds the budget then held every worker (a window, a Retry-After)
+
+
 class BeforeRecord(TypedDict):
     """A source's content before this run folder's first update of it."""
 
