@@ -153,13 +153,18 @@ class JournalState:
 
     finals: dict[str, RowResult] = field(default_factory=dict)
     unfinished: dict[str, SendRecord] = field(default_factory=dict)
-    sends: dict[str, float] = field(default_factory=dict)  # rid -> wall time sent
+    # rid -> wall time sent: every mutation request (rows' and unit ID types')
+    sends: dict[str, float] = field(default_factory=dict)
     # row key -> the source's content before the first update of this run folder
     befores: dict[str, SourceContent] = field(default_factory=dict)
     records: int = 0
     skipped_lines: int = 0
     rows: int = 0  # the most rows an invocation's start event counted (0: none said)
 
+
+# The unit ID type requests (run/plan/projectunits.py): mutations a resume counts too.
+UNIT_TYPE_EVENT = "unit_type"
+UNIT_TYPE_SENDS = frozenset({"create", "delete"})
 
 JOURNAL_FIX = (
     "put the line back as it was, or delete it (resume then settles that row by listing "
@@ -203,6 +208,11 @@ def _take(state: JournalState, record: dict[str, Any]) -> None:
         state.sends[sent["rid"]] = sent["t"]
         if key not in state.finals:
             state.unfinished[key] = sent
+    elif kind == UNIT_TYPE_EVENT and record.get("action") in UNIT_TYPE_SENDS:
+        # A mutation under the same windows; one written before unit_type lines carried a
+        # rid (one line per type, not per request) still counts once, by its line.
+        rid = record.get("rid")
+        state.sends[rid if isinstance(rid, str) else f"line-{state.records}"] = _time(record)
     elif kind == "before" and isinstance(key, str):
         content = record.get("content")
         if isinstance(content, dict):
@@ -236,14 +246,19 @@ def _final(record: dict[str, Any], key: str) -> RowResult:
     )
 
 
-def _send_record(record: dict[str, Any], key: str) -> SendRecord:
-    """A send line as read back, each field checked: a journal may be torn or edited."""
-    row, attempt, t = record.get("row"), record.get("attempt"), record.get("t", 0.0)
+def _time(record: dict[str, Any]) -> float:
+    t = record.get("t", 0.0)
     if isinstance(t, bool) or not isinstance(t, int | float):
         raise ValueError(f"t is {t!r}, not a time")
+    return float(t)
+
+
+def _send_record(record: dict[str, Any], key: str) -> SendRecord:
+    """A send line as read back, each field checked: a journal may be torn or edited."""
+    row, attempt = record.get("row"), record.get("attempt")
     return {
         "event": "send",
-        "t": float(t),
+        "t": _time(record),
         "rid": str(record.get("rid")),
         "key": key,
         "row": row if isinstance(row, int) else 0,

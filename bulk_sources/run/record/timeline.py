@@ -1,13 +1,13 @@
 """The report page's timeline: when each request went, what the windows held, and the waits.
 
 Everything comes from the run folder: the journal's `send` records (wall time, row key,
-attempt) and `429` records (each 429 answer, as it came) across every invocation, and the
-budget in summary.json (the windows in force and each learned change). Journals written
-before the `429` record existed are read the old way, per invocation without one: off the
-executor's rule that a 429 is not one of the row's attempts (send/executor.py), a row's
-next send with the *same* attempt number means the earlier one was answered 429. Any other
-answer that sends the row again (5xx, no answer, a switch to an update) counts an attempt,
-and a refused key ends the invocation.
+attempt), its `unit_type` requests and `429` records (each 429 answer, as it came) across
+every invocation, and the budget in summary.json (the windows in force and each learned
+change). An invocation without `429` records (a journal older than them) is read the old
+way: off the executor's rule that a 429 is not one of the row's attempts
+(send/executor.py), a row's next send with the *same* attempt number means the earlier
+one was answered 429. Any other answer that sends the row again (5xx, no answer, a switch
+to an update) counts an attempt, and a refused key ends the invocation.
 
 A wait is a gap between requests long enough to notice, named by what most likely held
 the run: a 429 within it or just before, else a window that was full when it began, else
@@ -29,6 +29,7 @@ from typing import Any
 
 from ...errors import UsageError
 from ...limits.windows import Window, format_period, parse_window
+from .journal import UNIT_TYPE_EVENT, UNIT_TYPE_SENDS
 
 # A gap counts as a wait above this share of the shortest window's period (0.5 s for
 # 10 s), and above this many median gaps (so a run paced by its latency shows none).
@@ -133,6 +134,8 @@ def read_segments(path: Path) -> list[Segment]:
             seg.end = max(seg.end, t)
             if kind == "429":
                 seg.rejected.append(t)
+            if kind == UNIT_TYPE_EVENT and record.get("action") in UNIT_TYPE_SENDS:
+                seg.times.append(t)  # a unit ID type request: under the same windows
             if kind != "send":
                 continue
             key, attempt = str(record.get("key")), record.get("attempt")
