@@ -118,6 +118,8 @@ class Journal:
             "attempts": result.attempts,
             "data": result.data,
         }
+        if result.problems:
+            record["problems"] = [{"field": f, "error": e} for f, e in result.problems]
         self._write(record)
 
     def close(self) -> None:
@@ -243,7 +245,19 @@ def _final(record: dict[str, Any], key: str) -> RowResult:
         error=str(record.get("message") or ""),
         key=key,
         data=record.get("data"),  # a JSON object or null, checked above
+        problems=_problems(record.get("problems")),
     )
+
+
+def _problems(value: Any) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("field"), str) and isinstance(p.get("error"), str)
+        for p in value
+    ):
+        raise ValueError('problems is not a list of {"field", "error"}')
+    return tuple((p["field"], p["error"]) for p in value)
 
 
 def _time(record: dict[str, Any]) -> float:

@@ -47,6 +47,13 @@ class BeforeRecord(TypedDict):
     content: SourceContent
 
 
+class Problem(TypedDict):
+    """One problem of a row, as failed.csv's `_errors` lists them."""
+
+    field: str
+    error: str
+
+
 class FinalRecord(TypedDict):
     """A row's final outcome (a RowResult)."""
 
@@ -60,6 +67,7 @@ class FinalRecord(TypedDict):
     message: str
     attempts: int
     data: ListedSource | None
+    problems: NotRequired[list[Problem]]  # when the API named the fields it refused
 
 
 class CreatedLine(TypedDict):
