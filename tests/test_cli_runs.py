@@ -143,3 +143,14 @@ def test_the_journal_has_iso_times_and_results_name_the_content_hash(
     )
     [one] = read_results(old)
     assert (one.key, one.status) == ("abc123", Status.CREATED)
+
+
+def test_runs_says_when_the_report_dir_is_a_file_or_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "reports"
+    afile.write_text("not a folder\n", encoding="utf-8")
+    assert main(["runs", "--report-dir", str(afile)]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert main(["runs", "--report-dir", str(tmp_path / "none")]) == 0
+    assert "(it does not exist yet)" in capsys.readouterr().out
