@@ -118,7 +118,9 @@ def test_runs_tolerates_odd_folders_with_a_note(
     assert "note: no run.json" in capsys.readouterr().out
     # No report dir at all: a sentence, not a traceback.
     assert main(["runs", "--report-dir", str(tmp_path / "none")]) == 0
-    assert capsys.readouterr().out == f"no run folders in {tmp_path / 'none'}\n"
+    assert capsys.readouterr().out == (
+        f"no run folders in {tmp_path / 'none'} (it does not exist yet)\n"
+    )
 
 
 def test_the_journal_has_iso_times_and_results_name_the_content_hash(
