@@ -16,6 +16,9 @@ from .record.summary import RunReport
 from .send.progress import ProgressFactory, no_progress
 from .settings import SubmitSettings
 
+# The demo project has the unit ID type the example catalog maps besides the built-ins, so
+# its invalid rows are the ones broken on purpose, not rows of a project it wasn't made for.
+DEMO_UNIT_TYPES = ("companyID",)
 DEMO_FAULTS = FaultConfig(
     error_rate=0.03, reset_rate=0.02, create_then_drop_rate=0.01, latency=(0.005, 0.03), seed=7
 )
@@ -38,7 +41,9 @@ class DemoOutcome:
 async def run_demo(
     catalog: Path, report_dir: Path, *, progress: ProgressFactory = no_progress
 ) -> DemoOutcome:
-    config = FakeApiConfig(windows=list(DEFAULT_WINDOWS), faults=DEMO_FAULTS)
+    config = FakeApiConfig(
+        windows=list(DEFAULT_WINDOWS), faults=DEMO_FAULTS, unit_types=list(DEMO_UNIT_TYPES)
+    )
     async with FakeApiServer(config) as server:
         settings = SubmitSettings(
             base_url=server.url,
