@@ -66,12 +66,19 @@ def _same(source: Path, info: os.stat_result) -> bool:
 
 
 def atomic_write(
-    path: Path, mode: str = "w", *, encoding: str = "utf-8", own_copy: bool = False
+    path: Path,
+    mode: str = "w",
+    *,
+    encoding: str = "utf-8",
+    own_copy: bool = False,
+    inputs_checked: bool = False,
 ) -> contextlib.AbstractContextManager[IO[Any]]:
     """A handle to write `path` with ("w" text, "wb" bytes); see the module docstring for
     what happens on close. Text mode writes with newline="" (csv writes its own line ends).
-    `own_copy`: `path` is the run folder's copy of the catalog, refreshed on purpose."""
-    if not own_copy:
+    `own_copy`: `path` is the run folder's copy of the catalog, refreshed on purpose.
+    `inputs_checked`: the caller refused its own inputs already (an import's files), so a
+    catalog an earlier call in this process read is not held against the output."""
+    if not (own_copy or inputs_checked):
         check_output(Path(path))
     return _write(Path(path), mode, encoding)
 

@@ -86,6 +86,24 @@ def test_an_unchanged_plan_is_applied(
     assert "  created             2" in capsys.readouterr().out
 
 
+def test_a_plan_made_with_on_exists_update_is_applied_with_it(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reports = tmp_path / "r"
+    catalog = write_catalog(tmp_path / "c.csv", [row("oe_a"), row("oe_b")])
+    assert main(["submit", str(catalog), *_args(server, reports)]) == 0
+    write_catalog(catalog, [row("oe_a"), row("oe_b", sql="SELECT * FROM t3")])
+    plan = tmp_path / "plan.csv"
+    dry = ["submit", str(catalog), *_args(server, reports), "--dry-run", "--plan", str(plan)]
+    assert main([*dry, "--on-exists", "update"]) == 0
+    capsys.readouterr()
+    # Applied without repeating --on-exists: the plan says what was reviewed.
+    assert main(["submit", str(catalog), *_args(server, reports), "--plan", str(plan)]) == 0
+    out, err = capsys.readouterr()
+    assert "applying the plan with --on-exists update, as it was made" in err
+    assert "  updated             1" in out
+
+
 def test_a_plan_the_server_outdated_is_refused_then_replanned(
     server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -118,7 +118,9 @@ def test_runs_tolerates_odd_folders_with_a_note(
     assert "note: no run.json" in capsys.readouterr().out
     # No report dir at all: a sentence, not a traceback.
     assert main(["runs", "--report-dir", str(tmp_path / "none")]) == 0
-    assert capsys.readouterr().out == f"no run folders in {tmp_path / 'none'}\n"
+    assert capsys.readouterr().out == (
+        f"no run folders in {tmp_path / 'none'} (it does not exist yet)\n"
+    )
 
 
 def test_the_journal_has_iso_times_and_results_name_the_content_hash(
@@ -143,3 +145,14 @@ def test_the_journal_has_iso_times_and_results_name_the_content_hash(
     )
     [one] = read_results(old)
     assert (one.key, one.status) == ("abc123", Status.CREATED)
+
+
+def test_runs_says_when_the_report_dir_is_a_file_or_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "reports"
+    afile.write_text("not a folder\n", encoding="utf-8")
+    assert main(["runs", "--report-dir", str(afile)]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert main(["runs", "--report-dir", str(tmp_path / "none")]) == 0
+    assert "(it does not exist yet)" in capsys.readouterr().out

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -174,3 +177,30 @@ async def test_import_validate_submit_export_gives_the_sources_the_import_descri
     assert sorted(exported) == sorted(described)
     for name, body in described.items():
         assert {k: exported[name].get(k) for k in body} == body, name
+
+
+def test_the_output_is_written_through_a_symlink_and_streamed_into_a_fifo(
+    tmp_path: Path,
+) -> None:
+    args = [
+        "import",
+        "growthbook",
+        *map(str, PAGES),
+        "--id-map",
+        "user_id=userID,device_id=stableID",
+    ]
+    real = tmp_path / "real.csv"
+    real.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    assert main([*args, "--output", str(link)]) == 0
+    assert link.is_symlink() and real.read_text(encoding="utf-8").startswith("name,")
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    assert main([*args, "--output", str(fifo)]) == 0
+    reader.join(timeout=10)
+    assert got and got[0].startswith(b"name,") and stat.S_ISFIFO(fifo.stat().st_mode)

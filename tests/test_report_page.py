@@ -157,8 +157,8 @@ def summary_error(page: Path, name: str) -> str:
 def test_the_timeline_marks_every_429_the_run_counted(
     server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The journal has no 429 record: the page reads them off the attempt numbers, and
-    finds as many as the run counted."""
+    """The journal records each 429 answer; the page marks them where they came, as many
+    as the run counted."""
     reports = tmp_path / "r"
     catalog = write_catalog(tmp_path / "c.csv", [row(f"tl_{n:02d}") for n in range(30)])
     assert main(["submit", str(catalog), *_args(server, reports)]) == 0
@@ -166,7 +166,10 @@ def test_the_timeline_marks_every_429_the_run_counted(
     summary = json.loads((page.parent / "summary.json").read_text(encoding="utf-8"))
     data = _timeline(page.read_text(encoding="utf-8"))
     assert summary["rate_limited_429"] > 0
-    assert len(data["rejected"]) == summary["rate_limited_429"]  # type: ignore[arg-type]
+    lines = (page.parent / "journal.jsonl").read_text(encoding="utf-8").splitlines()
+    answers = [r["t"] for r in map(json.loads, lines) if r["event"] == "429"]
+    assert len(answers) == summary["rate_limited_429"]
+    assert data["rejected"] == [round(t, 3) for t in sorted(answers)]
     assert len(data["x"]) == summary["requests_sent"]  # type: ignore[arg-type]
     whys = {w[2] for w in data["waits"]}  # type: ignore[attr-defined]
     assert "held after a 429" in whys
@@ -193,6 +196,34 @@ def test_each_invocation_is_read_on_its_own(tmp_path: Path) -> None:
     assert timeline.off == [(1003.0, 1103.0)]
     assert timeline.lanes[0].counts == [1, 2, 3, 1]
     assert timeline.lanes[0].limits == [2, 2, 2, 2]
+
+
+def test_an_invocation_with_429_records_is_read_from_them(tmp_path: Path) -> None:
+    """The `429` records are the 429s (where the answer came), not the attempt rule; an
+    invocation written before them (the first here) is still read by the rule."""
+    clock = [1000.0]
+    path = tmp_path / "journal.jsonl"
+    with Journal(path, clock=lambda: clock[0]) as journal:
+        journal.event("start")  # an old invocation: no 429 record
+        for attempt in (1, 1):
+            journal.sending(rid="o", key="k", row=1, name="a", action="create", attempt=attempt)
+            clock[0] += 1.0
+        journal.event("start")
+        journal.sending(rid="r1", key="k", row=1, name="a", action="create", attempt=1)
+        clock[0] += 0.5
+        journal.rate_limited(rid="r1", key="k", row=1, wait=10.0)
+        clock[0] += 10.0
+        journal.sending(rid="r2", key="k", row=1, name="a", action="create", attempt=1)
+        clock[0] += 1.0  # two more sends: the median gap is short, the 10 s gap a wait
+        journal.sending(rid="r3", key="j", row=2, name="b", action="create", attempt=1)
+        journal.sending(rid="r4", key="j", row=2, name="b", action="create", attempt=2)
+    segments = read_segments(path)
+    assert [s.rejected for s in segments] == [[1000.0], [1002.5]]
+    timeline = build_timeline(segments, limit_schedule(None, ["100/60s"]))
+    assert timeline.rejected == [1000.0, 1002.5]
+    assert [(w.start, w.end, w.why) for w in timeline.waits] == [
+        (1002.0, 1012.5, "held after a 429")
+    ]
 
 
 def test_a_dry_run_page_shows_old_and_new_values(

@@ -195,6 +195,26 @@ def test_429_holds_every_worker_and_is_not_an_attempt(tmp_path: Path) -> None:
     assert sender.sent("b") == [0.0, until + 0.25]  # after the probe got through
 
 
+def test_each_429_is_journalled_with_its_row_and_the_wait_it_caused(tmp_path: Path) -> None:
+    """The page and resume read 429s from the journal, not off the attempt numbers."""
+    sender = ScriptedSender({"a": [limited()], "b": [limited("30")]})
+
+    async def scenario() -> None:
+        executor = make_executor(sender, tmp_path, concurrency=2, max_attempts=1)
+        await execute(executor, tasks("a", "b"))
+
+    run(scenario())
+    sends = {s["rid"]: s for s in journal_records(tmp_path, "send")}
+    records = journal_records(tmp_path, "429")
+    assert [(r["key"], r["row"]) for r in records] == [("key-a", 2), ("key-b", 3)]
+    assert [sends[r["rid"]]["key"] for r in records] == ["key-a", "key-b"]  # the 429'd sends
+    assert all(sends[r["rid"]]["attempt"] == 1 for r in records)
+    # a's held every worker for the shortest window; b's Retry-After raised the hold to 30 s.
+    assert [r["wait"] for r in records] == pytest.approx([10.001, 30.0], abs=1e-3)
+    assert all(r["at"].endswith("Z") and isinstance(r["t"], float) for r in records)
+    assert sender.sent("a") == pytest.approx([0.0, 30.25])
+
+
 def test_429_retry_after_is_one_more_floor(tmp_path: Path) -> None:
     sender = ScriptedSender({"a": [limited("30")]})
 

@@ -361,6 +361,11 @@ def test_an_errors_list_names_the_fields() -> None:
         "Invalid request (sql: must be a SELECT; idTypeMapping.0.column; "
         "timestampColumn is unknown)"
     )
+    assert answer.problems == (
+        ("sql", "must be a SELECT"),
+        ("idTypeMapping.0.column", ""),
+        ("", "timestampColumn is unknown"),
+    )
 
 
 async def test_a_400_with_errors_reaches_the_report(tmp_path: Path) -> None:
@@ -391,6 +396,11 @@ async def test_a_400_with_errors_reaches_the_report(tmp_path: Path) -> None:
     finally:
         await runner.cleanup()
     assert read_results(report.run_dir)[0]["error"] == "Bad input (sql: no)"
+    # failed.csv names the field the API named, as it does for a row validation refused.
+    with (report.run_dir / "failed.csv").open(encoding="utf-8", newline="") as handle:
+        [failed] = list(csv.DictReader(handle))
+    assert (failed["_status"], failed["_field"], failed["_error"]) == ("failed", "sql", "no")
+    assert failed["_errors"] == ""
 
 
 async def test_delete_answers_ok_then_404(fake_server_factory: StartFakeServer) -> None:

@@ -86,3 +86,26 @@ async def test_rollback_exits_non_zero_and_names_a_source_that_may_remain(
     assert set(server.state.store.sources) == {"made_b"}
     assert undone.outcome.value == "rows_failed"
     assert undone.note.startswith("1 source the run made may remain: made_b (kept)")
+
+
+async def test_rollback_of_a_run_with_unsettled_rows_is_not_done(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    # Every create's answer is lost and the listing lags: the run ends with rows unknown
+    # whose sources exist; a rollback can't undo them and must not say "done".
+    from bulk_sources.fakeapi import FaultConfig
+
+    server = await fake_server_factory(
+        FakeApiConfig(
+            faults=FaultConfig(create_then_drop_rate=1.0), listing=ListingFaults(lag=600.0)
+        )
+    )
+    catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in NAMES])
+    s = settings(server.url, tmp_path / "r", retry_base=0.01, retry_cap=0.02)
+    first = await submit_catalog_async(catalog, s, ApiKey(server.key))
+    assert first.run_dir is not None and first.counts["unknown"] == 3
+    undone = await rollback_run_async(first.run_dir, ApiKey(server.key))
+    assert undone.outcome.value == "rows_failed"
+    assert "3 rows of" in undone.note and "never settled (unknown)" in undone.note
+    summary = json.loads((undone.run_dir / "summary.json").read_text())
+    assert "never settled (unknown)" in summary["note"]

@@ -21,7 +21,7 @@ from bulk_sources.cli.main import main
 from bulk_sources.fakeapi import FakeApiConfig, FakeApiServer
 from bulk_sources.limits.windows import Window
 from bulk_sources.run.dryrun import dry_run_async
-from bulk_sources.run.entry import submit_catalog_async
+from bulk_sources.run.entry import resume_run_async, submit_catalog_async
 from bulk_sources.run.rollback.start import plan_rollback, rollback_run_async
 
 KEY = "console-units-0123456789abcdef"
@@ -149,6 +149,49 @@ async def test_a_type_the_server_refuses_makes_its_rows_invalid(
     )
     assert report.unit_types is not None
     assert list(report.unit_types["failed"]) == ["org-unit"]
+
+
+async def test_a_row_the_api_refuses_names_its_fields_in_failed_csv(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    """The types could not be listed, so the rows go; the API refuses each unknown type
+    with an `errors` entry naming idTypeMapping. A resume writes failed.csv again from the
+    journal, fields and all."""
+    server = await start(fake_server_factory, unit_types_status=404)
+    rows = [
+        row("good"),
+        row("one", idTypeMapping="companyID=c"),
+        row("two", idTypeMapping="companyID=c;teamID=t"),
+    ]
+    path = write_catalog(tmp_path / "c.csv", rows)
+    report = await submit_catalog_async(path, settings(server.url, tmp_path / "r"), ApiKey(KEY))
+    assert (report.counts["created"], report.counts["failed"]) == (1, 2)
+
+    def failed_rows() -> dict[str, dict[str, str]]:
+        with (report.run_dir / "failed.csv").open(encoding="utf-8", newline="") as handle:
+            return {r["name"]: r for r in csv.DictReader(handle)}
+
+    def missing(name: str) -> str:
+        return f"unit ID type {name!r} does not exist in this project (it has: userID, stableID)"
+
+    def check(failed: dict[str, dict[str, str]]) -> None:
+        one, two = failed["one"], failed["two"]
+        assert (one["_field"], one["_error"], one["_errors"]) == (
+            "idTypeMapping",
+            missing("companyID"),
+            "",
+        )
+        assert (two["_field"], two["_error"]) == ("idTypeMapping", missing("companyID"))
+        assert json.loads(two["_errors"]) == [
+            {"field": "idTypeMapping", "error": missing("companyID")},
+            {"field": "idTypeMapping", "error": missing("teamID")},
+        ]
+
+    check(failed_rows())
+    write_catalog(path, [*rows, row("late")])  # edited: resume has a row to send
+    again = await resume_run_async(report.run_dir, ApiKey(KEY))
+    assert (again.counts["created"], again.counts["failed"]) == (2, 2)
+    check(failed_rows())
 
 
 @pytest.fixture(scope="module")

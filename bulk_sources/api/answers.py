@@ -42,6 +42,8 @@ class Answer:
     retry_after: str | None = None
     body: Any = None  # the whole JSON body (key redacted), for the listing
     truncated: bool = False  # the body was longer than the client reads
+    # A refusal's `errors` list as (field, message) per entry ("" where it names none)
+    problems: tuple[tuple[str, str], ...] = ()
 
     @property
     def transient(self) -> bool:
@@ -100,25 +102,36 @@ def classify(
         return Answer(AnswerKind.SERVER_ERROR, status, message)
     if status == 409 or says_already_exists(message):
         return Answer(AnswerKind.EXISTS, status, message)
-    return Answer(AnswerKind.REJECTED, status, message)
+    problems = tuple(named_errors(body, secret)) if isinstance(body, dict) else ()
+    return Answer(AnswerKind.REJECTED, status, message, problems=problems)
 
 
-def error_details(body: dict[str, Any], secret: str | None = None) -> str:
+def named_errors(body: dict[str, Any], secret: str | None = None) -> list[tuple[str, str]]:
     """A 4xx body's `errors` list (seen on validation errors; its shape is undocumented) as
-    text that names the fields: entries may be strings or objects with a field and a message."""
+    (field, message): entries may be strings or objects with a field and a message."""
     errors = body.get("errors")
     if not isinstance(errors, list):
-        return ""
-    parts = []
+        return []
+    out = []
     for item in errors[:20]:
         if isinstance(item, dict):
             keys = ("field", "property", "path", "param", "name")
             where = next((str(item[k]) for k in keys if item.get(k)), "")
             what = str(item.get("message") or item.get("msg") or item.get("error") or "")
-            parts.append(f"{where}: {what}" if where and what else where or what)
         elif item is not None:
-            parts.append(str(item))
-    text = server_text("; ".join(p for p in parts if p), secret)
+            where, what = "", str(item)
+        else:
+            continue
+        where, what = server_text(where, secret), server_text(what, secret)
+        if where or what:
+            out.append((where, what))
+    return out
+
+
+def error_details(body: dict[str, Any], secret: str | None = None) -> str:
+    """The `errors` list as text that names the fields, for the answer's message."""
+    parts = [f"{at}: {why}" if at and why else at or why for at, why in named_errors(body, secret)]
+    text = server_text("; ".join(parts), secret)  # the whole of it shortened too
     return f" ({text})" if text else ""
 
 

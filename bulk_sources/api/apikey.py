@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import ApiKeyError
 from .protocol import key_fingerprint
+from .redact import redact
 
 ENV_VAR = "STATSIG_API_KEY"
 MAX_KEY_FILE = 4096
@@ -69,13 +70,17 @@ def load_api_key(key_file: Path | None = None, environ: dict[str, str] | None = 
                 text = handle.read(MAX_KEY_FILE + 1)
         except OSError as exc:
             raise ApiKeyError(
-                f"can't read the API key file {key_file}: {exc.strerror or exc}"
+                f"can't read the API key file {redact(str(key_file), None)}: {exc.strerror or exc}"
             ) from None
         except UnicodeDecodeError:
-            raise ApiKeyError(f"the API key file {key_file} is not UTF-8 text") from None
+            raise ApiKeyError(
+                f"the API key file {redact(str(key_file), None)} is not UTF-8 text"
+            ) from None
         if len(text) > MAX_KEY_FILE:
-            raise ApiKeyError(f"the API key file {key_file} is too large to hold only a key")
-        return ApiKey(text, source=f"the API key file {key_file}")
+            raise ApiKeyError(
+                f"the API key file {redact(str(key_file), None)} is too large to hold only a key"
+            )
+        return ApiKey(text, source=f"the API key file {redact(str(key_file), None)}")
     env = os.environ if environ is None else environ
     value = env.get(ENV_VAR, "")
     if not value.strip():

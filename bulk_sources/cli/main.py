@@ -116,10 +116,19 @@ examples:
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No prefixes: `--api-key VALUE` must not pass for `--api-key-file` and get the key
+        # echoed back as a file name that can't be read.
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
-        # argparse exits 2 as well; only the wording is ours, with a pointer to --help.
+        from ..api.redact import redact
+
+        # argparse exits 2 as well; only the wording is ours, with a pointer to --help. Its
+        # message quotes what was typed: a key pasted in the wrong place is masked.
         self.print_usage(sys.stderr)
-        print(f"bulk-sources: error: {message} (see --help)", file=sys.stderr)
+        print(f"bulk-sources: error: {redact(message, None)} (see --help)", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 

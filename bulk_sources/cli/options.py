@@ -49,6 +49,17 @@ def _checked(
     return parse
 
 
+class _NoKeyOnCommandLine(argparse.Action):
+    """`--api-key VALUE`: refused without repeating VALUE (it is in shell history already)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any, **__: Any) -> None:
+        parser.error(
+            "there is no --api-key: a key on the command line ends up in shell history and "
+            "in `ps` (the value given is not repeated here); export STATSIG_API_KEY or use "
+            "--api-key-file FILE"
+        )
+
+
 def add_key_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-key-file",
@@ -56,6 +67,13 @@ def add_key_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="read the Console API key from FILE (default: $STATSIG_API_KEY; "
         "there is deliberately no --api-key, which would end up in shell history)",
+    )
+    parser.add_argument(
+        "--api-key",
+        nargs="?",
+        action=_NoKeyOnCommandLine,
+        metavar="VALUE",
+        help="refused, without repeating VALUE: use $STATSIG_API_KEY or --api-key-file",
     )
 
 

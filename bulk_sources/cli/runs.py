@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UsageError
+
 if TYPE_CHECKING:
     from ..run.record.index import RunEntry
 
@@ -38,7 +40,10 @@ def run_runs(args: argparse.Namespace) -> int:
     from ..run.record.summary import TOOL
     from .render import print_json
 
-    entries = list_runs(args.report_dir)
+    where = Path(args.report_dir)
+    if where.exists() and not where.is_dir():
+        raise UsageError(f"--report-dir {where} is not a directory; name the folder runs are in")
+    entries = list_runs(where)
     if args.json:
         print_json(
             {
@@ -49,7 +54,8 @@ def run_runs(args: argparse.Namespace) -> int:
         )
         return 0
     if not entries:
-        print(f"no run folders in {args.report_dir}")
+        missing = "" if where.is_dir() else " (it does not exist yet)"
+        print(f"no run folders in {where}{missing}")
         return 0
     for entry in entries:
         print("\n".join(lines(entry)))

@@ -184,7 +184,7 @@ def run_submit(args: argparse.Namespace) -> int:
             print_dry_run(plan)
         return for_outcome(plan.outcome)
     if args.plan is not None:
-        _check_reviewed_plan(args, settings)
+        settings = _check_reviewed_plan(args, settings)
     elif args.replan:
         raise UsageError("--replan goes with --plan FILE (the plan to apply)")
     report = submit_catalog(
@@ -225,12 +225,21 @@ def _server_check(args: argparse.Namespace) -> ServerCheck | None:
     return ServerCheck(sample=args.sample, announce=announce)
 
 
-def _check_reviewed_plan(args: argparse.Namespace, settings: SubmitSettings) -> None:
-    from ..run.applyplan import check_plan
+def _check_reviewed_plan(args: argparse.Namespace, settings: SubmitSettings) -> SubmitSettings:
+    """The reviewed plan still holds (else PlanChanged); the settings to apply it with."""
+    from ..run.applyplan import as_planned, check_plan, load_reviewed
 
-    changed = check_plan(args.catalog, settings, key_from(args), args.plan, replan=args.replan)
+    planned = as_planned(settings, load_reviewed(args.plan))
+    if planned.on_exists != settings.on_exists:
+        print(
+            f"applying the plan with --on-exists {planned.on_exists}, as it was made "
+            f"(not {settings.on_exists})",
+            file=sys.stderr,
+        )
+    changed = check_plan(args.catalog, planned, key_from(args), args.plan, replan=args.replan)
     for line in changed:
         print(f"replanned: {line}", file=sys.stderr)
+    return planned
 
 
 def run_resume(args: argparse.Namespace) -> int:

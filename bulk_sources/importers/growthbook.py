@@ -1,6 +1,6 @@
 """GrowthBook's experiment assignment queries -> Statsig assignment sources.
 
-Two shapes are read (GUIDE.md section 6): a self-hosted `config.yml`
+Two shapes are read (docs/import.md shows both): a self-hosted `config.yml`
 (`datasources.<id>.settings.queries.exposure[]`, `settings.userIdTypes`) and the REST API's
 data sources (`GET /api/v1/data-sources` pages with `dataSources[]`, `GET .../{id}` with
 `dataSource`, or one data source). Only the queries and their settings are read: a data

@@ -1,19 +1,20 @@
 """Write an import as a catalog file: CSV, Parquet or an Excel workbook, by the suffix.
 
 Cells are what `export` writes (text as is, lists and objects as JSON, empty for absent),
-so the file reads back exactly as the rows were built. The file is written next to its
-final name and renamed over it, so a crash leaves the old file or the new one, never half;
-an input file is never the output.
+so the file reads back exactly as the rows were built. It is written through the one atomic
+write (fileio): a regular file is replaced whole or not at all, a symlink is written
+through, a FIFO or device is streamed; an input file is never the output.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO, Any
 
 from ..errors import UsageError
+from ..fileio import atomic_write
 from .model import CATALOG_COLUMNS
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -21,14 +22,12 @@ EXCEL_SUFFIXES = (".xlsx",)
 CSV_SUFFIXES = (".csv",)
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """The one place this package replaces a file (to become the shared atomic write)."""
-    tmp = path.with_name(f".{path.name}.tmp")
+def _atomic_write(path: Path, mode: str, write: Callable[[IO[Any]], None]) -> None:
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        # write_catalog's check_output refused this import's own inputs, by identity.
+        with atomic_write(path, mode, inputs_checked=True) as handle:
+            write(handle)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise UsageError(
             f"can't write {path} ({exc.strerror or exc}); choose a writable --output"
         ) from None
@@ -60,22 +59,21 @@ def write_catalog(rows: Sequence[Sequence[str]], path: Path, inputs: Sequence[Pa
     check_output(path, inputs)
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
-        _atomic_write(path, lambda tmp: _parquet(rows, tmp))
+        _atomic_write(path, "wb", lambda handle: _parquet(rows, handle))
     elif suffix in EXCEL_SUFFIXES:
-        _atomic_write(path, lambda tmp: _xlsx(rows, tmp))
+        _atomic_write(path, "wb", lambda handle: _xlsx(rows, handle))
     else:
-        _atomic_write(path, lambda tmp: _csv(rows, tmp))
+        _atomic_write(path, "w", lambda handle: _csv(rows, handle))
     return path
 
 
-def _csv(rows: Sequence[Sequence[str]], tmp: Path) -> None:
-    with tmp.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CATALOG_COLUMNS)
-        writer.writerows(rows)
+def _csv(rows: Sequence[Sequence[str]], handle: IO[Any]) -> None:
+    writer = csv.writer(handle)
+    writer.writerow(CATALOG_COLUMNS)
+    writer.writerows(rows)
 
 
-def _parquet(rows: Sequence[Sequence[str]], tmp: Path) -> None:
+def _parquet(rows: Sequence[Sequence[str]], handle: IO[Any]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -83,10 +81,10 @@ def _parquet(rows: Sequence[Sequence[str]], tmp: Path) -> None:
         c: pa.array([r[i] or None for r in rows], type=pa.string())
         for i, c in enumerate(CATALOG_COLUMNS)
     }
-    pq.write_table(pa.table(columns), tmp)
+    pq.write_table(pa.table(columns), handle)
 
 
-def _xlsx(rows: Sequence[Sequence[str]], tmp: Path) -> None:
+def _xlsx(rows: Sequence[Sequence[str]], handle: IO[Any]) -> None:
     import openpyxl
 
     book = openpyxl.Workbook()
@@ -98,4 +96,4 @@ def _xlsx(rows: Sequence[Sequence[str]], tmp: Path) -> None:
             if value:
                 cell = sheet.cell(row=number, column=column, value=value)
                 cell.data_type = "s"  # SQL starting with `=` is text, never a formula
-    book.save(tmp)
+    book.save(handle)

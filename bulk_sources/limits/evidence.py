@@ -24,6 +24,10 @@ def _admit(entry: Entry) -> float:
     return entry.admit
 
 
+def _stamp(entry: Entry) -> float:
+    return entry.stamp
+
+
 @dataclass(frozen=True)
 class Entry:
     seq: int  # admission order; -1 for another process's send
@@ -82,6 +86,29 @@ class Evidence:
             if e.accepted:
                 insort(admits, e.admit)
                 best = max(best, len(admits) - bisect_right(admits, e.stamp - period))
+        return best
+
+    def floor(self, period: float, since: float) -> int:
+        """The least count a window of `period` can have, from acceptances answered since
+        `since`: one accepted request y proves the window took more than every request that
+        surely reached the server in its window before y (answered before y was sent, sent
+        after y's answer less the period), refused ones included, since the server counts
+        those too. Unlike `proven` this counts the rejected attempts that fill a window."""
+        known = sorted((e for e in self.entries if e.accepted is not None), key=_stamp)
+        stamps = [e.stamp for e in known]
+        rtt = max((e.stamp - e.admit for e in known), default=0.0)
+        best = 0
+        for y in known:
+            if not y.accepted or y.stamp < since:
+                continue
+            lo = y.stamp - period
+            i, j = bisect_right(stamps, lo), bisect_right(stamps, y.admit)
+            # Only a request still in flight at `lo` was sent before it: within one rtt.
+            early, k = 0, i
+            while k < j and stamps[k] <= lo + rtt:
+                early += known[k].admit <= lo
+                k += 1
+            best = max(best, j - i - early + 1)
         return best
 
     def tightest(self, k: int) -> float:

@@ -216,9 +216,15 @@ class BudgetLearner:
             if not 1 <= held < rule.count:
                 continue
             rules = self._copy()
-            lowered(rules[i], held, x.admit)
+            # The 429 proves the count is at most `held` (what the limiter counted, late
+            # answers included), the acceptances that it is at least `floor`; between the
+            # two the lower keeps 429s rare (a busy machine's late stamps once made it 9 of
+            # a real 8, and the next run paid for it), and the creep probes upward.
+            floor = max(proven, self.log.floor(rule.period, x.admit - 2 * rule.period))
+            count = min(held, floor) if floor >= 1 else held
+            lowered(rules[i], count, x.admit)
             rules[i].confirmed = held >= proven
-            rate = held / rule.period
+            rate = count / rule.period
             reason = (
                 f"429 with {held} sent in the last {fmt(rule.period)} "
                 f"(most ever accepted in {fmt(rule.period)}: {proven})"

@@ -26,7 +26,6 @@ import math
 import os
 import re
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import UsageError
+from ..fileio import atomic_write
 from .state_dir import ENV_STATE_DIR, kind_of, problem, state_dir, usable_budgets_dir
 from .windows import parse_window
 
@@ -300,25 +300,16 @@ class BudgetMemory:
 
     def _compact(self, live: dict[str, _Send]) -> None:
         """Under the lock: rewrite the live lines to a fresh file and rename it over the log."""
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                for rid, e in live.items():
-                    handle.write(json.dumps({"rid": rid, "sent": e.sent}).encode() + b"\n")
-                    if e.done is not None:
-                        done: dict[str, Any] = {"rid": rid, "done": e.done}
-                        if e.ok is not None:
-                            done["ok"] = e.ok
-                        handle.write(json.dumps(done).encode() + b"\n")
-                if self.learned is not None:
-                    handle.write(json.dumps(self.learned).encode() + b"\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with atomic_write(self.path, "wb") as handle:
+            for rid, e in live.items():
+                handle.write(json.dumps({"rid": rid, "sent": e.sent}).encode() + b"\n")
+                if e.done is not None:
+                    done: dict[str, Any] = {"rid": rid, "done": e.done}
+                    if e.ok is not None:
+                        done["ok"] = e.ok
+                    handle.write(json.dumps(done).encode() + b"\n")
+            if self.learned is not None:
+                handle.write(json.dumps(self.learned).encode() + b"\n")
         self.sends = dict(live)
         self._sync()  # reopen the new file, positioned at its end after reading it
 

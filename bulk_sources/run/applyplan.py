@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import get_args
 
 from ..api.apikey import ApiKey
 from ..errors import UsageError
@@ -26,7 +27,7 @@ from .plan.planfile import read_plan
 from .plan.rows import PlanEntry
 from .record.csvsafe import neutralise
 from .record.runfiles import MissingColumns
-from .settings import SubmitSettings
+from .settings import OnExists, SubmitSettings
 
 SHOWN = 10
 
@@ -83,11 +84,28 @@ def plan_differences(reviewed: Sequence[PlanEntry], fresh: Sequence[PlanEntry]) 
     return out
 
 
+def planned_on_exists(reviewed: Sequence[PlanEntry]) -> OnExists | None:
+    """The `--on-exists` a plan was made with, as its actions for differing sources show
+    (None: no row tells, so it does not matter)."""
+    actions = {e.action for e in reviewed}
+    told: list[OnExists] = [v for v in get_args(OnExists) if v in actions]
+    return told[0] if len(told) == 1 else None
+
+
+def as_planned(settings: SubmitSettings, reviewed: Sequence[PlanEntry]) -> SubmitSettings:
+    """The settings to apply a plan with: its own `--on-exists`, whatever the command line
+    says, since the plan is what was reviewed (say so: see `plan_settings_note`)."""
+    planned = planned_on_exists(reviewed)
+    if planned is None or planned == settings.on_exists:
+        return settings
+    return settings.with_changes(on_exists=planned)
+
+
 async def check_plan_async(
     catalog: Path, settings: SubmitSettings, api_key: ApiKey, plan_file: Path, *, replan: bool
 ) -> list[str]:
     """The rows that changed since `plan_file` (empty: apply as reviewed); raises
-    PlanChanged when some did and not `replan`."""
+    PlanChanged when some did and not `replan`. `settings` are `as_planned` already."""
     reviewed = load_reviewed(plan_file)
     *_, fresh = await fresh_plan(catalog, settings, api_key)
     changed = plan_differences(reviewed, fresh)

@@ -3,12 +3,14 @@
 Reading is GETs, outside the mutation quota; any failure (404 on a project without the
 endpoint, 403, a shape we don't know) is a warning that the types were not checked, never
 a stop: the sources listing that follows says what is wrong with the key or the URL.
-Creating is mutations: each takes a slot of the run's budget and is journaled.
+Creating is mutations: each request takes a slot of the run's budget and is journaled
+(a `unit_type` event with its `rid`), so a resume counts it as it counts a row's send.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +26,10 @@ from ...catalog.unitcheck import ProjectTypes, check_unit_types, creatable
 from ...catalog.verdicts import ValidationReport
 from ...errors import AuthRefused, RunStopped
 from ...limits.budget import SharedBudget
-from ..record.journal import Journal
+from ..record.journal import UNIT_TYPE_EVENT, Journal
 from ..settings import SubmitSettings
 
-JOURNAL_EVENT = "unit_type"
+JOURNAL_EVENT = UNIT_TYPE_EVENT
 WHAT = "the project's unit ID types"
 
 
@@ -105,14 +107,21 @@ async def create_unit_types(
 
 
 async def send_with_budget(
-    budget: SharedBudget, call: Callable[[], Awaitable[Answer]], max_attempts: int
+    budget: SharedBudget,
+    journal: Journal,
+    sent: dict[str, str],
+    call: Callable[[], Awaitable[Answer]],
+    max_attempts: int,
 ) -> tuple[Answer, int]:
     """One unit-type mutation under the run's budget: 429s wait for the budget and go again
     (no try), 5xx and lost answers are tried up to `max_attempts`. The last answer, and how
-    many requests it took."""
+    many requests it took. Each request is journaled first (`sent`: name and action, and
+    a `rid` shared with the budget memory), so a resume counts it against the windows."""
     requests = tries = 0
     while True:
-        slot = await budget.acquire()
+        rid = f"{JOURNAL_EVENT}-{secrets.token_hex(6)}"
+        slot = await budget.acquire(rid)
+        journal.event(JOURNAL_EVENT, **sent, rid=rid)
         answer = await call()
         requests += 1
         slot.release()
@@ -135,9 +144,12 @@ async def _create_one(
     max_attempts: int,
     out: Created,
 ) -> None:
-    journal.event(JOURNAL_EVENT, name=name, action="create")
     answer, requests = await send_with_budget(
-        budget, lambda: client.create_unit_type(name, "created by bulk-sources"), max_attempts
+        budget,
+        journal,
+        {"name": name, "action": "create"},
+        lambda: client.create_unit_type(name, "created by bulk-sources"),
+        max_attempts,
     )
     out.requests += requests
     if answer.kind is AnswerKind.OK:

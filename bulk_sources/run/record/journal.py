@@ -1,4 +1,5 @@
-"""The run journal: append-only JSON lines, one as a request is about to go, one per outcome.
+"""The run journal: append-only JSON lines, one as a request is about to go, one per 429
+answer, one per outcome.
 
 Each record is flushed to the OS as it is written (a `kill -9` can't lose it) and fsync'd at
 least once a second (a power cut loses at most the last second). A torn last line, the
@@ -20,7 +21,7 @@ from typing import IO, Any
 from ...models import SourceContent
 from .results import RowResult, Status
 from .runfiles import damaged, whole_number
-from .shapes import BeforeRecord, FinalRecord, SendRecord
+from .shapes import BeforeRecord, FinalRecord, RateLimitedRecord, SendRecord
 from .summary import iso
 
 
@@ -39,7 +40,10 @@ class Journal:
         self._last_sync = clock()
         self._dirty = False
 
-    def _write(self, record: SendRecord | BeforeRecord | FinalRecord | dict[str, Any]) -> None:
+    def _write(
+        self,
+        record: SendRecord | RateLimitedRecord | BeforeRecord | FinalRecord | dict[str, Any],
+    ) -> None:
         line = _stamped(record)
         self._file.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._file.flush()
@@ -78,6 +82,18 @@ class Journal:
         }
         self._write(record)
 
+    def rate_limited(self, *, rid: str, key: str, row: int, wait: float) -> None:
+        """A 429 answer to request `rid`, and how long the budget it taught holds the run."""
+        record: RateLimitedRecord = {
+            "event": "429",
+            "t": self._clock(),
+            "rid": rid,
+            "key": key,
+            "row": row,
+            "wait": round(max(0.0, wait), 3),
+        }
+        self._write(record)
+
     def before(self, *, key: str, name: str, content: SourceContent) -> None:
         """The source's content before this run updates it: what a rollback restores."""
         record: BeforeRecord = {
@@ -102,6 +118,8 @@ class Journal:
             "attempts": result.attempts,
             "data": result.data,
         }
+        if result.problems:
+            record["problems"] = [{"field": f, "error": e} for f, e in result.problems]
         self._write(record)
 
     def close(self) -> None:
@@ -137,13 +155,18 @@ class JournalState:
 
     finals: dict[str, RowResult] = field(default_factory=dict)
     unfinished: dict[str, SendRecord] = field(default_factory=dict)
-    sends: dict[str, float] = field(default_factory=dict)  # rid -> wall time sent
+    # rid -> wall time sent: every mutation request (rows' and unit ID types')
+    sends: dict[str, float] = field(default_factory=dict)
     # row key -> the source's content before the first update of this run folder
     befores: dict[str, SourceContent] = field(default_factory=dict)
     records: int = 0
     skipped_lines: int = 0
     rows: int = 0  # the most rows an invocation's start event counted (0: none said)
 
+
+# The unit ID type requests (run/plan/projectunits.py): mutations a resume counts too.
+UNIT_TYPE_EVENT = "unit_type"
+UNIT_TYPE_SENDS = frozenset({"create", "delete"})
 
 JOURNAL_FIX = (
     "put the line back as it was, or delete it (resume then settles that row by listing "
@@ -187,6 +210,11 @@ def _take(state: JournalState, record: dict[str, Any]) -> None:
         state.sends[sent["rid"]] = sent["t"]
         if key not in state.finals:
             state.unfinished[key] = sent
+    elif kind == UNIT_TYPE_EVENT and record.get("action") in UNIT_TYPE_SENDS:
+        # A mutation under the same windows; one written before unit_type lines carried a
+        # rid (one line per type, not per request) still counts once, by its line.
+        rid = record.get("rid")
+        state.sends[rid if isinstance(rid, str) else f"line-{state.records}"] = _time(record)
     elif kind == "before" and isinstance(key, str):
         content = record.get("content")
         if isinstance(content, dict):
@@ -217,17 +245,34 @@ def _final(record: dict[str, Any], key: str) -> RowResult:
         error=str(record.get("message") or ""),
         key=key,
         data=record.get("data"),  # a JSON object or null, checked above
+        problems=_problems(record.get("problems")),
     )
+
+
+def _problems(value: Any) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("field"), str) and isinstance(p.get("error"), str)
+        for p in value
+    ):
+        raise ValueError('problems is not a list of {"field", "error"}')
+    return tuple((p["field"], p["error"]) for p in value)
+
+
+def _time(record: dict[str, Any]) -> float:
+    t = record.get("t", 0.0)
+    if isinstance(t, bool) or not isinstance(t, int | float):
+        raise ValueError(f"t is {t!r}, not a time")
+    return float(t)
 
 
 def _send_record(record: dict[str, Any], key: str) -> SendRecord:
     """A send line as read back, each field checked: a journal may be torn or edited."""
-    row, attempt, t = record.get("row"), record.get("attempt"), record.get("t", 0.0)
-    if isinstance(t, bool) or not isinstance(t, int | float):
-        raise ValueError(f"t is {t!r}, not a time")
+    row, attempt = record.get("row"), record.get("attempt")
     return {
         "event": "send",
-        "t": float(t),
+        "t": _time(record),
         "rid": str(record.get("rid")),
         "key": key,
         "row": row if isinstance(row, int) else 0,

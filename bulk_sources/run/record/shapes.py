@@ -26,6 +26,17 @@ class SendRecord(TypedDict):
     attempt: int
 
 
+class RateLimitedRecord(TypedDict):
+    """A 429 answer to a row's request (the send with the same `rid`): not one of its attempts."""
+
+    event: Literal["429"]
+    t: float  # wall clock, as the answer came
+    rid: str
+    key: str
+    row: int
+    wait: float  # seconds the budget then held every worker (a window, a Retry-After)
+
+
 class BeforeRecord(TypedDict):
     """A source's content before this run folder's first update of it."""
 
@@ -34,6 +45,13 @@ class BeforeRecord(TypedDict):
     key: str
     name: str
     content: SourceContent
+
+
+class Problem(TypedDict):
+    """One problem of a row, as failed.csv's `_errors` lists them."""
+
+    field: str
+    error: str
 
 
 class FinalRecord(TypedDict):
@@ -49,6 +67,7 @@ class FinalRecord(TypedDict):
     message: str
     attempts: int
     data: ListedSource | None
+    problems: NotRequired[list[Problem]]  # when the API named the fields it refused
 
 
 class CreatedLine(TypedDict):

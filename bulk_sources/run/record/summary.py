@@ -137,6 +137,7 @@ class RunReport:
             "counts": self.counts,
             "outcome": self.outcome.value,
             "stopped": self.stopped,
+            "note": self.note or None,  # what a person must know beside the counts
             "started_at": iso(self.started_at),
             "ended_at": iso(self.ended_at),
             "duration_s": self.duration_s,

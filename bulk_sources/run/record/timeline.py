@@ -1,17 +1,19 @@
 """The report page's timeline: when each request went, what the windows held, and the waits.
 
 Everything comes from the run folder: the journal's `send` records (wall time, row key,
-attempt) across every invocation, and the budget in summary.json (the windows in force and
-each learned change). A 429 is not journalled as such; it is read off the executor's rule
-that a 429 is not one of the row's attempts (send/executor.py): within one invocation, a
-row's next send with the *same* attempt number means the earlier one was answered 429.
-Any other answer that sends the row again (5xx, no answer, a switch to an update) counts
-an attempt, and a refused key ends the invocation.
+attempt), its `unit_type` requests and `429` records (each 429 answer, as it came) across
+every invocation, and the budget in summary.json (the windows in force and each learned
+change). An invocation without `429` records (a journal older than them) is read the old
+way: off the executor's rule that a 429 is not one of the row's attempts
+(send/executor.py), a row's next send with the *same* attempt number means the earlier
+one was answered 429. Any other answer that sends the row again (5xx, no answer, a switch
+to an update) counts an attempt, and a refused key ends the invocation.
 
 A wait is a gap between requests long enough to notice, named by what most likely held
-the run: a 429 just before it, else a window that was full when it began, else answers and
-retry backoff. The same rule covers the time before the first request (reading, listing)
-and after the last (answers, settling), so the parts add up to the run's duration.
+the run: a 429 within it or just before, else a window that was full when it began, else
+answers and retry backoff. The same rule covers the time before the first request
+(reading, listing) and after the last (answers, settling), so the parts add up to the
+run's duration.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 from ...errors import UsageError
 from ...limits.windows import Window, format_period, parse_window
+from .journal import UNIT_TYPE_EVENT, UNIT_TYPE_SENDS
 
 # A gap counts as a wait above this share of the shortest window's period (0.5 s for
 # 10 s), and above this many median gaps (so a run paced by its latency shows none).
@@ -52,7 +55,8 @@ class Segment:
     start: float
     end: float
     times: list[float] = field(default_factory=list)
-    rejected: list[float] = field(default_factory=list)  # sends answered 429
+    rejected: list[float] = field(default_factory=list)  # 429 answers (journal `429` records)
+    inferred: list[float] = field(default_factory=list)  # sends answered 429, by the old rule
 
 
 @dataclass
@@ -128,17 +132,24 @@ def read_segments(path: Path) -> list[Segment]:
                 last_attempt = {}
             seg = segments[-1]
             seg.end = max(seg.end, t)
+            if kind == "429":
+                seg.rejected.append(t)
+            if kind == UNIT_TYPE_EVENT and record.get("action") in UNIT_TYPE_SENDS:
+                seg.times.append(t)  # a unit ID type request: under the same windows
             if kind != "send":
                 continue
             key, attempt = str(record.get("key")), record.get("attempt")
             before = last_attempt.get(key)
             if before is not None and before[0] == attempt:
-                seg.rejected.append(before[1])
+                seg.inferred.append(before[1])
             if isinstance(attempt, int):
                 last_attempt[key] = (attempt, t)
             seg.times.append(t)
     for seg in segments:
         seg.times.sort()
+        # An invocation that journalled 429s wrote every one; one that did not is either
+        # older than the record (the rule finds them) or had none (the rule finds none).
+        seg.rejected = sorted(seg.rejected) if seg.rejected else seg.inferred
     return segments
 
 
@@ -217,16 +228,23 @@ def _waits(seg: Segment, short: float, times: list[float], schedule: LimitSchedu
         out.append(Wait(seg.start, seg.times[0], BEFORE_FIRST))
     for a, b in pairwise(seg.times):
         if b - a > threshold:
-            out.append(Wait(a, b, _why(a, short, seg.rejected, times, schedule)))
+            out.append(Wait(a, b, _why(a, b, short, seg.rejected, times, schedule)))
     if seg.end - seg.times[-1] > threshold:
         out.append(Wait(seg.times[-1], seg.end, AFTER_LAST))
     return out
 
 
 def _why(
-    t: float, short: float, rejected: list[float], times: list[float], schedule: LimitSchedule
+    t: float,
+    end: float,
+    short: float,
+    rejected: list[float],
+    times: list[float],
+    schedule: LimitSchedule,
 ) -> str:
-    if any(t - short <= r <= t for r in rejected):
+    # A 429 answered within the gap (a `429` record), or sent up to a short period before
+    # it began (the old rule's send time).
+    if any(t - short <= r < end for r in rejected):
         return AFTER_429
     # The longest full window frees last: it is the one that held the run.
     for w in sorted(schedule.windows_at(t), key=lambda w: -w.period):

@@ -41,6 +41,9 @@ class Rollback:
     tag: str | None  # the undone run's --tag: a source that lost it has changed since
     unit_types: list[str] = field(default_factory=list)  # the undone run created these
     units: UnitUndo | None = None  # what `finish` did with them
+    # The undone run's rows that never settled (unknown): a source of theirs may exist, and
+    # this rollback can't undo what it doesn't know was made.
+    unsettled: str = ""
     _by_key: dict[str, UndoItem] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -92,11 +95,12 @@ class Rollback:
             self.run_dir, self.record, len(self.items), results, ending, failed=path
         )
         remain = self.may_remain(results)
-        if remain:
+        notes = [report.note, remain_note(remain) if remain else "", self.unsettled]
+        if remain or self.unsettled:
             # A report never says "done" while something the run made may remain.
             if report.outcome is Outcome.OK:
                 report.outcome = Outcome.ROWS_FAILED
-            report.note = remain_note(remain)
+            report.note = "; ".join(n for n in notes if n)
         if self.units is not None:
             report.unit_types = self.units.to_json()
             report.requests = report.requests.plus(Requests(sent=self.units.requests))

@@ -148,11 +148,9 @@ async def _undo(
         state,
         tag=undone.settings.tag,
         unit_types=created_by(original / JOURNAL_FILE),
+        unsettled=note(original),
     )
-    report = await run_invocation(kind, access)
-    notes = (report.note, note(Path(record.rollback_of or run_dir)))
-    report.note = "; ".join(n for n in notes if n)
-    return report
+    return await run_invocation(kind, access)
 
 
 def _undoable(original: Path, api_key: ApiKey, force_other_key: bool) -> tuple[Path, RunRecord]:

@@ -56,9 +56,12 @@ async def undo_unit_types(res: RunResources, created: list[str]) -> UnitUndo:
 
 
 async def _delete(res: RunResources, name: str, out: UnitUndo) -> None:
-    res.journal.event(JOURNAL_EVENT, name=name, action="delete")
     answer, requests = await send_with_budget(
-        res.budget, lambda: res.client.delete_unit_type(name), res.settings.max_attempts
+        res.budget,
+        res.journal,
+        {"name": name, "action": "delete"},
+        lambda: res.client.delete_unit_type(name),
+        res.settings.max_attempts,
     )
     out.requests += requests
     if answer.kind is AnswerKind.OK or answer.status == 404:  # 404: gone already

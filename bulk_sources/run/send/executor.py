@@ -13,7 +13,7 @@ A row's answer decides its fate (the rules themselves are in `answers.py`):
 - 401/403, a 3xx (not followed) or a refused certificate: the whole run stops; rows not
   sent are not_attempted.
 - 429: evidence for the budget, which holds every worker until the window it infers frees
-  (or Retry-After, capped by max_wait); the row tries again and the 429 is not an attempt.
+  (or Retry-After, capped by max_wait); the row goes again: the 429 is journaled, no attempt.
   After max_wait with no request accepted the run stops (patience.py).
 - 5xx, timeouts, lost connections: retried with full-jitter backoff up to max_attempts; a
   row whose last attempt got no answer ends unknown (resume settles it).
@@ -47,7 +47,7 @@ from ..halt import HaltCount
 from ..record.journal import Journal
 from ..record.results import UNSETTLED, RowResult, Status
 from ..settings import SubmitSettings
-from .gauges import Counters, Waiting, waiting_now
+from .gauges import Counters, Waiting, journal_429, waiting_now
 from .outcomes import (
     Sender,
     budget_verdict,
@@ -239,6 +239,7 @@ class Executor:
             if kind is AnswerKind.RATE_LIMITED:
                 task.attempts -= 1  # a 429 is not one of the row's attempts
                 self.counters.rate_limited += 1
+                journal_429(self.journal, self.budget, task.row, rid, self.stop)
                 continue
             if answer.stops_run:  # the same for every row: a wrong key, URL or certificate
                 task.attempts -= 1  # not the row's fault

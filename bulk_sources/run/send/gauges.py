@@ -1,13 +1,16 @@
-"""What the executor shows of itself: what it has done (counters) and what it is waiting
-for, as numbers (for a progress line) and in words (after Ctrl-C)."""
+"""What the executor shows of itself: what it has done (counters), what it is waiting
+for, as numbers (for a progress line) and in words (after Ctrl-C), and its 429s as the
+journal records them."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from ...catalog.validation import ValidRow
 from ...limits.budget import SharedBudget
+from ..record.journal import Journal
 
 
 @dataclass
@@ -95,3 +98,15 @@ def waiting_now(
         next_retry_in=max(0.0, min(backing_off) - now) if backing_off else 0.0,
         window=budget.window_wait() if limiter.waiting else "",
     )
+
+
+def journal_429(
+    journal: Journal, budget: SharedBudget, row: ValidRow, rid: str, stop: Callable[[str], None]
+) -> None:
+    """Journal a 429 right after the budget took it: the wait is the hold it left on every
+    worker. A journal that can't be written stops the run (its send record stands)."""
+    wait = budget.limiter.free_at() - asyncio.get_running_loop().time()
+    try:
+        journal.rate_limited(rid=rid, key=row.key, row=row.row, wait=wait)
+    except OSError as exc:
+        stop(f"can't write the journal: {exc}")

@@ -47,6 +47,10 @@ def settled(task: Task, status: Status, answer: Answer, error: str) -> RowResult
         key=task.row.key,
         # An answer without the source (no body, not JSON, only the name): what was sent.
         data=written(task.row.body, answer.data) if status in WROTE else None,
+        # The fields a refusal names (for failed.csv's _field/_errors), each with a reason.
+        problems=tuple((f, e or answer.message) for f, e in answer.problems)
+        if status is Status.FAILED
+        else (),
     )
 
 
