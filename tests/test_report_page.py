@@ -285,6 +285,8 @@ def test_a_page_that_cannot_be_written_is_a_note_and_the_run_stands(
     # As a crash before any record reached the disk leaves it: resume does the whole run.
     journal = page.parent / "journal.jsonl"
     journal.write_text(journal.read_text(encoding="utf-8").splitlines()[0] + "\n")
+    for name in ("results.csv", "created.jsonl", "summary.json"):  # no report yet either
+        (page.parent / name).unlink()
     assert main(["resume", str(page.parent), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "no report page" in out
