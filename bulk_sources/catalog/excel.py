@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..errors import CatalogError
 from .batch import BATCH_ROWS, Batches
@@ -281,3 +281,21 @@ def _batches(rows: Iterator[tuple[int, list[str]]], header_row: int) -> Batches:
         expected = number + 1
     if batch:
         yield start, batch
+
+
+def write_text_workbook(
+    header: Sequence[str], rows: Iterable[Sequence[str]], handle: IO[bytes]
+) -> None:
+    """One sheet, `sources`, of text cells: what export and import write, read back as is."""
+    import openpyxl  # only when a workbook is asked for
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "sources"
+    sheet.append(list(header))
+    for number, row in enumerate(rows, 2):
+        for column, value in enumerate(row, 1):
+            if value:
+                cell = sheet.cell(row=number, column=column, value=value)
+                cell.data_type = "s"  # SQL starting with `=` is text, never a formula
+    book.save(handle)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from ..catalog.excel import write_text_workbook
 from ..errors import UsageError
 from ..fileio import atomic_write
 from .model import CATALOG_COLUMNS
@@ -61,7 +62,7 @@ def write_catalog(rows: Sequence[Sequence[str]], path: Path, inputs: Sequence[Pa
     if suffix in PARQUET_SUFFIXES:
         _atomic_write(path, "wb", lambda handle: _parquet(rows, handle))
     elif suffix in EXCEL_SUFFIXES:
-        _atomic_write(path, "wb", lambda handle: _xlsx(rows, handle))
+        _atomic_write(path, "wb", lambda handle: write_text_workbook(CATALOG_COLUMNS, rows, handle))
     else:
         _atomic_write(path, "w", lambda handle: _csv(rows, handle))
     return path
@@ -82,18 +83,3 @@ def _parquet(rows: Sequence[Sequence[str]], handle: IO[Any]) -> None:
         for i, c in enumerate(CATALOG_COLUMNS)
     }
     pq.write_table(pa.table(columns), handle)
-
-
-def _xlsx(rows: Sequence[Sequence[str]], handle: IO[Any]) -> None:
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "sources"
-    sheet.append(list(CATALOG_COLUMNS))
-    for number, row in enumerate(rows, 2):
-        for column, value in enumerate(row, 1):
-            if value:
-                cell = sheet.cell(row=number, column=column, value=value)
-                cell.data_type = "s"  # SQL starting with `=` is text, never a formula
-    book.save(handle)

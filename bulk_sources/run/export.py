@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from ..api.apikey import ApiKey
+from ..catalog.excel import write_text_workbook
 from ..errors import UsageError
 from ..fileio import atomic_write
 from ..models import AssignmentSourceCreate, ListedSource
@@ -89,7 +90,7 @@ def write_export(rows: list[list[str]], path: Path) -> Path:
     try:
         if path.suffix.lower() == ".xlsx":
             with atomic_write(path, "wb") as binary:
-                _write_xlsx(rows, binary)
+                write_text_workbook(EXPORT_COLUMNS, rows, binary)
         elif path.suffix.lower() in _PARQUET_SUFFIXES:
             columns = {
                 c: pa.array([r[i] or None for r in rows], type=pa.string())
@@ -105,18 +106,3 @@ def write_export(rows: list[list[str]], path: Path) -> Path:
             f"can't write {path} ({exc.strerror or exc}); choose a writable --output"
         ) from None
     return path
-
-
-def _write_xlsx(rows: list[list[str]], handle: IO[bytes]) -> None:
-    import openpyxl  # only when a workbook is asked for
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "sources"
-    sheet.append(list(EXPORT_COLUMNS))
-    for number, row in enumerate(rows, 2):
-        for column, value in enumerate(row, 1):
-            if value:
-                cell = sheet.cell(row=number, column=column, value=value)
-                cell.data_type = "s"  # SQL starting with `=` is text, never a formula
-    book.save(handle)
