@@ -48,3 +48,23 @@ def name_problem(name: str) -> str | None:
             f"{URL_PATH_LIMIT} is refused by common servers); shorten it"
         )
     return None
+
+
+# What the API takes in a name but people and tools trip on: white space of any kind, and
+# characters that print as nothing (zero-width, bidirectional marks, a BOM).
+_ODD = re.compile(r"[\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
+def name_warning(name: str) -> str | None:
+    """Why `name`, valid, will trouble someone (None: it won't)."""
+    found = _ODD.search(name)
+    if found is None:
+        return None
+    char = found.group(0)
+    if char.isspace():
+        what = "a space" if char == " " else f"white space (U+{ord(char):04X})"
+        why = "every script, URL and Terraform resource that names it must quote it"
+    else:
+        what = f"an invisible character (U+{ord(char):04X}, {unicodedata.name(char, 'unnamed')})"
+        why = "it looks the same as the name without it, yet is another source"
+    return f"holds {what}: the source is created under exactly this name, and {why}; use _ or -"

@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..api.names import name_warning
 from ..errors import HeaderRefused
 from ..models import row_key
 from .cells import NotedText
@@ -132,6 +133,10 @@ def _beyond_types(
         sql_errors, warnings = sql.check(body, cells)
         if sql_errors:
             row_errors = decoder.sort_errors(sql_errors)
+    if row_errors is None:
+        odd = name_warning(str(body.get("name", "")))
+        if odd is not None:
+            warnings = [("name", odd), *warnings]
     if noted:
         warnings = [*_cell_notes(cells, noted), *warnings]
         if row_errors is not None and warnings:
