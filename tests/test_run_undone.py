@@ -14,7 +14,7 @@ from submit_helpers import settings
 from bulk_sources.api.apikey import ApiKey
 from bulk_sources.errors import RollbackRefused, UsageError
 from bulk_sources.fakeapi import FakeApiConfig
-from bulk_sources.run.entry import resume_run_async, submit_catalog_async
+from bulk_sources.run.entry import resume_run_async, retry_run_async, submit_catalog_async
 from bulk_sources.run.rollback.start import rollback_run_async
 
 
@@ -34,6 +34,8 @@ async def test_an_undone_run_is_closed_to_resume_and_a_second_rollback(
         await resume_run_async(first.run_dir, key)
     with pytest.raises(RollbackRefused, match=r"already rolled back by .*-rollback-of-"):
         await rollback_run_async(first.run_dir, key)
+    with pytest.raises(UsageError, match=r"a retry of it sends nothing"):
+        await retry_run_async(first.run_dir, key)
     assert server.state.stats()["requests"]["total"] == requests  # nothing sent
     assert server.state.store.sources == {}
 

@@ -261,6 +261,9 @@ async def retry_run_async(
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
     forced = same_key(run_dir, record, api_key, force_other_key, "a retry of it")
+    from .rollback.already import refuse_retry
+
+    refuse_retry(run_dir, record)  # an undone run is closed: nothing to send
     settings = settings or record.settings
     if on_exists is not None:
         settings = settings.with_changes(on_exists=on_exists)

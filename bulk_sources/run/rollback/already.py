@@ -1,4 +1,4 @@
-"""A run that was rolled back is closed: resume and a second rollback say so, send nothing.
+"""A run that was rolled back is closed: resume, retry and a second rollback say so, send nothing.
 
 Resume of an undone run would report its rows `created` while the sources are gone (and
 make the rest); a second rollback would send its DELETEs again. Both are refused with the
@@ -42,6 +42,19 @@ def refuse_resume(run_dir: Path, record: RunRecord) -> None:
     raise UsageError(
         f"{run_dir} is being rolled back by {folder} ({state}); resume sends nothing: "
         f"`bulk-sources resume {folder}` finishes the rollback"
+    )
+
+
+def refuse_retry(run_dir: Path, record: RunRecord) -> None:
+    """A retry of an undone run would make its rows beside a run that is gone."""
+    found = undone_by(run_dir, record)
+    if found is None:
+        return
+    folder, state = found
+    raise UsageError(
+        f"{run_dir} was undone by the rollback {folder} ({state}); a retry of it sends "
+        "nothing, since its rows would be made beside a run that is undone: to make its "
+        "sources again, submit its catalog again"
     )
 
 
