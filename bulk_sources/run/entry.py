@@ -225,9 +225,9 @@ async def resume_run_async(
             run_dir, record, api_key, progress=progress, session=session
         )
     else:
-        from .rollback.already import refuse_resume
+        from .rollback.already import refuse_rerun
 
-        refuse_resume(run_dir, record)  # an undone run is closed: nothing to send
+        refuse_rerun(run_dir, record, "resume")  # an undone run is closed: nothing to send
         report = await _resume(run_dir, record, access)
     report.note = with_note(report.note, forced)
     return report
@@ -261,9 +261,9 @@ async def retry_run_async(
     run_dir = Path(run_dir)
     record = RunRecord.load(run_dir)
     forced = same_key(run_dir, record, api_key, force_other_key, "a retry of it")
-    from .rollback.already import refuse_retry
+    from .rollback.already import refuse_rerun
 
-    refuse_retry(run_dir, record)  # an undone run is closed: nothing to send
+    refuse_rerun(run_dir, record, "a retry of it")  # an undone run is closed
     settings = settings or record.settings
     if on_exists is not None:
         settings = settings.with_changes(on_exists=on_exists)

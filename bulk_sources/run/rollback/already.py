@@ -29,32 +29,21 @@ def undone_by(run_dir: Path, record: RunRecord) -> tuple[Path, str] | None:
     return None
 
 
-def refuse_resume(run_dir: Path, record: RunRecord) -> None:
+def refuse_rerun(run_dir: Path, record: RunRecord, doing: str) -> None:
+    """`resume` or `retry` (`doing`: "resume", "a retry of it") of an undone run: it would
+    report rows `created` whose sources are gone, or make rows beside a run that is undone."""
     found = undone_by(run_dir, record)
     if found is None:
         return
     folder, state = found
     if state == _FINISHED:
         raise UsageError(
-            f"{run_dir} was undone by the rollback {folder}; resume sends nothing "
+            f"{run_dir} was undone by the rollback {folder}; {doing} sends nothing "
             "(to make its sources again, submit its catalog again)"
         )
     raise UsageError(
-        f"{run_dir} is being rolled back by {folder} ({state}); resume sends nothing: "
+        f"{run_dir} is being rolled back by {folder} ({state}); {doing} sends nothing: "
         f"`bulk-sources resume {folder}` finishes the rollback"
-    )
-
-
-def refuse_retry(run_dir: Path, record: RunRecord) -> None:
-    """A retry of an undone run would make its rows beside a run that is gone."""
-    found = undone_by(run_dir, record)
-    if found is None:
-        return
-    folder, state = found
-    raise UsageError(
-        f"{run_dir} was undone by the rollback {folder} ({state}); a retry of it sends "
-        "nothing, since its rows would be made beside a run that is undone: to make its "
-        "sources again, submit its catalog again"
     )
 
 
