@@ -227,19 +227,14 @@ def _server_check(args: argparse.Namespace) -> ServerCheck | None:
 
 def _check_reviewed_plan(args: argparse.Namespace, settings: SubmitSettings) -> SubmitSettings:
     """The reviewed plan still holds (else PlanChanged); the settings to apply it with."""
-    from ..run.applyplan import as_planned, check_plan, load_reviewed
+    from ..run.applyplan import check_plan
 
-    planned = as_planned(settings, load_reviewed(args.plan))
-    if planned.on_exists != settings.on_exists:
-        print(
-            f"applying the plan with --on-exists {planned.on_exists}, as it was made "
-            f"(not {settings.on_exists})",
-            file=sys.stderr,
-        )
-    changed = check_plan(args.catalog, planned, key_from(args), args.plan, replan=args.replan)
-    for line in changed:
+    checked = check_plan(args.catalog, settings, key_from(args), args.plan, replan=args.replan)
+    if checked.note:
+        print(checked.note, file=sys.stderr)
+    for line in checked.changed:
         print(f"replanned: {line}", file=sys.stderr)
-    return planned
+    return checked.settings
 
 
 def run_resume(args: argparse.Namespace) -> int:

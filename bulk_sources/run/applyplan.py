@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import get_args
 
@@ -94,20 +94,35 @@ def planned_on_exists(reviewed: Sequence[PlanEntry]) -> OnExists | None:
 
 def as_planned(settings: SubmitSettings, reviewed: Sequence[PlanEntry]) -> SubmitSettings:
     """The settings to apply a plan with: its own `--on-exists`, whatever the command line
-    says, since the plan is what was reviewed (say so: see `plan_settings_note`)."""
+    says, since the plan is what was reviewed."""
     planned = planned_on_exists(reviewed)
     if planned is None or planned == settings.on_exists:
         return settings
     return settings.with_changes(on_exists=planned)
 
 
+@dataclass(frozen=True)
+class PlanCheck:
+    """A reviewed plan that still holds: the settings to apply it with and what to say."""
+
+    settings: SubmitSettings
+    changed: list[str]  # with `replan`: the rows whose plan is today's, not the reviewed one
+    note: str | None  # the settings were the plan's, not the command line's
+
+
 async def check_plan_async(
     catalog: Path, settings: SubmitSettings, api_key: ApiKey, plan_file: Path, *, replan: bool
-) -> list[str]:
-    """The rows that changed since `plan_file` (empty: apply as reviewed); raises
-    PlanChanged when some did and not `replan`. `settings` are `as_planned` already."""
+) -> PlanCheck:
+    """Raises PlanChanged when rows changed since `plan_file` and not `replan`."""
     reviewed = load_reviewed(plan_file)
-    *_, fresh = await fresh_plan(catalog, settings, api_key)
+    planned = as_planned(settings, reviewed)
+    note = None
+    if planned.on_exists != settings.on_exists:
+        note = (
+            f"applying the plan with --on-exists {planned.on_exists}, as it was made "
+            f"(not {settings.on_exists})"
+        )
+    *_, fresh = await fresh_plan(catalog, planned, api_key)
     changed = plan_differences(reviewed, fresh)
     if changed and not replan:
         shown = "; ".join(changed[:SHOWN])
@@ -116,10 +131,10 @@ async def check_plan_async(
             f"the plan {plan_file} no longer holds for {len(changed)} row(s): {shown}{more}. "
             "Nothing was sent: review a new `--dry-run`, or pass --replan to apply today's plan"
         )
-    return changed
+    return PlanCheck(planned, changed, note)
 
 
 def check_plan(
     catalog: Path, settings: SubmitSettings, api_key: ApiKey, plan_file: Path, *, replan: bool
-) -> list[str]:
+) -> PlanCheck:
     return asyncio.run(check_plan_async(catalog, settings, api_key, plan_file, replan=replan))
