@@ -78,9 +78,10 @@ def test_unknown_burst_window_is_added_and_its_period_found(scale: float) -> Non
     assert burst.count == 20
     # Found within the bisection's precision (1/8), never shorter than the server's.
     assert 2.0 * scale < burst.period <= 2.0 * scale * (1 + 1 / 8)
-    assert burst.period == pytest.approx(2.031265625 * scale, rel=1e-12)
+    # Kept as the tightest span that took 21 (the bisection's probe is only a question).
+    assert burst.period == pytest.approx(2.03146875 * scale, rel=1e-9)
     # The safety bound's pause on the third 429 in a row costs 0.2 s here.
-    assert out.finished == pytest.approx(124.78054706083799 * scale, rel=1e-9)
+    assert out.finished == pytest.approx(124.79050125772052 * scale, rel=1e-9)
     assert out.finished / limit(1200, server) < 1.07
 
 
@@ -130,13 +131,16 @@ def test_a_limit_lowered_by_someone_else_relaxes_one_probe_at_a_time() -> None:
     # clean period, a failed probe doubling the wait before the next.
     out = simulate(TOLD, TOLD, 2000, other=(1 / 0.6, 100.0))
     assert out.learner is not None
-    assert out.rejected == 10
-    assert learned(out) == ["98/10s", "1740/15m"]
+    # 25: the 15 min window meets its real count (what the other consumer left) with the
+    # slow start's share in flight (16 workers): 15 of them refused with it. Before, a
+    # probe of the 10 s window held every window to one in flight, and only 10 were.
+    assert out.rejected == 25
+    assert learned(out) == ["98/10s", "1741/15m"]
     steps = [c.split(" (")[1] for c in out.changes]
-    assert steps.count("clean 10s: probing one more)") == 4
+    assert steps.count("clean 10s: probing one more)") == 5
     assert steps.count("429 on a probe: undone)") == 2
     # The 10 s one was lowered below what it had taken: someone else's use, not remembered.
-    assert [str(w) for w in out.learner.remembered()] == ["1740/15m"]
+    assert [str(w) for w in out.learner.remembered()] == ["1741/15m"]
 
 
 def test_proven_lower_bound_is_the_most_accepted_in_one_period() -> None:
@@ -242,9 +246,13 @@ def test_burst_protection_learned_through_latency_and_reordering(
     server = [burst, *TOLD]
     out = simulate(server, TOLD, n, jitter=(0.05, 0.05), seed=seed)
     assert len(out.accepted_at) == n
-    assert out.windows[0].count == burst.count
-    assert burst.period <= out.windows[0].period <= burst.period * 1.25
-    assert out.windows[1:] == tuple(TOLD)  # no known window lowered: no crawl
+    assert out.learner is not None
+    # What was learned, a shorter period still being probed apart (it is kept only once
+    # more than its count went through within less than the period it would replace).
+    learned = tuple(r.window for r in out.learner.settled())
+    assert learned[0].count == burst.count
+    assert burst.period <= learned[0].period <= burst.period * 1.25
+    assert learned[1:] == tuple(TOLD)  # no known window lowered: no crawl
     assert out.rejected <= 12
     assert out.finished / limit(n, server) < (2.1 if n == 100 else 1.45)
 

@@ -67,10 +67,10 @@ def test_cap_bounds_requests_in_flight() -> None:
     assert run(main()) == [0.0, 0.25, 0.5]
 
 
-def test_past_the_proven_count_only_probe_cap_requests_fly() -> None:
+def test_past_the_proven_count_only_the_cap_requests_fly() -> None:
     async def main() -> list[float]:
         limiter = MultiWindowLimiter([Window(10, 100.0)], drift=0.0)
-        limiter.set_windows([Window(10, 100.0)], proven=[3], probe_cap=2)
+        limiter.set_windows([Window(10, 100.0)], proven=[3], caps=[2])
         return sorted(await admit(limiter, 6, latency=1.0))
 
     # 3 are proven to go together; beyond that two at a time wait for answers.

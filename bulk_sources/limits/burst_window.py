@@ -15,7 +15,17 @@ import math
 
 from .evidence import Entry, Evidence
 from .hidden_window import STEP, between_options
-from .rules import BURST_START, PRECISION, WIDEN, Option, Rule, fmt, lowered
+from .rules import (
+    BURST_GUESS,
+    BURST_START,
+    BURST_WIDEN,
+    PRECISION,
+    WIDEN,
+    Option,
+    Rule,
+    fmt,
+    lowered,
+)
 
 __all__ = ["burst_options"]
 
@@ -31,7 +41,14 @@ def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
         return _widen(log, x, rules, bursts[0], known)
     between = between_options(log, x, _copy(rules))
     shortest = known[0].period
-    held = log.held(x, shortest)
+    # Told only a long window (the current page's 15 minutes) and refused far under its
+    # count, the guess is 1/900 of it and
+    # the count what went through within the guess: all of a burst sent faster than that,
+    # and no more than a guess-long stretch of a steadier stream. Told a short window too,
+    # the count is what that window held, and the guess a small share of it.
+    alone = len(known) == 1 and log.held(x, shortest) * WIDEN < known[0].count
+    guess = shortest * (BURST_GUESS if alone else BURST_START)
+    held = log.held(x, guess if alone else shortest)
     if held < 1:
         return between
     span = x.admit - log.recent_stamp(x, held)
@@ -39,14 +56,20 @@ def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
         return between  # one of them is still in flight: its arrival bounds nothing yet
     # Answered after x was sent (answers reorder): it proves no period, only >= 0.
     span = max(0.0, span)
-    period = max(shortest * BURST_START, span * 1.25)
+    period = max(guess, span * 1.25)
     if period > shortest / WIDEN or held < log.proven(period):
         # Spread over much of the shortest window: that window explains it better.
         return between
+    # Told only a long window, the first guess is also the shortest period assumed: a
+    # bisection below it would spend a 429 per step on burst protection faster than any seen.
+    floor = guess * (1 - PRECISION) if alone else 0.0
     # held counts requests sent before x that may have arrived after it (latency
-    # reorders): the count is what was accepted of them, at least what was proven.
-    held = max(1, log.held_accepted(x, shortest), log.proven(period))
-    rules = [*_copy(rules), Rule(held, period, None, lower=span, confirmed=True)]
+    # reorders): the count is what was accepted of them, at least what was proven. Alone,
+    # only what surely fit in the period: a stream's stamps overstate it.
+    accepted = 0 if alone else log.held_accepted(x, shortest)
+    held = max(1, accepted, log.proven(period))
+    rule = Rule(held, period, None, lower=max(span, floor), confirmed=True, paced=alone)
+    rules = [*_copy(rules), rule]
     rules[-1].relax_at = x.admit + period * WIDEN
     reason = f"429 with {held} sent in {fmt(span)}: burst protection of about {held}/{fmt(period)}"
     return [Option(held / period, reason, rules), *between]
@@ -58,19 +81,25 @@ def _widen(
     gap = x.admit - log.recent_stamp(x, burst.count)
     if not math.isfinite(gap):
         return []
+    out: list[Option] = []
     lower = max(burst.lower, gap)
-    # Below every known window the period is anyone's guess (widen fast); between two
-    # known ones each wrong guess is one rejected attempt (step, and overshoot little).
-    grow = WIDEN if burst.period < known[0].period else STEP
+    # Below every known window the period is anyone's guess (widen fast: from 1/64 of a
+    # short one by WIDEN, from 1/900 of a long one alone by BURST_WIDEN); between two known
+    # ones each wrong guess is one rejected attempt (step, and overshoot little).
+    grow = BURST_WIDEN if burst.paced else WIDEN
+    grow = STEP if burst.period >= known[0].period else grow
     period = max(burst.period * grow, lower * 1.25)
     # The period is proven longer than `lower`, so the count is at least what was
     # accepted within `lower` (else it would crawl: the first guess counted only what
     # was known accepted when its 429 came back).
-    count = max(burst.count, log.scan_proven(lower))
+    # A widening must slow the window down: a count raised in step with its period (read
+    # off a steady stream) would keep the rate that drew the 429 and widen without end.
+    most = int(burst.count * period / (burst.period * 1.25))
+    count = max(burst.count, min(log.scan_proven(lower), most))
     # More than `count` went through within this span: the period is shorter than it.
     upper = log.tightest(count + 1)
     if upper <= 0:
-        return []  # more than its count went through in one instant: it is not this window
+        return out  # more than its count went through in one instant: it is not this window
     if upper > lower:
         period = min(period, upper)
     rules = _copy(rules)
@@ -84,17 +113,23 @@ def _widen(
             lowered(target, b.count, x.admit)
             target.confirmed = True
         reason = f"429 again: the burst window of {b.count} is the {fmt(target.period)} one"
-        return [Option(target.count / target.period, reason, rules)]
+        return [*out, Option(target.count / target.period, reason, rules)]
     if upper <= lower:
         # The gap since the burst overstates the period when requests admitted after
         # the refused one reached the server before it; what went through is proof.
         period, lower = upper, upper * (1 - PRECISION)
     if period <= 0:
-        return []  # answers out of order left no period the evidence supports
+        return out  # answers out of order left no period the evidence supports
     b.period, b.lower = period, lower
+    b.count = max(burst.count, min(count, int(burst.count * period / (burst.period * 1.25))))
+    possible = log.possible(x, period)
+    if possible < b.count:
+        # Even the widened window held fewer than its count when x was refused: the count,
+        # read off a steady stream rather than a burst, was too high.
+        b.count = max(1, possible)
     b.relax_at = x.admit + period * WIDEN
     reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
-    return [Option(b.count / period, reason, rules)]
+    return [*out, Option(b.count / period, reason, rules)]
 
 
 def _copy(rules: list[Rule]) -> list[Rule]:

@@ -140,6 +140,14 @@ class Evidence:
         edge = x.admit - self.limiter.span(period)
         return sum(1 for s in self.before(x) if s > edge)
 
+    def possible(self, x: Entry, period: float) -> int:
+        """Requests that may have reached the server in the window of `period` before x:
+        sent before x's answer, answered (or not yet) after x's send less the period. A 429
+        of x from a window of that period proves its count is at most this."""
+        edge = x.admit - self.limiter.span(period)
+        done = sum(1 for e in self.entries if e is not x and e.admit < x.stamp and e.stamp > edge)
+        return done + sum(s.admitted_at < x.stamp for s in self.limiter.open_slots())
+
     def held_accepted(self, x: Entry, period: float) -> int:
         """Of what held counts, the requests known accepted: those could have arrived before
         x, while a rejected one arrived when the window was already full and one still in

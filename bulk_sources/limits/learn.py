@@ -34,13 +34,13 @@ from .rules import (
     BISECT_CLEAN,
     MAX_BACKOFF,
     PRECISION,
-    PROBE_SHARE,
     UNLIKELY,
     WIDEN,
     Change,
     Option,
     Rule,
     fmt,
+    in_flight_bounds,
     lowered,
     without_redundant,
 )
@@ -239,11 +239,19 @@ class BudgetLearner:
         if self._probe is not None:
             index, _, at = self._probe
             if index < len(self.rules):
-                rule = self.rules[index]
+                rule, old = self.rules[index], self._probe[1]
                 # Clean periods alone prove nothing (a run's tail may never fill the window):
                 # the probe is kept once the window took what it allows, else still judged.
-                if now - at < rule.period * BISECT_CLEAN or self.proven(rule.period) < rule.count:
+                # A shorter burst period needs more: more than its count accepted within
+                # less than the old period, which the old window would have refused (one
+                # burst at the start of a long window fits any shorter period).
+                tightest = self.log.tightest(rule.count + 1)
+                shorter = rule.ceiling is None and rule.period < old.period
+                taken = tightest < old.period if shorter else self.proven(rule.period) >= rule.count
+                if now - at < rule.period * BISECT_CLEAN or not taken:
                     return
+                if shorter:  # proven at most `tightest`, not the probe's own period
+                    rule.period = rule.upper = max(rule.period, tightest)
             self._probe = None  # it went through clean: keep it
         for index, rule in enumerate(self.rules):
             if now < rule.relax_at or self._probe is not None:
@@ -321,13 +329,10 @@ class BudgetLearner:
         return tuple(r.window for r in self.settled() if r.confirmed)
 
     def _apply(self) -> None:
-        proven = [max(1, self.proven(r.period)) for r in self.rules]
-        if self._probe is not None:  # relaxing: one rejected attempt at most
-            self.limiter.set_windows(self.windows, proven=proven, probe_cap=1)
-        else:
-            self.limiter.set_windows(
-                self.windows, proven=proven, probe_cap=self.probe_cap, probe_share=PROBE_SHARE
-            )
+        probed = self._probe[0] if self._probe is not None else None
+        proven, caps = in_flight_bounds(self.rules, self.proven, probed, self.probe_cap)
+        guard = self._probe[1].window if self._probe is not None else None
+        self.limiter.set_windows(self.windows, proven=proven, caps=caps, guard=guard)
 
     def _copy(self) -> list[Rule]:
         return [Rule(**vars(r)) for r in self.rules]

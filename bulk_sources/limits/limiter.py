@@ -34,8 +34,7 @@ class MultiWindowLimiter:
 
     The windows may change while running (set_windows: a learner lowers, relaxes or adds
     them). `cap` bounds the requests in flight (None: no bound), `hold_until` admits nothing
-    before a time, and `foreign_in_flight` counts requests another process has in flight.
-    """
+    before a time, `foreign_in_flight` counts requests another process has in flight."""
 
     def __init__(
         self,
@@ -74,9 +73,8 @@ class MultiWindowLimiter:
 
     def _set(self, windows: Sequence[Window]) -> None:
         self.windows = tuple(windows)
-        self._proven: tuple[int, ...] | None = None
-        self._probe_cap = 1
-        self._probe_share: int | None = None
+        self._proven: tuple[tuple[int, int], ...] | None = None  # (proven, cap) per window
+        self._guard: tuple[int, float] | None = None
         # Expiry is always computed as `stamp + span <= now`, the same float expression the
         # wake-up time uses, so a timer set for a stamp's expiry finds it expired.
         self._spans = tuple((w.count, self.span(w.period)) for w in self.windows)
@@ -86,22 +84,24 @@ class MultiWindowLimiter:
         self,
         windows: Sequence[Window],
         proven: Sequence[int] | None = None,
-        probe_cap: int = 1,
-        probe_share: int | None = None,
+        caps: Sequence[int] | None = None,
+        guard: Window | None = None,
     ) -> None:
         """Replace the windows now; stamps older than the new horizon may be forgotten.
 
         `proven[i]` is how many requests window i is known to take (a learner's lower bound):
-        while a window holds at least that many, at most `probe_cap` requests are in flight,
-        so a wrong guess above the proven count costs at most `probe_cap` rejected attempts
-        (or, with `probe_share`, up to proven // probe_share: slow start in proportion).
+        while a window holds at least that many, at most `caps[i]` requests (default 1) are
+        in flight, so a wrong guess above the proven count costs at most that many rejected
+        attempts. `guard` is a window being relaxed (a probe): while what it would hold
+        reaches its count, one request at most is in flight, so a single request tests it.
         """
         self._set(windows)
-        if proven is not None and len(proven) != len(self.windows):
-            raise ValueError("proven needs one count per window")
-        self._proven = tuple(proven) if proven is not None else None
-        self._probe_cap = probe_cap
-        self._probe_share = probe_share
+        if proven is not None:
+            bounds = caps if caps is not None else [1] * len(proven)
+            if not len(proven) == len(bounds) == len(self.windows):
+                raise ValueError("proven and caps need one value per window")
+            self._proven = tuple(zip(proven, bounds, strict=True))
+        self._guard = (guard.count, self.span(guard.period)) if guard is not None else None
         self._poke()
 
     @property
@@ -317,15 +317,17 @@ class MultiWindowLimiter:
         log, at = self._log, max(now, self._hold)
         in_flight = self._in_flight + self._foreign
         proven = self._proven if capped else None
+        if capped and self._guard is not None and self._in_flight >= 1:
+            count, span = self._guard
+            if len(log) - bisect_right(log, now, key=_expiry(span)) + in_flight >= count:
+                return None
         for i, (count, span) in enumerate(self._spans):
             expired = bisect_right(log, now, key=_expiry(span))
             live = len(log) - expired
-            if proven is not None and live + in_flight >= proven[i]:
-                # Beyond what the window is known to take, a wrong guess may cost what is in
-                # flight: at most probe_cap, or a share of the proven count.
-                share = proven[i] // self._probe_share if self._probe_share else 0
-                if self._in_flight >= max(self._probe_cap, share):
-                    return None
+            # Beyond what the window is known to take, a wrong guess may cost what is in
+            # flight: at most the window's cap.
+            if proven and live + in_flight >= proven[i][0] and self._in_flight >= proven[i][1]:
+                return None
             excess = live + in_flight - (count - 1)
             if excess <= 0:
                 continue

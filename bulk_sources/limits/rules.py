@@ -4,17 +4,27 @@ constants of the inference (every one a share or a multiple of the windows' own 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .windows import Window, format_period
 
-__all__ = ["Change", "Option", "Rule"]
+__all__ = ["Change", "Option", "Rule", "in_flight_bounds"]
 
 # A burst window starts at this share of the shortest known period and widens by WIDEN per
 # repeat, so its period is found in at most log_WIDEN(64) = 3 wrong guesses at any scale.
 BURST_START = 1 / 64
 WIDEN = 4.0
+# Told only a long window (the current page's 15 minutes), the first guess is 1/900 of it
+# (1 s for 15 min), widened by BURST_WIDEN per repeat: 1 s, 2.5 s, 6.25 s, 15.6 s.
+BURST_GUESS = 1 / 900
+BURST_WIDEN = 2.5
+# With only long windows known, a burst window's first period guess is the one at which it
+# allows FASTEST times the slowest known window's rate (burst protection well above that
+# would not protect much), widened by BURST_WIDEN per repeat: 25x to 6x in two wrong guesses.
+FASTEST = 25.0
+BURST_WIDEN = 2.5
 # A burst window's period is refined by bisection until known within this share; each step
 # is judged after this many of its periods (a wrong one draws its 429 in the first).
 PRECISION = 1 / 8
@@ -43,6 +53,8 @@ class Rule:
     # Lowered on evidence that needs nobody else (it held at least what it was proven to
     # take): worth remembering for the next run. Otherwise someone else's use lowered it.
     confirmed: bool = False
+    # A burst window guessed under a long window alone (1/900 of it), widened BURST_WIDEN.
+    paced: bool = False
 
     @property
     def window(self) -> Window:
@@ -93,3 +105,28 @@ def without_redundant(rules: list[Rule]) -> list[Rule]:
 
 def fmt(seconds: float) -> str:
     return format_period(seconds) if math.isfinite(seconds) else "ever"
+
+
+def in_flight_bounds(
+    rules: list[Rule], proven: Callable[[float], int], probed: int | None, probe_cap: int
+) -> tuple[list[int], list[int]]:
+    """Per window, the count it is known to take and how many may be in flight past it."""
+    counts, caps = [], []
+    for i, r in enumerate(rules):
+        known = max(1, proven(r.period))
+        if i == probed:  # relaxing: one rejected attempt at most
+            counts.append(known)
+            caps.append(1)
+        elif r.ceiling is None:
+            # A burst window's count is what its 429 proved went through, not a guess to slow
+            # down for (at high latency few acceptances fit inside its period, and its proven
+            # count would cap it at a few per round trip).
+            counts.append(r.count)
+            caps.append(probe_cap)
+        else:
+            counts.append(known)
+            # Slow start in proportion while a window grows toward its ceiling; one a 429
+            # lowered is at what the server refused, where a few in flight will do.
+            lowered = r.count < r.ceiling
+            caps.append(probe_cap if lowered else max(probe_cap, known // PROBE_SHARE))
+    return counts, caps
