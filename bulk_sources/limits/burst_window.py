@@ -19,6 +19,7 @@ from .rules import (
     BURST_GUESS,
     BURST_START,
     BURST_WIDEN,
+    FASTEST,
     PRECISION,
     WIDEN,
     Option,
@@ -42,10 +43,10 @@ def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
     between = between_options(log, x, _copy(rules))
     shortest = known[0].period
     # Told only a long window (the current page's 15 minutes) and refused far under its
-    # count, the guess is 1/900 of it and
-    # the count what went through within the guess: all of a burst sent faster than that,
-    # and no more than a guess-long stretch of a steadier stream. Told a short window too,
-    # the count is what that window held, and the guess a small share of it.
+    # count, the guess is 1/900 of it (1 s), the count what went through within the guess:
+    # all of a burst sent faster than that, and no more than a guess-long stretch of a
+    # steadier stream. Told a short window too, the count is what that window held, and the
+    # guess a small share of it.
     alone = len(known) == 1 and log.held(x, shortest) * WIDEN < known[0].count
     guess = shortest * (BURST_GUESS if alone else BURST_START)
     held = log.held(x, guess if alone else shortest)
@@ -57,7 +58,9 @@ def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
     # Answered after x was sent (answers reorder): it proves no period, only >= 0.
     span = max(0.0, span)
     period = max(guess, span * 1.25)
-    if period > shortest / WIDEN or held < log.proven(period):
+    if alone:  # nor faster than FASTEST times the long window's average rate
+        period = max(period, held * shortest / known[0].count / FASTEST)
+    if period > shortest / WIDEN or (held < log.proven(period) and not alone):
         # Spread over much of the shortest window: that window explains it better.
         return between
     # Told only a long window, the first guess is also the shortest period assumed: a
@@ -70,7 +73,7 @@ def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
     held = max(1, accepted, log.proven(period))
     rule = Rule(held, period, None, lower=max(span, floor), confirmed=True, paced=alone)
     rules = [*_copy(rules), rule]
-    rules[-1].relax_at = x.admit + period * WIDEN
+    rules[-1].relax_at = x.admit + period * (1 if alone else WIDEN)
     reason = f"429 with {held} sent in {fmt(span)}: burst protection of about {held}/{fmt(period)}"
     return [Option(held / period, reason, rules), *between]
 
@@ -81,7 +84,9 @@ def _widen(
     gap = x.admit - log.recent_stamp(x, burst.count)
     if not math.isfinite(gap):
         return []
-    out: list[Option] = []
+    if burst.paced and gap > burst.period * WIDEN:
+        # It held far under its count for several of its periods: another window refused.
+        return []
     lower = max(burst.lower, gap)
     # Below every known window the period is anyone's guess (widen fast: from 1/64 of a
     # short one by WIDEN, from 1/900 of a long one alone by BURST_WIDEN); between two known
@@ -98,8 +103,16 @@ def _widen(
     count = max(burst.count, min(log.scan_proven(lower), most))
     # More than `count` went through within this span: the period is shorter than it.
     upper = log.tightest(count + 1)
+    for _ in range(8):
+        if not burst.paced or upper > lower:
+            break
+        # Alone under a long window the period is proven past `lower` (at least the first
+        # guess): more than the count went through within it, so the count was short
+        # (read while answers were out), not the period.
+        count = max(count + 1, log.scan_proven(lower))
+        upper = log.tightest(count + 1)
     if upper <= 0:
-        return out  # more than its count went through in one instant: it is not this window
+        return []  # more than its count went through in one instant: it is not this window
     if upper > lower:
         period = min(period, upper)
     rules = _copy(rules)
@@ -113,23 +126,24 @@ def _widen(
             lowered(target, b.count, x.admit)
             target.confirmed = True
         reason = f"429 again: the burst window of {b.count} is the {fmt(target.period)} one"
-        return [*out, Option(target.count / target.period, reason, rules)]
+        return [Option(target.count / target.period, reason, rules)]
     if upper <= lower:
         # The gap since the burst overstates the period when requests admitted after
         # the refused one reached the server before it; what went through is proof.
         period, lower = upper, upper * (1 - PRECISION)
     if period <= 0:
-        return out  # answers out of order left no period the evidence supports
+        return []  # answers out of order left no period the evidence supports
     b.period, b.lower = period, lower
     b.count = max(burst.count, min(count, int(burst.count * period / (burst.period * 1.25))))
     possible = log.possible(x, period)
-    if possible < b.count:
+    if b.count / 2 <= possible < b.count:
         # Even the widened window held fewer than its count when x was refused: the count,
-        # read off a steady stream rather than a burst, was too high.
+        # read off a steady stream rather than a burst, was too high. (Far fewer says the
+        # period is longer still: the next 429 widens it again.)
         b.count = max(1, possible)
-    b.relax_at = x.admit + period * WIDEN
+    b.relax_at = x.admit + period * (1 if b.paced else WIDEN)
     reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
-    return [*out, Option(b.count / period, reason, rules)]
+    return [Option(b.count / period, reason, rules)]
 
 
 def _copy(rules: list[Rule]) -> list[Rule]:

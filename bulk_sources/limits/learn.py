@@ -248,7 +248,7 @@ class BudgetLearner:
                 tightest = self.log.tightest(rule.count + 1)
                 shorter = rule.ceiling is None and rule.period < old.period
                 taken = tightest < old.period if shorter else self.proven(rule.period) >= rule.count
-                if now - at < rule.period * BISECT_CLEAN or not taken:
+                if now - at < rule.period * (1 if rule.paced else BISECT_CLEAN) or not taken:
                     return
                 if shorter:  # proven at most `tightest`, not the probe's own period
                     rule.period = rule.upper = max(rule.period, tightest)
@@ -270,7 +270,7 @@ class BudgetLearner:
                 and rule.upper - rule.lower > rule.upper * PRECISION
             ):
                 rule.period = (rule.lower + rule.upper) / 2
-                rule.relax_at = now + rule.period * BISECT_CLEAN
+                rule.relax_at = now + rule.period * (1 if rule.paced else BISECT_CLEAN)
                 reason = "clean periods: probing a shorter burst window"
             elif rule.count < ceiling:
                 rule.count += 1

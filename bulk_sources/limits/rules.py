@@ -17,12 +17,10 @@ __all__ = ["Change", "Option", "Rule", "in_flight_bounds"]
 BURST_START = 1 / 64
 WIDEN = 4.0
 # Told only a long window (the current page's 15 minutes), the first guess is 1/900 of it
-# (1 s for 15 min), widened by BURST_WIDEN per repeat: 1 s, 2.5 s, 6.25 s, 15.6 s.
+# (1 s for 15 min), or the period at which the burst's count is FASTEST times the long
+# window's average rate if longer (50/s for 1800/15m: 100 at once guesses 2 s), widened by
+# BURST_WIDEN per repeat: 1 s, 2.5 s, 6.25 s, 15.6 s.
 BURST_GUESS = 1 / 900
-BURST_WIDEN = 2.5
-# With only long windows known, a burst window's first period guess is the one at which it
-# allows FASTEST times the slowest known window's rate (burst protection well above that
-# would not protect much), widened by BURST_WIDEN per repeat: 25x to 6x in two wrong guesses.
 FASTEST = 25.0
 BURST_WIDEN = 2.5
 # A burst window's period is refined by bisection until known within this share; each step
