@@ -8,6 +8,7 @@ from bulk_sources.errors import UsageError
 from bulk_sources.limits.windows import (
     DEFAULT_WINDOWS,
     EARLIER_WINDOWS,
+    STAND_IN_WINDOWS,
     Window,
     exact_schedule,
     parse_window,
@@ -50,10 +51,16 @@ def test_exact_schedule_matches_the_guide_table() -> None:
     ]
 
 
-def test_exact_schedule_on_the_current_page_defaults() -> None:
+def test_exact_schedule_on_the_stand_ins_windows() -> None:
     """Issue 9: 1,000 rows in 90 s and 5,000 in 1,930 s under 100/10s + 1800/15m."""
-    times = exact_schedule(5000, DEFAULT_WINDOWS)
+    times = exact_schedule(5000, STAND_IN_WINDOWS)
     assert [times[n - 1] for n in (1000, 1800, 1801, 5000)] == [90, 170, 900, 1930]
+
+
+def test_the_defaults_are_the_quota_alone() -> None:
+    """The page's 1,800 per 15 min is all the tool is told; burst protection is learned."""
+    times = exact_schedule(3601, DEFAULT_WINDOWS)
+    assert [times[n - 1] for n in (1800, 1801, 3601)] == [0, 900, 1800]
 
 
 def test_estimate_counts_the_budget_already_spent() -> None:

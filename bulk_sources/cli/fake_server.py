@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from ..limits.windows import DEFAULT_WINDOWS, Window, parse_window
+from ..limits.windows import STAND_IN_WINDOWS, Window, parse_window
 
 if TYPE_CHECKING:  # the stand-in needs aiohttp: imported when the command runs, not for --help
     from ..fakeapi import FakeApiConfig
@@ -95,7 +95,8 @@ def register(subparsers: Any) -> None:
         type=_window,
         metavar="COUNT/PERIOD",
         help="a mutation window per project, shared by its keys, repeatable "
-        f"(default: {' '.join(str(w) for w in DEFAULT_WINDOWS)}, the current page)",
+        f"(default: {' '.join(str(w) for w in STAND_IN_WINDOWS)}: the current page's quota "
+        "and, as its burst protection, the earlier pages' 10 s window)",
     )
     parser.add_argument(
         "--project",
@@ -238,7 +239,7 @@ def build_config(args: argparse.Namespace) -> FakeApiConfig:
     named = [key for keys in projects.values() for key in keys]
     return FakeApiConfig(
         keys=args.keys or named or [generate_key()],
-        windows=args.windows or list(DEFAULT_WINDOWS),
+        windows=args.windows or list(STAND_IN_WINDOWS),
         retry_after=args.retry_after,
         count_rejected=args.count_rejected,
         projects=projects,

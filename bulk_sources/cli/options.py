@@ -98,9 +98,9 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
         type=_window,
         metavar="COUNT/PERIOD",
         help="a ceiling on the project's budget, repeatable; periods in ms, s, m, h (default: "
-        f"{' and '.join(str(w) for w in DEFAULT_WINDOWS)}, the current page; a project on the "
-        "earlier quota: --rate-limit 100/10s --rate-limit 900/15m). The tool learns lower "
-        "limits from 429s",
+        f"{' and '.join(str(w) for w in DEFAULT_WINDOWS)}, the current page's quota; its "
+        "burst protection is learned; a project on the earlier quota: --rate-limit 100/10s "
+        "--rate-limit 900/15m). The tool learns lower limits and burst windows from 429s",
     )
     parser.add_argument(
         "--concurrency",

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..limits.windows import DEFAULT_WINDOWS, Window
+from ..limits.windows import STAND_IN_WINDOWS, Window
 
 
 def generate_key() -> str:
@@ -84,7 +84,7 @@ class FakeApiConfig:
     """
 
     keys: list[str] = field(default_factory=lambda: [generate_key()])
-    windows: list[Window] = field(default_factory=lambda: list(DEFAULT_WINDOWS))
+    windows: list[Window] = field(default_factory=lambda: list(STAND_IN_WINDOWS))
     retry_after: bool = False
     count_rejected: bool = True
     projects: dict[str, list[str]] = field(default_factory=dict)

@@ -94,23 +94,7 @@ def _widen(
     grow = BURST_WIDEN if burst.paced else WIDEN
     grow = STEP if burst.period >= known[0].period else grow
     period = max(burst.period * grow, lower * 1.25)
-    # The period is proven longer than `lower`, so the count is at least what was
-    # accepted within `lower` (else it would crawl: the first guess counted only what
-    # was known accepted when its 429 came back).
-    # A widening must slow the window down: a count raised in step with its period (read
-    # off a steady stream) would keep the rate that drew the 429 and widen without end.
-    most = int(burst.count * period / (burst.period * 1.25))
-    count = max(burst.count, min(log.scan_proven(lower), most))
-    # More than `count` went through within this span: the period is shorter than it.
-    upper = log.tightest(count + 1)
-    for _ in range(8):
-        if not burst.paced or upper > lower:
-            break
-        # Alone under a long window the period is proven past `lower` (at least the first
-        # guess): more than the count went through within it, so the count was short
-        # (read while answers were out), not the period.
-        count = max(count + 1, log.scan_proven(lower))
-        upper = log.tightest(count + 1)
+    count, upper = _count(log, burst, lower, period)
     if upper <= 0:
         return []  # more than its count went through in one instant: it is not this window
     if upper > lower:
@@ -140,10 +124,32 @@ def _widen(
         # Even the widened window held fewer than its count when x was refused: the count,
         # read off a steady stream rather than a burst, was too high. (Far fewer says the
         # period is longer still: the next 429 widens it again.)
-        b.count = max(1, possible)
+        b.count = possible
     b.relax_at = x.admit + period * (1 if b.paced else WIDEN)
     reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
     return [Option(b.count / period, reason, rules)]
+
+
+def _count(log: Evidence, burst: Rule, lower: float, period: float) -> tuple[int, float]:
+    """The widened window's count, and the span its count + 1 went through within."""
+    # The period is proven longer than `lower`, so the count is at least what was accepted
+    # within `lower` (else it would crawl: the first guess counted only what was known
+    # accepted when its 429 came back). But a widening must slow the window down: a count
+    # raised in step with its period (read off a steady stream) would keep the rate that
+    # drew the 429 and widen without end.
+    most = int(burst.count * period / (burst.period * 1.25))
+    count = max(burst.count, min(log.scan_proven(lower), most))
+    # More than `count` went through within this span: the period is shorter than it.
+    upper = log.tightest(count + 1)
+    for _ in range(8):
+        if not burst.paced or upper > lower:
+            break
+        # Alone under a long window the period is proven past `lower` (at least the first
+        # guess): more than the count went through within it, so the count was short
+        # (read while answers were out), not the period.
+        count = max(count + 1, log.scan_proven(lower))
+        upper = log.tightest(count + 1)
+    return count, upper
 
 
 def _copy(rules: list[Rule]) -> list[Rule]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..api.apikey import ApiKey
 from ..fakeapi import FakeApiConfig, FakeApiServer, FaultConfig
-from ..limits.windows import DEFAULT_WINDOWS
+from ..limits.windows import DEFAULT_WINDOWS, STAND_IN_WINDOWS
 from .entry import submit_catalog_async
 from .record.summary import RunReport
 from .send.progress import ProgressFactory, no_progress
@@ -42,7 +42,7 @@ async def run_demo(
     catalog: Path, report_dir: Path, *, progress: ProgressFactory = no_progress
 ) -> DemoOutcome:
     config = FakeApiConfig(
-        windows=list(DEFAULT_WINDOWS), faults=DEMO_FAULTS, unit_types=list(DEMO_UNIT_TYPES)
+        windows=list(STAND_IN_WINDOWS), faults=DEMO_FAULTS, unit_types=list(DEMO_UNIT_TYPES)
     )
     async with FakeApiServer(config) as server:
         settings = SubmitSettings(

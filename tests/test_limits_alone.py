@@ -1,0 +1,107 @@
+"""The defaults on the virtual clock: told only the page's 1,800 per 15 min, the learner finds
+burst protection it is not told (issue 16), at loopback and with latency that reorders."""
+
+from __future__ import annotations
+
+import pytest
+from budget_sim import Outcome, limit, simulate
+from virtual_clock import most_in_window
+
+from bulk_sources.limits.windows import DEFAULT_WINDOWS, Window
+
+QUOTA = list(DEFAULT_WINDOWS)
+
+
+def settled(out: Outcome) -> list[Window]:
+    assert out.learner is not None
+    return [r.window for r in out.learner.settled()]
+
+
+def check(out: Outcome, server: list[Window], n: int, *, latency: bool = False) -> float:
+    """Every row went and (with no latency, where answer times are arrival times) no
+    server window broke; returns time / the exact schedule."""
+    assert len(out.accepted_at) == n
+    for w in server if not latency else []:
+        assert most_in_window(out.accepted_at, w.period) <= w.count
+    return out.finished / limit(n, server)
+
+
+def test_the_defaults_are_the_pages_quota_alone() -> None:
+    assert [Window(1800, 900.0)] == QUOTA
+
+
+@pytest.mark.parametrize("count", [10, 20, 50])
+def test_a_one_second_burst_window_costs_one_429_at_loopback(count: int) -> None:
+    server = [Window(count, 1.0), *QUOTA]
+    out = simulate(server, QUOTA, 300)
+    assert check(out, server, 300) == pytest.approx(1.0, abs=0.01)
+    assert out.rejected == 1
+    assert settled(out)[0] == Window(count, 1.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("count", [10, 20, 50])
+def test_burst_protection_through_latency_and_reordering(count: int, seed: int) -> None:
+    # 0-50 ms each way: answers come back out of order. Before, told the quota alone, the
+    # first guess was 1/64 of 15 min (14 s) and the count all of the run so far: 20/1s was
+    # learned as 37/14s, then widened to 42/15s, and 300 rows took 7.5x the limit.
+    server = [Window(count, 1.0), *QUOTA]
+    out = simulate(server, QUOTA, 300, jitter=(0.05, 0.05), seed=seed)
+    assert check(out, server, 300, latency=True) <= 1.35
+    assert out.rejected <= 6  # 2 % of 300
+    burst = settled(out)[0]
+    assert 0.9 * count <= burst.count <= count
+    assert 1.0 <= burst.period <= 1.25
+    assert settled(out)[1:] == QUOTA  # the quota is not lowered: no crawl
+
+
+def test_a_two_second_burst_window_is_widened_then_bisected() -> None:
+    server = [Window(20, 2.0), *QUOTA]
+    out = simulate(server, QUOTA, 300)
+    # 1 s, then 2.5 s, bisected down to 2.125 s: 7 x 429 (2.3 %), 1.26x.
+    assert check(out, server, 300) <= 1.3
+    assert out.rejected <= 8
+    burst = settled(out)[0]
+    assert burst.count == 20 and 2.0 <= burst.period <= 2.0 * (1 + 1 / 8)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_steady_stream_at_high_latency_does_not_overcount_the_burst(seed: int) -> None:
+    # 0-200 ms each way: the tool's slow start runs near 20/s, so the first 429 meets a
+    # stream, not a burst. Counting all of its stamps in the period learned 24/1.1s, and
+    # widening with the count raised in step ran to 263/39 min: 399x the limit, 82 x 429.
+    server = [Window(20, 1.0), *QUOTA]
+    out = simulate(server, QUOTA, 300, jitter=(0.2, 0.2), seed=seed)
+    assert check(out, server, 300, latency=True) <= 1.75
+    assert out.rejected <= 6
+    assert settled(out)[0].count <= 20
+
+
+def test_the_stand_ins_ten_second_window_is_learned_and_remembered() -> None:
+    server = [Window(100, 10.0), *QUOTA]
+    out = simulate(server, QUOTA, 1200)
+    # 2 s, 5 s, 12.5 s, then bisected: 9 x 429 and 1.43x the first time, told nothing.
+    assert check(out, server, 1200) <= 1.5
+    assert out.rejected <= 10
+    assert out.learner is not None
+    remembered = out.learner.remembered()
+    assert remembered[0].count == 100 and 10.0 <= remembered[0].period <= 10.0 * (1 + 1 / 8)
+    again = simulate(server, QUOTA, 1200, start=remembered)
+    assert again.rejected == 0
+    assert check(again, server, 1200) <= 1.07
+
+
+def test_a_stricter_project_told_only_the_quota() -> None:
+    # x0.02: 50/200ms + 450/18s against a tool told 1800/18s. Before: the burst of 50 was
+    # read as the 18 s window's count (50/18s), 11.2x the limit.
+    server = [Window(50, 0.2), Window(450, 18.0)]
+    told = [Window(1800, 18.0)]
+    out = simulate(server, told, 1200, latency=0.002)
+    assert check(out, server, 1200) <= 1.1
+    assert out.rejected <= 30  # 2.4 %
+    learned = settled(out)
+    assert learned[0].count == 50 and 0.2 <= learned[0].period <= 0.2 * (1 + 1 / 8)
+    assert 400 <= learned[1].count <= 450 and learned[1].period == 18.0
+    assert out.learner is not None
+    again = simulate(server, told, 1200, latency=0.002, start=out.learner.remembered())
+    assert again.rejected == 0
