@@ -3,10 +3,14 @@ burst protection it is not told (issue 16), at loopback and with latency that re
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from budget_sim import Outcome, limit, simulate
-from virtual_clock import most_in_window
+from virtual_clock import most_in_window, run
 
+from bulk_sources.limits.learn import BudgetLearner
+from bulk_sources.limits.limiter import MultiWindowLimiter
 from bulk_sources.limits.windows import DEFAULT_WINDOWS, Window
 
 QUOTA = list(DEFAULT_WINDOWS)
@@ -105,3 +109,33 @@ def test_a_stricter_project_told_only_the_quota() -> None:
     assert out.learner is not None
     again = simulate(server, told, 1200, latency=0.002, start=out.learner.remembered())
     assert again.rejected == 0
+
+
+def test_a_late_answer_of_the_burst_raises_its_count() -> None:
+    """Ten go out at once and an eleventh is refused; two of the ten are answered after the
+    429. The count read at the 429 is 8; the late acceptances make it 10 (the real-time
+    cell 10/1s at 0-5 ms ran at 8/1s, 1.29x the limit, before)."""
+
+    async def main() -> BudgetLearner:
+        limiter = MultiWindowLimiter(QUOTA)
+        learner = BudgetLearner(limiter, QUOTA, probe_cap=16)  # all eleven in flight
+        burst = [await limiter.acquire() for _ in range(10)]
+        refused = await limiter.acquire()
+        await asyncio.sleep(0.004)
+        for slot in burst[:8]:
+            slot.release()
+            learner.accepted(slot)
+        await asyncio.sleep(0.001)
+        refused.release()
+        learner.rejected(refused)
+        assert learner.windows[0].count == 8
+        await asyncio.sleep(0.003)
+        for slot in burst[8:]:
+            slot.release()
+            learner.accepted(slot)
+        return learner
+
+    learner = run(main())
+    assert learner.windows[0] == Window(10, 1.0)
+    assert learner.changes[-1].reason == "a late answer of the burst: counted"
+    assert [str(w) for w in learner.changes[-1].before] == ["8/1s", "1800/15m"]

@@ -28,7 +28,7 @@ from .rules import (
     lowered,
 )
 
-__all__ = ["burst_options"]
+__all__ = ["burst_options", "late_answer"]
 
 
 def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
@@ -72,6 +72,8 @@ def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
     accepted = 0 if alone else log.held_accepted(x, shortest)
     held = max(1, accepted, log.proven(period))
     rule = Rule(held, period, None, lower=max(span, floor), confirmed=True, paced=alone)
+    if alone and span < period / WIDEN:
+        rule.late = (x.seq, x.admit - span, x.stamp)
     rules = [*_copy(rules), rule]
     rules[-1].relax_at = x.admit + period * (1 if alone else WIDEN)
     reason = f"429 with {held} sent in {fmt(span)}: burst protection of about {held}/{fmt(period)}"
@@ -117,7 +119,7 @@ def _widen(
         period, lower = upper, upper * (1 - PRECISION)
     if period <= 0:
         return []  # answers out of order left no period the evidence supports
-    b.period, b.lower = period, lower
+    b.period, b.lower, b.late = period, lower, None
     b.count = max(burst.count, min(count, int(burst.count * period / (burst.period * 1.25))))
     possible = log.possible(x, period)
     if b.count / 2 <= possible < b.count:
@@ -128,6 +130,18 @@ def _widen(
     b.relax_at = x.admit + period * (1 if b.paced else WIDEN)
     reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
     return [Option(b.count / period, reason, rules)]
+
+
+def late_answer(rules: list[Rule], entry: Entry) -> bool:
+    """An acceptance answered after the 429 that counted a tight burst, of a request sent in
+    it: the count read then was short by one (latency reorders answers). True if raised."""
+    for rule in rules:
+        if rule.late is not None:
+            seq, since, at = rule.late
+            if entry.seq < seq and entry.admit >= since and entry.stamp > at:
+                rule.count += 1
+                return True
+    return False
 
 
 def _count(log: Evidence, burst: Rule, lower: float, period: float) -> tuple[int, float]:

@@ -27,7 +27,7 @@ import math
 import random
 from collections.abc import Sequence
 
-from .burst_window import burst_options
+from .burst_window import burst_options, late_answer
 from .evidence import Entry, Evidence
 from .limiter import MultiWindowLimiter, Slot
 from .rules import (
@@ -99,8 +99,14 @@ class BudgetLearner:
         self.last_accepted = entry.stamp
         self._unexplained = 0
         self.safety.accepted(entry.seq)
+        self._late(entry)
         self._relax(entry.stamp)
         self._apply()
+
+    def _late(self, entry: Entry) -> None:
+        before = self.windows
+        if self._probe is None and late_answer(self.rules, entry):
+            self._changed(entry.stamp, before, "a late answer of the burst: counted")
 
     def unanswered(self, slot: Slot) -> None:
         self._record(slot, None)
@@ -284,7 +290,7 @@ class BudgetLearner:
 
     def _changed(self, now: float, before: tuple[Window, ...], reason: str) -> None:
         last = self.changes[-1] if self.changes else None
-        if last is not None and last.reason == reason and reason.startswith("clean"):
+        if last is not None and last.reason == reason and reason.startswith(("clean", "a late")):
             before = last.before  # a creep is one change, however many steps
             self.changes.pop()
         self.changes.append(Change(now, before, self.windows, reason))

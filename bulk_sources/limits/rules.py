@@ -53,6 +53,9 @@ class Rule:
     confirmed: bool = False
     # A burst window guessed under a long window alone (1/900 of it), widened BURST_WIDEN.
     paced: bool = False
+    # (seq, since, at) of the 429 that found a tight burst: an acceptance answered after
+    # `at` of a request admitted before it, since `since`, was in the burst and not counted.
+    late: tuple[int, float, float] | None = None
 
     @property
     def window(self) -> Window:
