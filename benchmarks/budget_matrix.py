@@ -66,6 +66,9 @@ def cells() -> list[Cell]:
     for latency in (0.2, 0.4):
         told = (*PAGE, Window(20, 1.0))
         out.append(Cell(f"told-20/1s-0-{latency * 1000:g}ms-300", told, latency, 300, told))
+    # The issue's told target: the earlier page's windows x0.2, told, 0-100 ms: <= 1.08x.
+    page02 = (Window(100, 2.0), Window(1800, 180.0))
+    out.append(Cell("told-x0.2-100/10s+1800/15m-0-100ms-1200", page02, 0.1, 1200, page02))
     earlier = (Window(100, 0.5), Window(900, 45.0))
     stricter = (Window(50, 0.2), Window(450, 18.0))
     told05 = (Window(1800, 45.0),)  # the tool's default ceiling, scaled
@@ -94,6 +97,8 @@ def busy_processes(n: int) -> Iterator[None]:
 def target(cell: Cell, limit: float) -> float:
     """The time / limit target: 1.25, plus a round trip per short-window cycle if due."""
     short = cell.shortest
+    if cell.name.startswith("told-x0.2"):
+        return 1.08  # the issue's own figure for told windows
     if cell.latency <= 0.05 * short.period or limit <= 0:
         return 1.25
     cycles = cell.rows / short.count

@@ -124,6 +124,13 @@ def in_flight_bounds(
             # count would cap it at a few per round trip).
             counts.append(r.count)
             caps.append(probe_cap)
+        elif i < len(rules) - 1 and r.count == r.ceiling:
+            # A short window someone told the tool, never lowered: its ceiling is the count
+            # to hold. Slowing down for its proven count never ends at a round trip over
+            # 1/32 of its period (the slow start caps what can be proven: told 100/2s at
+            # 0-100 ms, the run stayed at 4 in flight, 1.32x the limit).
+            counts.append(r.count)
+            caps.append(probe_cap)
         else:
             counts.append(known)
             # Slow start in proportion while a window grows toward its ceiling; one a 429
