@@ -53,8 +53,13 @@ def run(args: argparse.Namespace) -> int:
     print_report(outcome.report)
     stats = outcome.server_stats
     windows = ", ".join(
-        f"most in any {w['window'].split('/')[1]} window {w['max_arrivals_in_window']}"
-        f" (limit {w['limit']})"
+        f"most accepted in any {w['window'].split('/')[1]} window {w['max_accepted_in_window']}"
+        f" (limit {w['limit']}"
+        + (
+            f"; {w['max_arrivals_in_window']} attempts with the refused ones)"
+            if w["max_arrivals_in_window"] > w["max_accepted_in_window"]
+            else ")"
+        )
         for w in stats["windows"]
     )
     print(
