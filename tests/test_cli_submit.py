@@ -130,6 +130,21 @@ def test_dry_run_prints_the_plan(
     assert server_stats(server)["mutations"] == before
 
 
+def test_a_dry_run_on_the_defaults_says_burst_protection_is_not_in_its_estimate(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STATSIG_API_KEY", KEY)
+    monkeypatch.setenv("BULK_SOURCES_STATE_DIR", str(tmp_path / "state"))
+    catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(3, "dflt")])
+    args = ["--base-url", server, "--report-dir", str(tmp_path / "r"), "--quiet", "--dry-run"]
+    assert main(["submit", str(catalog), *args]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "3 requests under 1800/15m take at least 0 s (budget: default, plus the project's "
+        "burst protection, learned from its first 429s)"
+    ) in out
+
+
 @pytest.mark.slow
 def test_ctrl_c_stops_reports_not_attempted_and_resume_finishes(
     server: str, tmp_path: Path

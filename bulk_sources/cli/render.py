@@ -243,9 +243,12 @@ def print_plan(
             f"({_plural(len(plan.unit_types_to_create), 'request')})"
         )
     lines.extend(f"  note: {note}" for note in plan.notes)
+    # Told only the quota, the estimate knows nothing of the project's burst protection.
+    unknown = ", plus the project's burst protection, learned from its first 429s"
     lines.append(
         f"  {plan.requests} requests under {', '.join(plan.windows)} take at least "
-        f"{duration(plan.estimated_seconds)} (budget: {plan.budget_source})"
+        f"{duration(plan.estimated_seconds)} (budget: {plan.budget_source}"
+        f"{unknown if plan.budget_source == 'default' else ''})"
     )
     if plan.plan_file is not None:
         lines.append(f"plan: {plan.plan_file}")
