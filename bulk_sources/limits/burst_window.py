@@ -1,12 +1,15 @@
 """A burst window nobody told us about, shorter than every known one (docs/ratelimit.md).
 
 A 429 that came in a burst shorter than a quarter of every known window is explained by a
-window of what that burst got through. Its period starts at 1/64 of the shortest known one
-and widens 4x on each repeat (never past the tightest span that held more than its count)
-until it explains the 429s or merges into a known window. With latency the server's arrival
-times lie anywhere in [send, answer]: the count is what was known accepted, raised to what
-was accepted within the period's proven lower bound, so it is neither inflated by requests
-that arrived after the refused one (a storm) nor kept below what went through (a crawl).
+window of what that burst got through. Told a short window, its period starts at 1/64 of
+the shortest known one and widens 4x on each repeat (never past the tightest span that held
+more than its count) until it explains the 429s or merges into a known window. Told only the
+quota (the defaults), it starts at 1/900 of it (1 s for 15 min; `Rule.paced`), widens 2.5x,
+and its count is what surely fit in the period, raised by the burst's late answers. With
+latency the server's arrival times lie anywhere in [send, answer]: the count is what was
+known accepted, raised to what was accepted within the period's proven lower bound, so it
+is neither inflated by requests that arrived after the refused one (a storm) nor kept below
+what went through (a crawl).
 """
 
 from __future__ import annotations
