@@ -50,9 +50,11 @@ def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
     # all of a burst sent faster than that, and no more than a guess-long stretch of a
     # steadier stream. Told a short window too, the count is what that window held, and the
     # guess a small share of it.
-    alone = len(known) == 1 and log.held(x, shortest) * WIDEN < known[0].count
+    held = log.held(x, shortest)
+    alone = len(known) == 1 and held * WIDEN < known[0].count
     guess = shortest * (BURST_GUESS if alone else BURST_START)
-    held = log.held(x, guess if alone else shortest)
+    if alone:
+        held = log.held(x, guess)
     if held < 1:
         return between
     span = x.admit - log.recent_stamp(x, held)

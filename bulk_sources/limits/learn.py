@@ -251,10 +251,13 @@ class BudgetLearner:
                 # A shorter burst period needs more: more than its count accepted within
                 # less than the old period, which the old window would have refused (one
                 # burst at the start of a long window fits any shorter period).
-                tightest = self.log.tightest(rule.count + 1)
                 shorter = rule.ceiling is None and rule.period < old.period
+                if now - at < rule.period * rule.judged_over:
+                    return
+                # tightest() scans the log: only for a shorter burst period, once judged.
+                tightest = self.log.tightest(rule.count + 1) if shorter else math.inf
                 taken = tightest < old.period if shorter else self.proven(rule.period) >= rule.count
-                if now - at < rule.period * (1 if rule.paced else BISECT_CLEAN) or not taken:
+                if not taken:
                     return
                 if shorter:  # proven at most `tightest`, not the probe's own period
                     rule.period = rule.upper = max(rule.period, tightest)
@@ -276,7 +279,7 @@ class BudgetLearner:
                 and rule.upper - rule.lower > rule.upper * PRECISION
             ):
                 rule.period = (rule.lower + rule.upper) / 2
-                rule.relax_at = now + rule.period * (1 if rule.paced else BISECT_CLEAN)
+                rule.relax_at = now + rule.period * rule.judged_over
                 reason = "clean periods: probing a shorter burst window"
             elif rule.count < ceiling:
                 rule.count += 1

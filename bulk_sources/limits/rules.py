@@ -58,6 +58,12 @@ class Rule:
     late: tuple[int, float, float] | None = None
 
     @property
+    def judged_over(self) -> int:
+        """Periods a bisection step is judged over: one for a paced guess (its first is
+        where a wrong one draws its 429), BISECT_CLEAN otherwise."""
+        return 1 if self.paced else BISECT_CLEAN
+
+    @property
     def window(self) -> Window:
         return Window(self.count, self.period)
 
