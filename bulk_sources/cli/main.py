@@ -234,7 +234,12 @@ def _run(argv: Sequence[str] | None) -> int:
         _say(f"bulk-sources: {exc}", as_json, error=str(exc), code=code)
         return code
     except KeyboardInterrupt:
-        _say("bulk-sources: interrupted", as_json, error="interrupted", code=EXIT_STOPPED)
+        # Only between the guarded phases (each has its own sentence): say what is safe.
+        text = (
+            "bulk-sources: interrupted. A run folder it made is complete up to here: "
+            "`bulk-sources resume` continues it."
+        )
+        _say(text, as_json, error="interrupted", code=EXIT_STOPPED)
         return EXIT_STOPPED
     except Exception as exc:  # a bug: still one sentence and a defined code, no traceback
         from ..api.redact import strip_controls

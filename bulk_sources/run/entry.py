@@ -21,8 +21,6 @@ import aiohttp
 
 from ..api.apikey import ApiKey
 from ..catalog.reader import Catalog, open_catalog
-from ..catalog.validation import ValidationReport
-from ..errors import RunStopped
 from ..limits.state_dir import usable_budgets_dir
 from ..version import __version__
 from .dryrun import ServerCheck, dry_run_async
@@ -45,7 +43,6 @@ from .record.kept import journal_for_resume
 from .record.summary import DryRun, RunReport
 from .routine import Access, already_settled, run_invocation
 from .send.progress import ProgressFactory, no_progress
-from .send.signals import Interrupted, raising_on_signals
 from .settings import OnExists, SubmitSettings
 from .submission import Submission
 from .validating import refuse_header, validate_for_run
@@ -183,8 +180,9 @@ async def start_run(
         await check_key(settings, access)
         with nothing_sent_yet(None):
             run_dir = new_run_dir(settings.report_dir, label)
-        # Everything up to run.json under the signal guard (a Ctrl-C removes the half-made
-        # folder): from run.json on, the folder is a run, and validation guards itself.
+        # One signal guard from the folder's first file to the end of validation, so no
+        # instant between is unguarded: before run.json a Ctrl-C removes the half-made
+        # folder, from run.json on the folder is a run and stays.
         with nothing_sent_yet(run_dir):
             snapshot, sha256 = snapshot_catalog(path, run_dir)
             own_copy = catalog.relocated(snapshot)
@@ -200,9 +198,10 @@ async def start_run(
                 source_rows=retry.rows if retry else None,
             )
             record.save(run_dir)
-        with RunLock(run_dir):
+            stack.enter_context(RunLock(run_dir))
             folder = _Folder(run_dir, record, own_copy, sha256, JournalState())
-            return await _carry_out(folder, access, retry.maybe_sent if retry else None)
+            submission = _submission(folder, retry.maybe_sent if retry else None)
+        return await _carry_out(submission, access)
     raise AssertionError("unreachable")  # mypy: an exit stack may swallow exceptions
 
 
@@ -237,13 +236,13 @@ async def _resume(run_dir: Path, record: RunRecord, access: Access) -> RunReport
     async with contextlib.AsyncExitStack() as stack:
         access = await own_session(stack, access, record.settings)
         with RunLock(run_dir):
-            state = journal_for_resume(run_dir)  # refused when the report holds more
-            with nothing_sent_yet(None):
+            with nothing_sent_yet(run_dir):
+                state = journal_for_resume(run_dir)  # refused when the report holds more
                 source, sha256 = _resume_source(record, run_dir)
                 settings = record.settings
                 catalog = open_catalog(source, settings.encoding, sheet=settings.sheet)
-            folder = _Folder(run_dir, record, catalog, sha256, state)
-            return await _carry_out(folder, access, key_check=True)
+                submission = _submission(_Folder(run_dir, record, catalog, sha256, state))
+            return await _carry_out(submission, access, key_check=True)
     raise AssertionError("unreachable")  # mypy: an exit stack may swallow exceptions
 
 
@@ -311,17 +310,11 @@ class _Folder:
     state: JournalState
 
 
-async def _carry_out(
-    folder: _Folder,
-    access: Access,
-    maybe_sent: Mapping[str, str] | None = None,
-    *,
-    key_check: bool = False,
-) -> RunReport:
-    """Validate the folder's catalog and run the routine over it as a `Submission`."""
+def _submission(folder: _Folder, maybe_sent: Mapping[str, str] | None = None) -> Submission:
+    """The folder's catalog validated into a `Submission` (the caller guards signals)."""
     settings = folder.record.settings
-    validation = with_tag(_validate(folder.catalog, folder.run_dir, settings), settings.tag)
-    submission = Submission(
+    validation = with_tag(validate_for_run(folder.catalog, settings), settings.tag)
+    return Submission(
         folder.run_dir,
         folder.record,
         folder.catalog,
@@ -330,20 +323,16 @@ async def _carry_out(
         folder.catalog_sha256,
         maybe_sent,
     )
+
+
+async def _carry_out(
+    submission: Submission, access: Access, *, key_check: bool = False
+) -> RunReport:
+    """The run routine over a validated `Submission`."""
     if key_check and not already_settled(submission):
         # A resume with a wrong key leaves the folder as it was: exit 2, not a stop.
-        await check_key(settings, access)
+        await check_key(submission.record.settings, access)
     report = await run_invocation(submission, access)
     if not report.results:
         report.note = "; ".join(n for n in (EMPTY_CATALOG, report.note) if n)
     return report
-
-
-def _validate(catalog: Catalog, run_dir: Path, settings: SubmitSettings) -> ValidationReport:
-    try:
-        with raising_on_signals("reading the catalog"):
-            return validate_for_run(catalog, settings)
-    except Interrupted as exc:
-        raise RunStopped(
-            f"{exc}; nothing was sent. `bulk-sources resume {run_dir}` starts it again"
-        ) from None

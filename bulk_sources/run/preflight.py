@@ -58,11 +58,16 @@ def fixes_of(path: Path) -> tuple[str | None, str | None]:
 
 @contextlib.contextmanager
 def nothing_sent_yet(run_dir: Path | None) -> Iterator[None]:
-    """A signal while the run is being prepared: one sentence, and no half-made folder."""
+    """A signal while the run is being prepared: one sentence, and no half-made folder.
+    Once run.json is written the folder is a run (saved atomically, so its presence says
+    so): it stays, and the sentence says how to start it again."""
     try:
         with raising_on_signals("reading the catalog"):
             yield
     except Interrupted as exc:
+        if run_dir is not None and (run_dir / RUN_FILE).is_file():
+            again = f"`bulk-sources resume {run_dir}` starts it again"
+            raise RunStopped(f"{exc}; nothing was sent. {again}") from None
         if run_dir is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
         raise RunStopped(f"{exc}; nothing was sent") from None
