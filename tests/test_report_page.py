@@ -171,8 +171,11 @@ def test_the_timeline_marks_every_429_the_run_counted(
     assert len(answers) == summary["rate_limited_429"]
     assert data["rejected"] == [round(t, 3) for t in sorted(answers)]
     assert len(data["x"]) == summary["requests_sent"]  # type: ignore[arg-type]
-    whys = {w[2] for w in data["waits"]}  # type: ignore[attr-defined]
-    assert "held after a 429" in whys
+    # Whether a hold is long enough to be a wait depends on real latency (the wait rule
+    # itself is pinned on a written journal below); any wait with a 429 in it says so.
+    for start, end, why in data["waits"]:  # type: ignore[attr-defined]
+        if any(start <= t < end for t in data["rejected"]):  # type: ignore[attr-defined]
+            assert why == "held after a 429", (start, end, why)
 
 
 def test_each_invocation_is_read_on_its_own(tmp_path: Path) -> None:
