@@ -67,24 +67,6 @@ def test_cap_bounds_requests_in_flight() -> None:
     assert run(main()) == [0.0, 0.25, 0.5]
 
 
-def test_a_release_admits_no_one_before_its_verdict_is_applied() -> None:
-    """The caller reads the answer right after release(): a 429 that holds the run (or
-    undoes a probe) must bind the request waiting for that slot too, not only the next."""
-
-    async def main() -> float:
-        limiter = MultiWindowLimiter([Window(100, 1.0)], drift=0.0)
-        limiter.cap = 1
-        first = await limiter.acquire()
-        waiter = asyncio.ensure_future(limiter.acquire())
-        await sleep_until(0.25)
-        first.release()
-        limiter.hold_until(3.0)  # the 429's verdict, in the same step as the release
-        await waiter
-        return asyncio.get_running_loop().time()
-
-    assert run(main()) == 3.0
-
-
 def test_past_the_proven_count_only_the_cap_requests_fly() -> None:
     async def main() -> list[float]:
         limiter = MultiWindowLimiter([Window(10, 100.0)], drift=0.0)

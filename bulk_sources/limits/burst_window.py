@@ -104,13 +104,6 @@ def _widen(
     count, upper = _count(log, burst, lower, period)
     if upper <= 0:
         return []  # more than its count went through in one instant: it is not this window
-    if math.isinf(burst.relax_at) and lower < upper <= lower * (1 + PRECISION):
-        # Its bisection done, its period pinned within its precision by what went through,
-        # and still a 429: not this window (a stricter project's 18 s quota was read as
-        # this one widened by 3 % per 429, one cycle after another). Only once bisected:
-        # one clean period is no proof (in real time 20/52ms, a wrong reading of 50/0.2s,
-        # was kept so, and its 429s lowered the 18 s window cycle after cycle to 91).
-        return []
     if upper > lower:
         period = min(period, upper)
     rules = _copy(rules)

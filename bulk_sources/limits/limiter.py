@@ -277,8 +277,8 @@ class MultiWindowLimiter:
                 self._log.append(stamp)
             else:
                 insort(self._log, stamp)
-        if self._waiters:  # soon: the answer's verdict (a 429) applies before the next goes
-            self._waiters[0].get_loop().call_soon(self._poke)
+        if self._waiters:
+            self._wake()
         return stamp
 
     def _wake(self) -> None:
