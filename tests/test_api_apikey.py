@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -31,3 +34,33 @@ def test_key_sources_and_their_messages(tmp_path: Path) -> None:
     (tmp_path / "bin").write_bytes(b"\xff\xfe")
     with pytest.raises(ApiKeyError, match="not UTF-8"):
         load_api_key(tmp_path / "bin")
+
+
+def test_a_fifo_no_one_writes_to_is_a_sentence_not_a_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    with pytest.raises(ApiKeyError, match=r"nothing was written to the API key file .* within"):
+        load_api_key(fifo, wait=0.3)
+    assert time.monotonic() - started < 5
+
+
+def test_a_fifo_whose_writer_comes_late_gives_the_key(tmp_path: Path) -> None:
+    """Like `--api-key-file <(pass show statsig)`: the writer opens after the reader."""
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        time.sleep(0.2)
+        with fifo.open("w", encoding="utf-8") as handle:
+            handle.write("console-")
+            handle.flush()
+            time.sleep(0.1)  # in two parts: the key is what came until the writer closed
+            handle.write("late\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert load_api_key(fifo, wait=10.0) == ApiKey("console-late")
+    finally:
+        writer.join()

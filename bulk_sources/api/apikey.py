@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import select
+import stat
+import time
 from pathlib import Path
 
 from ..errors import ApiKeyError
@@ -11,6 +14,9 @@ from .redact import redact
 
 ENV_VAR = "STATSIG_API_KEY"
 MAX_KEY_FILE = 4096
+# Seconds a FIFO or pipe (`--api-key-file <(pass show statsig)`) may take to deliver the key:
+# a password manager may ask first, and a FIFO no one writes to must not hang the run.
+KEY_WAIT = 30.0
 
 
 class ApiKey:
@@ -61,13 +67,47 @@ def _problem(value: str) -> str:
     return ""
 
 
-def load_api_key(key_file: Path | None = None, environ: dict[str, str] | None = None) -> ApiKey:
+def _read_pipe(key_file: Path, wait: float) -> bytes:
+    """What a FIFO or pipe holds until its writer closes it, read without blocking: a FIFO
+    with no writer yet reads empty, so empty is an answer only once something came."""
+    fd = os.open(key_file, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        data, deadline = b"", time.monotonic() + wait
+        while len(data) <= MAX_KEY_FILE:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                where = redact(str(key_file), None)
+                raise ApiKeyError(
+                    f"nothing was written to the API key file {where} within {wait:.0f} s "
+                    "(a FIFO no one writes to?); write the key to it, or use a regular file"
+                )
+            select.select([fd], [], [], min(left, 0.05))
+            try:
+                chunk = os.read(fd, MAX_KEY_FILE + 1 - len(data))
+            except BlockingIOError:
+                continue
+            if not chunk and data:
+                break
+            if not chunk:
+                time.sleep(min(left, 0.02))  # no writer yet: the FIFO reads as at its end
+            data += chunk
+        return data
+    finally:
+        os.close(fd)
+
+
+def load_api_key(
+    key_file: Path | None = None, environ: dict[str, str] | None = None, *, wait: float = KEY_WAIT
+) -> ApiKey:
     """The key from `key_file` if given, else from $STATSIG_API_KEY."""
     if key_file is not None:
         try:
-            # Bounded: a key is ~50 characters, and /dev/zero must not eat the memory.
-            with key_file.open(encoding="utf-8") as handle:
-                text = handle.read(MAX_KEY_FILE + 1)
+            if stat.S_ISFIFO(os.stat(key_file).st_mode):
+                text = _read_pipe(key_file, wait).decode("utf-8")
+            else:
+                # Bounded: a key is ~50 characters, and /dev/zero must not eat the memory.
+                with key_file.open(encoding="utf-8") as handle:
+                    text = handle.read(MAX_KEY_FILE + 1)
         except OSError as exc:
             raise ApiKeyError(
                 f"can't read the API key file {redact(str(key_file), None)}: {exc.strerror or exc}"
