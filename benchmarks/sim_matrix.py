@@ -20,7 +20,7 @@ SEEDS = (0, 1)
 
 
 def main(verbose: bool) -> None:
-    met = total = rejected = attempts = 0
+    met = total = safe = rejected = attempts = 0
     log_ratio = 0.0
     for cell in cells():
         if cell.busy:
@@ -35,6 +35,7 @@ def main(verbose: bool) -> None:
             allowed = 0 if cell.name.startswith("told") else 0.02 * tried
             ok = ratio <= goal and out.rejected <= allowed
             met, total = met + ok, total + 1
+            safe += out.rejected <= allowed
             rejected, attempts = rejected + out.rejected, attempts + tried
             log_ratio += math.log(ratio)
             if verbose:
@@ -42,7 +43,8 @@ def main(verbose: bool) -> None:
                 print(f"{name:40} {ratio:6.2f} (<= {goal:.2f}) {out.rejected:3} x 429")
     share = 100 * rejected / attempts
     mean = math.exp(log_ratio / total)
-    print(f"met {met} of {total}; 429s {share:.2f} % of attempts; geometric mean ratio {mean:.3f}")
+    print(f"met {met} of {total} ({safe} within the 429 share); 429s {share:.2f} % of attempts;")
+    print(f"geometric mean ratio {mean:.3f}")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ def simulate(
     start: Sequence[Window] = (),
     jitter: tuple[float, float] = (0.0, 0.0),  # max inbound, max answer latency: uniform
     seed: int = 0,
+    cpu: float = 0.0,  # the client's own work per request, one event loop: before and after
 ) -> Outcome:
     rng = random.Random(seed)
 
@@ -47,12 +48,19 @@ def simulate(
         learner = BudgetLearner(limiter, told, start=start)
         queue = deque(range(n))
         out = Outcome(0.0, 0, learner=learner)
+        busy = asyncio.Lock()
+
+        async def work() -> None:
+            if cpu:
+                async with busy:
+                    await asyncio.sleep(cpu / 2)
 
         async def worker() -> None:
             while queue:
                 queue.popleft()
                 while True:
                     slot = await limiter.acquire()
+                    await work()
                     inbound = latency / 2 + rng.uniform(0.0, jitter[0])
                     if inbound:
                         await asyncio.sleep(inbound)
@@ -60,6 +68,7 @@ def simulate(
                     outbound = latency / 2 + rng.uniform(0.0, jitter[1])
                     if outbound:
                         await asyncio.sleep(outbound)
+                    await work()
                     slot.release()
                     if ok:
                         out.accepted_at.append(loop.time())
