@@ -111,6 +111,33 @@ def test_a_stricter_project_told_only_the_quota() -> None:
     assert again.rejected == 0
 
 
+@pytest.mark.parametrize(("jitter", "seed"), [(0.001, 0), (0.001, 1), (0.005, 0), (0.005, 1)])
+def test_a_stricter_project_through_jitter(jitter: float, seed: int) -> None:
+    # The same project with arrivals jittered: a 429 of the 450/18s quota once read as the
+    # burst window widening (50/0.22s to 91/0.84s, a count that 200 acceptances within
+    # 0.88 s contradict); its 429s then lowered the 18 s window to 63: 29.8x the limit.
+    server = [Window(50, 0.2), Window(450, 18.0)]
+    told = [Window(1800, 18.0)]
+    out = simulate(server, told, 1200, jitter=(jitter, jitter), seed=seed)
+    assert check(out, server, 1200, latency=True) <= 1.1
+    assert out.rejected <= 30  # 2.4 %
+    learned = settled(out)
+    assert learned[0].count == 50 and 400 <= learned[-1].count <= 450
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_stricter_project_from_a_client_slowed_by_its_own_cpu(seed: int) -> None:
+    # 2 ms of the client's own work per request on its one event loop: the first burst
+    # goes out at ~440/s, so 11 in 25 ms drew the 429 of 50/200ms, and the widened guesses
+    # read as the 18 s window's count (50/18s): 11.2x the limit. (Its 429s are still 2.7 %.)
+    server = [Window(50, 0.2), Window(450, 18.0)]
+    out = simulate(server, [Window(1800, 18.0)], 1200, jitter=(0.001, 0.001), seed=seed, cpu=0.002)
+    assert check(out, server, 1200, latency=True) <= 1.25
+    assert out.rejected <= 40
+    learned = settled(out)
+    assert learned[0].count == 50 and 400 <= learned[-1].count <= 450
+
+
 def test_a_late_answer_of_the_burst_raises_its_count() -> None:
     """Ten go out at once and an eleventh is refused; two of the ten are answered after the
     429. The count read at the 429 is 8; the late acceptances make it 10 (the real-time

@@ -132,9 +132,11 @@ def _widen(
         # read off a steady stream rather than a burst, was too high. (Far fewer says the
         # period is longer still: the next 429 widens it again.)
         b.count = possible
-    b.relax_at = x.admit + period * (1 if b.paced else WIDEN)
+    if not _fits(log, x, b) and not _refit(log, x, b, burst, known[0].period / WIDEN):
+        return []  # no widening explains it: a known window (its quota) does
+    b.relax_at = x.admit + b.period * (1 if b.paced else WIDEN)
     reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
-    return [Option(b.count / period, reason, rules)]
+    return [Option(b.count / b.period, reason, rules)]
 
 
 def late_answer(rules: list[Rule], entry: Entry) -> bool:
@@ -169,6 +171,39 @@ def _count(log: Evidence, burst: Rule, lower: float, period: float) -> tuple[int
         count = max(count + 1, log.scan_proven(lower))
         upper = log.tightest(count + 1)
     return count, upper
+
+
+def _fits(log: Evidence, x: Entry, b: Rule) -> bool:
+    """The widened window fits both proofs: what went through (no more than its count
+    within its period, else it would crawl) and the 429 (its count could have been in the
+    window when x arrived). The count, cut to slow the window down or to fit the 429, may
+    leave the period longer than what went through allows: it is shortened to that."""
+    upper = log.tightest(b.count + 1)
+    if upper < b.period:
+        b.period, b.lower = upper, min(b.lower, upper * (1 - PRECISION))
+    return b.period > 0 and log.possible(x, b.period) >= b.count
+
+
+def _refit(log: Evidence, x: Entry, b: Rule, burst: Rule, longest: float) -> bool:
+    """When no widening of the guess fits, the shortest longer period whose proven count
+    explains x (x's window held more than that count) and is slower than the guess: the
+    burst that fit the guess was cut off further on (a client slowed by its own CPU sent
+    11 in 25 ms into 50/200ms). Not a window of many bursts: a steady stream's 429 there
+    is a known window's (the quota), and reading it as a burst window of 400 in 3 s once
+    dropped the 50/200ms one it had learned."""
+    period = burst.period
+    while period < longest:
+        period *= 1 + PRECISION
+        count = log.scan_proven(period)
+        if count > burst.count * 2 * WIDEN:
+            return False
+        # As fast as the guess (within its precision's noise) it would draw the 429 again.
+        if count * burst.period * (1 + PRECISION / 4) > burst.count * period:
+            continue
+        if 1 <= count < log.held(x, period):
+            b.count, b.period = count, period
+            return True
+    return False
 
 
 def _copy(rules: list[Rule]) -> list[Rule]:
