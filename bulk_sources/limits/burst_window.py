@@ -132,7 +132,7 @@ def _widen(
         # read off a steady stream rather than a burst, was too high. (Far fewer says the
         # period is longer still: the next 429 widens it again.)
         b.count = possible
-    if not _fits(log, x, b) and not _refit(log, x, b, burst, known[0].period / WIDEN):
+    if not _fits(log, x, b) and not _refit(log, x, b, burst, known[0]):
         return []  # no widening explains it: a known window (its quota) does
     b.relax_at = x.admit + b.period * (1 if b.paced else WIDEN)
     reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
@@ -184,7 +184,7 @@ def _fits(log: Evidence, x: Entry, b: Rule) -> bool:
     return b.period > 0 and log.possible(x, b.period) >= b.count
 
 
-def _refit(log: Evidence, x: Entry, b: Rule, burst: Rule, longest: float) -> bool:
+def _refit(log: Evidence, x: Entry, b: Rule, burst: Rule, shortest: Rule) -> bool:
     """When no widening of the guess fits, the shortest longer period whose proven count
     explains x (x's window held more than that count) and is slower than the guess: the
     burst that fit the guess was cut off further on (a client slowed by its own CPU sent
@@ -192,10 +192,13 @@ def _refit(log: Evidence, x: Entry, b: Rule, burst: Rule, longest: float) -> boo
     is a known window's (the quota), and reading it as a burst window of 400 in 3 s once
     dropped the 50/200ms one it had learned."""
     period = burst.period
-    while period < longest:
+    # Past a sixteenth of the shortest known window it is that window's share, not a burst
+    # (in real time 893/8.2s was read under 900/15m scaled, and the run stalled at the quota).
+    most = min(burst.count * 2 * WIDEN, shortest.count / WIDEN**2)
+    while period < shortest.period / WIDEN:
         period *= 1 + PRECISION
         count = log.scan_proven(period)
-        if count > burst.count * 2 * WIDEN:
+        if count > most:
             return False
         # As fast as the guess (within its precision's noise) it would draw the 429 again.
         if count * burst.period * (1 + PRECISION / 4) > burst.count * period:
