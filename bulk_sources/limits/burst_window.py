@@ -194,7 +194,7 @@ def _refit(log: Evidence, x: Entry, b: Rule, burst: Rule, shortest: Rule) -> boo
     period = burst.period
     # Past a sixteenth of the shortest known window it is that window's share, not a burst
     # (in real time 893/8.2s was read under 900/15m scaled, and the run stalled at the quota).
-    most = min(burst.count * 2 * WIDEN, shortest.count / WIDEN**2)
+    most = shortest.count / WIDEN**2
     while period < shortest.period / WIDEN:
         period *= 1 + PRECISION
         count = log.scan_proven(period)
