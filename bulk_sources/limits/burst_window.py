@@ -24,6 +24,7 @@ from .rules import (
     BURST_WIDEN,
     FASTEST,
     PRECISION,
+    UNLIKELY,
     WIDEN,
     Option,
     Rule,
@@ -42,7 +43,8 @@ def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
     if not known:
         return []
     if bursts:
-        return _widen(log, x, rules, bursts[0], known)
+        widened = _widen(log, x, rules, bursts[0], known)
+        return [*widened, *_shared(log, x, rules, bursts[0], widened)]
     between = between_options(log, x, _copy(rules))
     shortest = known[0].period
     # Told only a long window (the current page's 15 minutes) and refused far under its
@@ -207,6 +209,40 @@ def _refit(log: Evidence, x: Entry, b: Rule, burst: Rule, shortest: Rule) -> boo
             b.count, b.period = count, period
             return True
     return False
+
+
+def _shared(
+    log: Evidence, x: Entry, rules: list[Rule], burst: Rule, widened: list[Option]
+) -> list[Option]:
+    """The burst window held most of its count, not all, when x was refused: someone else
+    spends some of it (another client of the project, evenly at 30 % of the quota, left 94
+    of 100 to us after the burst read 95). Its count is lowered to what it held.
+
+    Preferred (not weighed down as needing someone else) only when it is the safer reading:
+    x came in the window's own period, most of it full, its count-th last send well before
+    (a longer period refuses the next burst's first requests, not its last), and the other
+    reading is no widening at all or one that raises the count, a window of several bursts
+    that, once a pause lets it go at once, sends twice what the server takes. Without this,
+    the young run's only option left lowered the quota to what it had sent (1800 to 386:
+    38x the limit in real time)."""
+    held = log.held(x, burst.period)
+    if not burst.count / 2 <= held < burst.count:
+        return []
+    rules = _copy(rules)
+    b = next(r for r in rules if r.ceiling is None)
+    b.count = held
+    gap = x.admit - log.recent_stamp(x, burst.count)
+    counts = [r.count for o in widened for r in o.rules if r.ceiling is None]
+    safer = (
+        held * WIDEN >= burst.count * (WIDEN - 1)
+        and gap > burst.period * (1 + PRECISION)
+        and (not widened or any(c > burst.count for c in counts))
+    )
+    rate = held / b.period * (1.0 if safer else UNLIKELY)
+    reason = (
+        f"429 with {held} sent in {fmt(b.period)}: someone else spends some of the burst window"
+    )
+    return [Option(rate, reason, rules)]
 
 
 def _copy(rules: list[Rule]) -> list[Rule]:
