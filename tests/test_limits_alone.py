@@ -122,7 +122,9 @@ def test_a_stricter_project_through_jitter(jitter: float, seed: int) -> None:
     assert check(out, server, 1200, latency=True) <= 1.1
     assert out.rejected <= 30  # 2.4 %
     learned = settled(out)
-    assert learned[0].count == 50 and 400 <= learned[-1].count <= 450
+    # A quota 429 that finds the burst window 3/4 full reads as someone else's share of it
+    # (seed 0 at 1 ms: 42): one 429, and a burst count short while the quota binds anyway.
+    assert 50 * 3 / 4 <= learned[0].count <= 50 and 400 <= learned[-1].count <= 450
 
 
 @pytest.mark.parametrize("seed", [0, 1])

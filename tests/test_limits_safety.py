@@ -12,6 +12,7 @@ from virtual_clock import run
 
 from bulk_sources.limits.learn import BudgetLearner
 from bulk_sources.limits.limiter import MultiWindowLimiter, Slot
+from bulk_sources.limits.safety import SafetyBound
 from bulk_sources.limits.windows import Window
 
 TOLD = [Window(100, 10.0), Window(1800, 900.0)]
@@ -88,3 +89,30 @@ def test_pauses_grow_while_429s_continue() -> None:
     # Full jitter over base * 2**k: each pause is within its own growing ceiling.
     base = learner.limiter.span(min(w.period for w in learner.limiter.windows))
     assert all(p <= min(MAX_WAIT, base * 2**k) for k, p in enumerate(pauses))
+
+
+def streak_pauses(accepted_between: int) -> list[float]:
+    """Six fresh 429s a second apart on the 15-minute defaults, each after this many
+    acceptances of requests sent after the one before: the pauses the bound took."""
+
+    async def main() -> list[float]:
+        limiter = MultiWindowLimiter([Window(1800, 900.0)])
+        bound = SafetyBound(limiter, max_wait=MAX_WAIT, memory=900.0, rng=random.Random(0))
+        seq = 0
+        for k in range(6):
+            for _ in range(accepted_between):
+                seq += 1
+                bound.accepted(max(seq, bound.after))
+            bound.rejected(seq, float(k))
+        return bound.pauses
+
+    return run(main())
+
+
+def test_429s_rarer_than_the_two_percent_target_are_learning_not_a_streak() -> None:
+    # One rejected attempt per 60 acceptances is under the 2 % target: learning. The streak
+    # used to end only after the shortest told period with no 429 (900 s on the defaults),
+    # so each of a learner's relaxing probes from the third on paused the run, ever longer.
+    assert streak_pauses(60) == []
+    # One per 10 is 429s that continue: the third and each after it pause.
+    assert len(streak_pauses(10)) == 4

@@ -125,7 +125,7 @@ class BudgetLearner:
         if retry_after is not None:
             self.limiter.hold_until(now + min(max(0.0, retry_after), self.max_wait))
         if entry is None or entry.seq < self._epoch:
-            # An echo: sent before the last 429 was answered, already explained.
+            self.safety.echoes += entry is not None  # an echo: sent before the last 429
             return self.limiter.free_at()
         self.fresh_rejections += 1
         self._epoch = self.limiter.next_seq

@@ -17,7 +17,8 @@ congestion estimate:
   the windows themselves are the bound again. A wrong belief then costs at most what the
   allowance had in flight when the next 429 came, never a full burst.
 - While 429s continue (no acceptance, or less than the shortest ceiling's period between
-  them), the pause grows: on top of the
+  them; each CLEAN_RUN acceptances per rejected attempt between them forgive one), the
+  pause grows: on top of the
   learner's resume time, the run holds for full jitter over `base * 2**(streak - 1)` (the
   first 429 trusts the learner alone), `base` being the shortest window in force (the
   burst window most likely to be the one refusing), capped by `max_wait`.
@@ -35,6 +36,12 @@ from .backoff import full_jitter
 from .limiter import MultiWindowLimiter
 
 __all__ = ["SafetyBound"]
+
+# This many acceptances per rejected attempt (a 429 and its echoes: sent before it, refused
+# after) is a rate of rejected attempts at the target's 2 %: learning, not 429s that
+# continue, so each such run forgives one 429 of the streak (a learner's relaxing probes,
+# one rejected attempt some seconds apart, once paused the run 8 s when told 100/10s).
+CLEAN_RUN = 50
 
 
 class SafetyBound:
@@ -55,6 +62,8 @@ class SafetyBound:
         self.clean = True  # something was accepted since it
         self.rng = rng if rng is not None else random.Random()
         self.streak = 0  # fresh 429s with no acceptance of a probe between them
+        self.since = 0  # acceptances of requests sent after the last fresh 429
+        self.echoes = 0  # 429s since then of requests sent before it (the learner counts)
         self.after = math.inf  # requests admitted at or after this seq are probes
         self.pauses: list[float] = []  # each extra pause taken, for reports and tests
 
@@ -65,11 +74,13 @@ class SafetyBound:
     def rejected(self, seq: int, now: float) -> float:
         """A fresh 429 of request `seq`: one probe at a time, and a growing pause.
         Returns the extra pause held (seconds, 0 for the first of a streak)."""
-        # The streak ends only with a clean stretch: something accepted since, and the
-        # shortest ceiling's period gone by without a 429.
-        if self.clean and now - self.last > self.limiter.span(self.memory):
-            self.streak = 0
-        self.last, self.clean = now, False
+        # The streak ends with a clean stretch (something accepted since, and the shortest
+        # ceiling's period gone by without a 429), and shrinks by each clean run.
+        long_ago = now - self.last > self.limiter.span(self.memory)
+        if self.clean:  # a leaky count: each clean run since forgives one 429
+            forgiven = self.since // (CLEAN_RUN * (1 + self.echoes))
+            self.streak = 0 if long_ago else max(0, self.streak - forgiven)
+        self.last, self.clean, self.since, self.echoes = now, False, 0, 0
         self.streak += 1
         self.after = self.limiter.next_seq
         self.limiter.cap = 1
@@ -85,6 +96,7 @@ class SafetyBound:
     def accepted(self, seq: int) -> None:
         """An acceptance: if of a probe sent after the last 429, widen the allowance."""
         self.clean = True
+        self.since += seq >= self.after
         cap = self.limiter.cap
         if cap is None or seq < self.after:
             return
