@@ -157,6 +157,44 @@ def test_another_client_spending_some_of_the_burst_window(seed: int) -> None:
     assert 80 <= learned[0].count <= 95 and learned[-1] == told[0]  # the quota kept
 
 
+def test_the_quota_is_lowered_only_by_a_second_429_with_nothing_accepted_between() -> None:
+    """A burst window in force, a 429 that only the 18 s quota lowered to what the young run
+    sent explains (33 of 1800) waits: someone else spending the burst window explains it
+    as well, and a lowered quota creeps back one request per 18 s (real time, another
+    client at 30 %: 1800 lowered to 573, 15x the limit). It is lowered once a second 429
+    comes with nothing sent after the first accepted in between."""
+    told = [Window(1800, 18.0)]
+
+    async def main() -> tuple[BudgetLearner, list[tuple[Window, ...]]]:
+        limiter = MultiWindowLimiter(told)
+        learner = BudgetLearner(limiter, told)
+        seen = []
+
+        async def answer(ok: bool, delay: float = 0.005) -> None:
+            slot = await limiter.acquire()
+            await asyncio.sleep(delay)
+            slot.release()
+            (learner.accepted if ok else learner.rejected)(slot)
+
+        for _ in range(30):
+            await answer(True, 0.0002)
+        await answer(False)  # the burst window: 30/20ms
+        await asyncio.sleep(1.0)
+        await answer(False)
+        seen.append(learner.windows)
+        await answer(True)
+        await answer(False)  # something went through since: it waits again
+        seen.append(learner.windows)
+        await answer(False)
+        seen.append(learner.windows)
+        return learner, seen
+
+    learner, seen = run(main())
+    assert seen[0] == seen[1] == (Window(30, 0.02), told[0])
+    assert seen[2] == (Window(30, 0.02), Window(33, 18.0))
+    assert learner.changes[-1].reason.endswith(", and again")
+
+
 def test_a_late_answer_of_the_burst_raises_its_count() -> None:
     """Ten go out at once and an eleventh is refused; two of the ten are answered after the
     429. The count read at the 429 is 8; the late acceptances make it 10 (the real-time

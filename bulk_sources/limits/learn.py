@@ -30,18 +30,16 @@ from collections.abc import Sequence
 from .burst_window import burst_options, late_answer
 from .evidence import Entry, Evidence
 from .limiter import MultiWindowLimiter, Slot
+from .lowering import Pending, first_lowering, lower_options, pending_lowering
 from .rules import (
     BISECT_CLEAN,
     MAX_BACKOFF,
     PRECISION,
-    UNLIKELY,
     WIDEN,
     Change,
-    Option,
     Rule,
     fmt,
     in_flight_bounds,
-    lowered,
     without_redundant,
 )
 from .safety import SafetyBound
@@ -78,6 +76,8 @@ class BudgetLearner:
         self._epoch = 0
         self._probe: tuple[int, Rule, float] | None = None
         self._unexplained = 0
+        self._pending: Pending | None = None
+        self._last_ok = -1  # the highest seq accepted
         self.last_accepted: float | None = None
         # Seeded unless told: a test's pauses are then repeatable; a run passes its own.
         self.safety = SafetyBound(
@@ -98,6 +98,7 @@ class BudgetLearner:
         self.log.note_accepted(entry, [rule.period for rule in self.rules])
         self.last_accepted = entry.stamp
         self._unexplained = 0
+        self._last_ok = max(self._last_ok, entry.seq)
         self.safety.accepted(entry.seq)
         self._late(entry)
         self._relax(entry.stamp)
@@ -168,10 +169,19 @@ class BudgetLearner:
     # -- inference ----------------------------------------------------------------------
 
     def _explain(self, x: Entry, now: float) -> None:
-        options = [*self._lower_options(x), *burst_options(self.log, x, self._copy())]
+        lowerings = lower_options(self.log, x, self.rules, self._copy)
+        options = [*(o for o, _ in lowerings), *burst_options(self.log, x, self._copy())]
         if self.last_accepted is None:
             options = []  # nothing went through yet: no count to learn, only to wait
-        if not options:
+        best = max(options, key=lambda o: o.rate, default=None)
+        pending, self._pending = self._pending, None
+        again = pending_lowering(self.rules, pending, self._last_ok, self._copy)
+        first = first_lowering(self.rules, best, lowerings) if best is not None else None
+        if again is not None:
+            best = again
+        elif best is not None and first is not None:
+            self._pending, best = (best, first, x.seq), None  # wait for a second 429
+        if best is None:
             # Nothing we sent explains it: someone else holds the budget. Wait the shortest
             # window, doubling while it lasts, up to the longest (no pounding, no fixed pause).
             periods = [r.period for r in self.rules]
@@ -180,7 +190,6 @@ class BudgetLearner:
             self.limiter.hold_until(now + self.limiter.span(wait))
             return
         self._unexplained = 0
-        best = max(options, key=lambda o: o.rate)
         before = self.windows
         self.rules = without_redundant(best.rules)
         self._probe = None
@@ -209,37 +218,6 @@ class BudgetLearner:
             rule.relax_at = now + rule.period * 2**rule.backoff
         self.changes.append(Change(now, before, self.windows, "429 on a probe: undone"))
         return True
-
-    def _lower_options(self, x: Entry) -> list[Option]:
-        """Lower a known window to what it held. Below its proven count that needs another
-        consumer of the budget to explain it, so such an option is weighed down."""
-        out = []
-        for i, rule in enumerate(self.rules):
-            if rule.ceiling is None:
-                continue  # a burst window's count is what went through; it widens instead
-            held = self._held(x, rule.period)
-            proven = self.proven(rule.period)
-            if not 1 <= held < rule.count:
-                continue
-            rules = self._copy()
-            # The 429 proves the count is at most `held` (what the limiter counted, late
-            # answers included), the acceptances that it is at least `floor`; between the
-            # two the lower keeps 429s rare (a busy machine's late stamps once made it 9 of
-            # a real 8, and the next run paid for it), and the creep probes upward.
-            floor = max(proven, self.log.floor(rule.period, x.admit - 2 * rule.period))
-            count = min(held, floor) if floor >= 1 else held
-            lowered(rules[i], count, x.admit)
-            rules[i].confirmed = held >= proven
-            rate = count / rule.period
-            reason = (
-                f"429 with {held} sent in the last {fmt(rule.period)} "
-                f"(most ever accepted in {fmt(rule.period)}: {proven})"
-            )
-            if held < proven:
-                rate *= UNLIKELY
-                reason += ": another consumer shares the budget"
-            out.append(Option(rate, reason, rules))
-        return out
 
     def _relax(self, now: float) -> None:
         if self._probe is not None:
