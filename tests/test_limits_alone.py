@@ -195,6 +195,18 @@ def test_the_quota_is_lowered_only_by_a_second_429_with_nothing_accepted_between
     assert learner.changes[-1].reason.endswith(", and again")
 
 
+def test_a_slow_start_stream_is_not_read_as_someone_elses_share() -> None:
+    # 20/2s at 0-200 ms each way, from a client slowed by 10 ms of its own work per request:
+    # the slow start spreads the sends, the 1 s guess holds 15 of its 19 at the next 429,
+    # and a widening raised the count by one (a late answer). Read as someone else's share,
+    # the count went 19, 15, 12 before the period widened: 13 x 429 for 8 (in real time too).
+    server = [Window(20, 2.0), *QUOTA]
+    out = simulate(server, QUOTA, 300, jitter=(0.2, 0.2), seed=0, cpu=0.01)
+    assert not any("someone else spends" in c for c in out.changes)
+    assert out.rejected <= 9
+    assert check(out, server, 300, latency=True) <= 1.55
+
+
 def test_a_late_answer_of_the_burst_raises_its_count() -> None:
     """Ten go out at once and an eleventh is refused; two of the ten are answered after the
     429. The count read at the 429 is 8; the late acceptances make it 10 (the real-time
