@@ -122,6 +122,22 @@ def test_a_syntax_error_says_line_and_column() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        ("SELECT FROM WHERE", "Expected table name but got 'WHERE' near 'WHERE'"),
+        ("SELECT a FROM t WHERE", "WHERE is incomplete near 'WHERE'"),
+        ("SELECT a FROM t JOIN", "Expected table name but got the end of the SQL near 'JOIN'"),
+    ],
+)
+def test_a_syntax_error_names_the_sqls_words_not_the_parsers_objects(sql: str, said: str) -> None:
+    # sqlglot describes these with its own reprs: "<Token token_type: TokenType.WHERE, ...>"
+    # and "Required keyword: 'this' missing for <class 'sqlglot.expressions...Where'>".
+    ((field, reason),) = _errors(sql)
+    assert field == "sql" and reason.endswith(said)
+    assert "<" not in reason and "TokenType" not in reason and "sqlglot" not in reason
+
+
 def test_two_statements_are_an_error() -> None:
     assert _errors(f"SELECT {COLUMNS} FROM t; DROP TABLE t") == [
         ("sql", "the SQL holds 2 statements; Statsig runs exactly one query")

@@ -5,6 +5,7 @@ Imported only when a catalog is checked: sqlglot is large and `--help` must stay
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -61,10 +62,26 @@ def _parse(text: str, dialect: str | None) -> list[exp.Expr | None]:
     return sqlglot.parse(text, read=dialect)
 
 
+# sqlglot's descriptions name its own objects: a token's repr, or the class of an expression
+# left incomplete. A user knows the SQL's words, not the parser's classes.
+_TOKEN = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: [^>]*>")
+_MISSING = re.compile(r"Required keyword: '\w+' missing for <class '(?:\w+\.)*(\w+)'>")
+_CLASS = re.compile(r"<class '(?:\w+\.)*(\w+)'>")
+
+
+def _plain(description: str) -> str:
+    text = _TOKEN.sub(
+        lambda m: "the end of the SQL" if m.group(1) == "SENTINEL" else repr(m.group(2)),
+        description,
+    )
+    text = _MISSING.sub(lambda m: f"{m.group(1).upper()} is incomplete", text)
+    return _CLASS.sub(lambda m: m.group(1).upper(), text)
+
+
 def _syntax_reason(exc: SqlglotError) -> str:
     if isinstance(exc, ParseError) and exc.errors:
         first = exc.errors[0]
-        what = str(first.get("description") or "a syntax error").rstrip(".")
+        what = _plain(str(first.get("description") or "a syntax error")).rstrip(".")
         near = str(first.get("highlight") or "").strip()
         at = f" near {near!r}" if near else ""
         return f"syntax error at line {first.get('line')}, column {first.get('col')}: {what}{at}"
