@@ -221,8 +221,9 @@ def _shared(
     Preferred (not weighed down as needing someone else) only when it is the safer reading:
     x came in the window's own period, most of it full, its count-th last send well before
     (a longer period refuses the next burst's first requests, not its last), and the other
-    reading is no widening at all or one that raises the count, a window of several bursts
-    that, once a pause lets it go at once, sends twice what the server takes. Without this,
+    reading is no widening at all or one that raises the count by half again or more, a
+    window of several bursts that, once a pause lets it go at once, sends twice what the
+    server takes. Without this,
     the young run's only option left lowered the quota to what it had sent (1800 to 386:
     38x the limit in real time)."""
     held = log.held(x, burst.period)

@@ -176,10 +176,11 @@ class BudgetLearner:
         best = max(options, key=lambda o: o.rate, default=None)
         pending, self._pending = self._pending, None
         again = pending_lowering(self.rules, pending, self._last_ok, self._copy)
-        first = first_lowering(self.rules, best, lowerings) if best is not None else None
         if again is not None:
             best = again
-        elif best is not None and first is not None:
+        elif (
+            best is not None and (first := first_lowering(self.rules, best, lowerings)) is not None
+        ):
             self._pending, best = (best, first, x.seq), None  # wait for a second 429
         if best is None:
             # Nothing we sent explains it: someone else holds the budget. Wait the shortest
