@@ -235,3 +235,20 @@ def test_a_late_answer_of_the_burst_raises_its_count() -> None:
     assert learner.windows[0] == Window(10, 1.0)
     assert learner.changes[-1].reason == "a late answer of the burst: counted"
     assert [str(w) for w in learner.changes[-1].before] == ["8/1s", "1800/15m"]
+
+
+@pytest.mark.parametrize(("jitter", "seed"), [(0.005, 0), (0.005, 1), (0.05, 2), (0.2, 1)])
+def test_a_project_whose_quota_is_far_below_the_pages(jitter: float, seed: int) -> None:
+    # 100 per 15 min behind a 20/1s burst window, told the page's 1800/15m. The quota's 429
+    # (100 sent in 5 s) was read as the 20/1s window refitted to 97/5.2s, widened past the
+    # quota (97/1377s), and once the quota was lowered, the lost 20/1s window's 429s as
+    # someone else's share of it (lowered to 18-30/15m): 3.8-6.8x, 96-139 x 429 for 300 rows.
+    server = [Window(20, 1.0), Window(100, 900.0)]
+    out = simulate(server, QUOTA, 300, jitter=(jitter, jitter), seed=seed)
+    assert len(out.accepted_at) == 300
+    # A rejected attempt takes a place in the quota for 15 minutes too, so the first 429
+    # that finds the quota costs a cycle of it: one more at the most.
+    assert out.finished <= limit(300, server) + 900 * 1.01
+    assert out.rejected <= 20
+    learned = settled(out)
+    assert learned[0].period < 2.0 and 90 <= learned[-1].count <= 100

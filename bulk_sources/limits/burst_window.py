@@ -47,13 +47,15 @@ def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
         return [*widened, *_shared(log, x, rules, bursts[0], widened)]
     between = between_options(log, x, _copy(rules))
     shortest = known[0].period
-    # Told only a long window (the current page's 15 minutes) and refused far under its
-    # count, the guess is 1/900 of it (1 s), the count what went through within the guess:
+    # Told only a long window (the current page's 15 minutes) and refused far under the
+    # count it was told (not the count a 429 lowered it to: a 100/15m project's 20/1s
+    # burst, refused at 30, was read as someone else's share of the quota, lowered to 18),
+    # the guess is 1/900 of it (1 s), the count what went through within the guess:
     # all of a burst sent faster than that, and no more than a guess-long stretch of a
     # steadier stream. Told a short window too, the count is what that window held, and the
     # guess a small share of it.
     held = log.held(x, shortest)
-    alone = len(known) == 1 and held * WIDEN < known[0].count
+    alone = len(known) == 1 and held * WIDEN < (known[0].ceiling or known[0].count)
     guess = shortest * (BURST_GUESS if alone else BURST_START)
     if alone:
         held = log.held(x, guess)
@@ -79,6 +81,7 @@ def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
     accepted = 0 if alone else log.held_accepted(x, shortest)
     held = max(1, accepted, log.proven(period))
     rule = Rule(held, period, None, lower=max(span, floor), confirmed=True, paced=alone)
+    rule.since = x.stamp
     if alone and span < period / WIDEN:
         rule.late = (x.seq, x.admit - span, x.stamp)
     rules = [*_copy(rules), rule]
@@ -96,6 +99,8 @@ def _widen(
     if burst.paced and gap > burst.period * WIDEN:
         # It held far under its count for several of its periods: another window refused.
         return []
+    if burst.paced and _held_up(log, burst):
+        return []  # another window refused
     lower = max(burst.lower, gap)
     # Below every known window the period is anyone's guess (widen fast: from 1/64 of a
     # short one by WIDEN, from 1/900 of a long one alone by BURST_WIDEN); between two known
@@ -111,22 +116,16 @@ def _widen(
     rules = _copy(rules)
     b = next(r for r in rules if r.ceiling is None)
     b.upper, b.count = upper, count
-    longer = [r for r in rules if r.ceiling is not None and r.period > lower]
-    if longer and period >= longer[0].period:
-        target = longer[0]
-        rules.remove(b)
-        if b.count < target.count:
-            lowered(target, b.count, x.admit)
-            target.confirmed = True
-        reason = f"429 again: the burst window of {b.count} is the {fmt(target.period)} one"
-        return [Option(target.count / target.period, reason, rules)]
+    merged = _merged(log, x, rules, b, lower, period)
+    if merged is not None:
+        return [merged]
     if upper <= lower:
         # The gap since the burst overstates the period when requests admitted after
         # the refused one reached the server before it; what went through is proof.
         period, lower = upper, upper * (1 - PRECISION)
     if period <= 0:
         return []  # answers out of order left no period the evidence supports
-    b.period, b.lower, b.late = period, lower, None
+    b.period, b.lower, b.late, b.since = period, lower, None, x.stamp
     b.count = max(burst.count, min(count, int(burst.count * period / (burst.period * 1.25))))
     possible = log.possible(x, period)
     if b.count / 2 <= possible < b.count:
@@ -139,6 +138,39 @@ def _widen(
     b.relax_at = x.admit + b.period * (1 if b.paced else WIDEN)
     reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
     return [Option(b.count / b.period, reason, rules)]
+
+
+def _held_up(log: Evidence, burst: Rule) -> bool:
+    """Since it was set, the burst window took nearly its count in each of several of its
+    periods without a 429: it is right, and a 429 now is another window's (a 100/15m
+    project's quota, read as its 20/1s burst window refitted to `97/5.2s`, lost the 20/1s
+    window and later read its 429s as someone else's share of the quota: 6.7x, 130 x 429)."""
+    taken = log.scan_proven(burst.period * WIDEN, since=burst.since)
+    return taken >= burst.count * (WIDEN - 1)
+
+
+def _merged(
+    log: Evidence, x: Entry, rules: list[Rule], b: Rule, lower: float, period: float
+) -> Option | None:
+    """Widened to a known window's period, the burst window is that window; widened past
+    every known one it is the longest, not a burst window longer than the quota. Told only
+    the quota, a burst window lasts at most 1/16 of it, as it holds at most 1/16 of its count
+    (_refit): a 100/15m project behind a 20/1s burst window was read as `97/5.2s` widened to
+    `97/1377s`, and the safety bound's pauses grew with that period (6.7x, 130 x 429)."""
+    known = [r for r in rules if r.ceiling is not None]
+    longer = [r for r in known if r.period > lower] or known[-1:]
+    reach = period * (WIDEN**2 if b.paced else 1.0)
+    if not longer or reach < longer[0].period:
+        return None
+    target = longer[0]
+    rules.remove(b)
+    # What the window held when x was refused, as proven: not the burst's count alone.
+    count = max(b.count, min(log.held(x, target.period), log.proven(target.period)))
+    if count < target.count:
+        lowered(target, count, x.admit)
+        target.confirmed = True
+    reason = f"429 again: the burst window of {b.count} is the {fmt(target.period)} one"
+    return Option(target.count / target.period, reason, rules)
 
 
 def late_answer(rules: list[Rule], entry: Entry) -> bool:

@@ -76,14 +76,15 @@ class Evidence:
             self._proven[period] = self._scan_proven(period)
         return self._proven[period]
 
-    def scan_proven(self, period: float) -> int:
-        """proven(period) from the log, not cached (for a period no rule watches yet)."""
-        return self._scan_proven(period)
+    def scan_proven(self, period: float, since: float = -math.inf) -> int:
+        """proven(period) from the log, not cached (for a period no rule watches yet), of
+        requests admitted at or after `since`."""
+        return self._scan_proven(period, since)
 
-    def _scan_proven(self, period: float) -> int:
+    def _scan_proven(self, period: float, since: float = -math.inf) -> int:
         best, admits = 0, list[float]()
         for e in self.entries:
-            if e.accepted:
+            if e.accepted and e.admit >= since:
                 insort(admits, e.admit)
                 best = max(best, len(admits) - bisect_right(admits, e.stamp - period))
         return best

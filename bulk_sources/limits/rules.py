@@ -56,6 +56,8 @@ class Rule:
     # (seq, since, at) of the 429 that found a tight burst: an acceptance answered after
     # `at` of a request admitted before it, since `since`, was in the burst and not counted.
     late: tuple[int, float, float] | None = None
+    # Burst windows: when this count and period were set (what was admitted since tests it).
+    since: float = -math.inf
 
     @property
     def judged_over(self) -> int:
