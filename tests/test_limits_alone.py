@@ -252,3 +252,16 @@ def test_a_project_whose_quota_is_far_below_the_pages(jitter: float, seed: int) 
     assert out.rejected <= 20
     learned = settled(out)
     assert learned[0].period < 2.0 and 90 <= learned[-1].count <= 100
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_burst_guess_after_the_quota_was_lowered_keeps_the_told_rate(seed: int) -> None:
+    # The same project at 0-200 ms: the burst window merged into the lowered quota (99/15m),
+    # the next cycle's 99 sent at once drew the 20/1s window's 429, and the guess took its
+    # period from the lowered quota's average rate (99 at 25x 0.11/s: 36 s), a window of
+    # 99 the quota made redundant, five cycles in a row: 3.3x and 4.6x, 50-78 x 429.
+    server = [Window(20, 1.0), Window(100, 900.0)]
+    out = simulate(server, QUOTA, 300, jitter=(0.2, 0.2), seed=seed)
+    assert len(out.accepted_at) == 300
+    assert out.finished <= 2.2 * limit(300, server)
+    assert out.rejected <= 30

@@ -55,7 +55,8 @@ def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
     # steadier stream. Told a short window too, the count is what that window held, and the
     # guess a small share of it.
     held = log.held(x, shortest)
-    alone = len(known) == 1 and held * WIDEN < (known[0].ceiling or known[0].count)
+    told = known[0].ceiling or known[0].count
+    alone = len(known) == 1 and held * WIDEN < told
     guess = shortest * (BURST_GUESS if alone else BURST_START)
     if alone:
         held = log.held(x, guess)
@@ -67,8 +68,8 @@ def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
     # Answered after x was sent (answers reorder): it proves no period, only >= 0.
     span = max(0.0, span)
     period = max(guess, span * 1.25)
-    if alone:  # nor faster than FASTEST times the long window's average rate
-        period = max(period, held * shortest / known[0].count / FASTEST)
+    if alone:  # nor faster than FASTEST times the long window's average rate, as told
+        period = max(period, held * shortest / told / FASTEST)
     if period > shortest / WIDEN or (held < log.proven(period) and not alone):
         # Spread over much of the shortest window: that window explains it better.
         return between
