@@ -69,7 +69,7 @@ def simulate(
                     if outbound:
                         await asyncio.sleep(outbound)
                     await work()
-                    slot.release()
+                    slot.release(refused=not ok)
                     if ok:
                         out.accepted_at.append(loop.time())
                         learner.accepted(slot)

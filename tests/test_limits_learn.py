@@ -61,9 +61,10 @@ def test_stricter_project_is_learned_window_by_window(scale: float) -> None:
     server = scaled(STRICT, scale)
     out = simulate(server, scaled(TOLD, scale), 1200)
     kept(out, server)
-    # 16; 22 when a 429 lowered a window to all the limiter counted, not to what the
+    # 13; 16 when a 429's freed slot carried one more request before the 429 was applied;
+    # 22 when a 429 lowered a window to all the limiter counted, not to what the
     # acceptances prove it takes (Evidence.floor, refused attempts included).
-    assert out.rejected == 16  # under 2 % of 1200
+    assert out.rejected == 13  # under 2 % of 1200
     assert learned(out) == [str(w) for w in server]
     # +0.4 %: the safety bound's growing pause while the 429s of learning come in a row.
     assert out.finished == pytest.approx(1867.0095455195572 * scale, rel=1e-9)
@@ -75,7 +76,9 @@ def test_unknown_burst_window_is_added_and_its_period_found(scale: float) -> Non
     server = scaled(BURST, scale)
     out = simulate(server, scaled(TOLD, scale), 1200)
     kept(out, server)
-    assert out.rejected == 9
+    # One per question, the same schedule: 9 when each 429's freed slot carried one more
+    # request before the 429 was applied.
+    assert out.rejected == 5
     burst = out.windows[0]
     assert burst.count == 20
     # Found within the bisection's precision (1/8), never shorter than the server's.

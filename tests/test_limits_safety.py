@@ -56,7 +56,11 @@ def drive(script: list[tuple[float, float, bool]]) -> tuple[BudgetLearner, list[
                 inbound, outbound, refused = script[todo.pop(0)]
                 slot = await limiter.acquire()
                 await asyncio.sleep(inbound + outbound)
-                slot.release()
+                admitted = limiter.next_seq
+                slot.release(refused=refused)
+                # A 429's slot goes to no one before the 429 is applied (it used to: one
+                # request more past every 429, before the bound could hold it).
+                assert not refused or limiter.next_seq == admitted
                 if refused:
                     probes_rejected += limiter.capped.get(slot.seq) == 1
                     learner.rejected(slot)

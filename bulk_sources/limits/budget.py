@@ -123,7 +123,11 @@ class SharedBudget:
         self._add_foreign([(s, s, None) for s in wall_stamps])
 
     def answered(self, slot: Slot, answer: Verdict, retry_after: float | None = None) -> None:
-        """After slot.release() (or cancel(): nothing is learned from a request never sent)."""
+        """The answer came back: release the slot and learn from it (after a cancel(),
+        nothing is learned from a request never sent). A 429's slot goes to the next request
+        only once the 429 is applied: the safety bound's one probe (limits/safety.py)."""
+        if slot.open:
+            slot.release(refused=answer == "rejected")
         rid = self._rids.pop(slot.seq, None)
         if self.memory is not None and rid is not None:
             # A cancelled slot was claimed too: close it, so no one counts it as in flight.

@@ -102,7 +102,11 @@ def _widen(
         return []
     if burst.paced and _held_up(log, burst):
         return []  # another window refused
-    lower = max(burst.lower, gap)
+    # Proven longer than the gap to the count-th latest of everything that may have reached
+    # the server before x (sent before x's answer, not only before x: admitted in the same
+    # instant after x, one got there first, and the gap to a burst 0.26 s back bisected a
+    # 50/200ms window to 0.266 s).
+    lower = max(burst.lower, x.admit - log.recent_stamp(x, burst.count, reach=True))
     # Below every known window the period is anyone's guess (widen fast: from 1/64 of a
     # short one by WIDEN, from 1/900 of a long one alone by BURST_WIDEN); between two known
     # ones each wrong guess is one rejected attempt (step, and overshoot little).
@@ -136,6 +140,14 @@ def _widen(
         b.count = possible
     if not _fits(log, x, b) and not _refit(log, x, b, burst, known[0]):
         return []  # no widening explains it: a known window (its quota) does
+    if b.paced and b.period <= burst.period and b.count >= burst.count:
+        # Bounded by what went through, the "widening" is the window in force, which let x
+        # go: it explains nothing (another client's share of 100/200ms was read as 99/0.26s
+        # widened to itself, three 429s in a row, the safety bound's pauses growing). Told
+        # only the quota, the other readings wait for a second 429 or lower the burst
+        # window's count; told a short window, the other reading lowers it for good, and a
+        # window kept as it is waits better (20/1s under 100/10s: 100/10s lowered to 20).
+        return []
     b.relax_at = x.admit + b.period * (1 if b.paced else WIDEN)
     reason = f"429 {fmt(gap)} after the burst: burst window widened to {b.window}"
     return [Option(b.count / b.period, reason, rules)]

@@ -130,11 +130,17 @@ class Evidence:
             best = min(best, accepted[latest[0]].stamp - accepted[first].admit)
         return best
 
-    def before(self, x: Entry) -> list[float]:
-        """Stamps of what was admitted before x (in flight then: +inf), newest first."""
-        stamps = [e.stamp for e in self.entries if e.seq < x.seq and e is not x]
-        stamps += [math.inf] * sum(s.seq < x.seq for s in self.limiter.open_slots())
-        return sorted(stamps, reverse=True)
+    def before(self, x: Entry, *, reach: bool = False) -> list[float]:
+        """Stamps of what was admitted before x (in flight then: +inf), newest first; with
+        `reach`, of everything that may have reached the server before x (admitted before
+        x's answer)."""
+        if reach:
+            stamps = [e.stamp for e in self.entries if e.admit < x.stamp and e is not x]
+            opened = sum(s.admitted_at < x.stamp for s in self.limiter.open_slots())
+        else:
+            stamps = [e.stamp for e in self.entries if e.seq < x.seq and e is not x]
+            opened = sum(s.seq < x.seq for s in self.limiter.open_slots())
+        return sorted([*stamps, *[math.inf] * opened], reverse=True)
 
     def held(self, x: Entry, period: float) -> int:
         """What the limiter counted in the window when it admitted x."""
@@ -158,7 +164,7 @@ class Evidence:
         before = (e for e in self.entries if e.seq < x.seq and e is not x)
         return sum(1 for e in before if e.accepted and e.stamp > edge)
 
-    def recent_stamp(self, x: Entry, k: int) -> float:
+    def recent_stamp(self, x: Entry, k: int, *, reach: bool = False) -> float:
         """Stamp of the k-th newest entry before x (-inf if there are fewer)."""
-        before = self.before(x)
+        before = self.before(x, reach=reach)
         return before[k - 1] if 1 <= k <= len(before) else -math.inf

@@ -30,11 +30,10 @@ class MultiWindowLimiter:
     period) plus `margin` seconds. `spacing`, if set, is a minimum gap between the moments
     acquire() returns, kept by `aiolimiter.AsyncLimiter(1, spacing)` after log admission (so
     the slot is held while pacing and the windows stay exact). `clock` defaults to the running
-    loop's time(); all stamps are in that clock.
-
-    The windows may change while running (set_windows: a learner lowers, relaxes or adds
-    them). `cap` bounds the requests in flight (None: no bound), `hold_until` admits nothing
-    before a time, `foreign_in_flight` counts requests another process has in flight."""
+    loop's time(); all stamps are in that clock. The windows may change while running
+    (set_windows: a learner lowers, relaxes or adds them). `cap` bounds the requests in
+    flight (None: no bound), `hold_until` admits nothing before a time, `foreign_in_flight`
+    counts requests another process has in flight."""
 
     def __init__(
         self,
@@ -267,7 +266,7 @@ class MultiWindowLimiter:
         self._open[slot.seq] = slot
         return slot
 
-    def _finish(self, slot: Slot, *, stamped: bool) -> float | None:
+    def _finish(self, slot: Slot, *, stamped: bool, refused: bool = False) -> float | None:
         self._in_flight -= 1
         self._open.pop(slot.seq, None)
         stamp = None
@@ -277,7 +276,9 @@ class MultiWindowLimiter:
                 self._log.append(stamp)
             else:
                 insort(self._log, stamp)
-        if self._waiters:
+        if self._waiters and refused:  # its 429 is applied first: the safety bound's probe
+            asyncio.get_running_loop().call_soon(self._wake)
+        elif self._waiters:
             self._wake()
         return stamp
 

@@ -27,11 +27,12 @@ class Slot:
     def open(self) -> bool:
         return self._limiter is not None
 
-    def release(self) -> None:
-        """The answer (or error, or timeout) came back: stamp the log with now."""
+    def release(self, *, refused: bool = False) -> None:
+        """The answer (or error, or timeout) came back: stamp the log with now. `refused`
+        (a 429): the slot goes to the next request only after the caller has applied it."""
         limiter, self._limiter = self._limiter, None
         if limiter is not None:
-            self.stamp = limiter._finish(self, stamped=True)
+            self.stamp = limiter._finish(self, stamped=True, refused=refused)
 
     def cancel(self) -> None:
         """The request was never sent: free the slot without a stamp."""

@@ -124,7 +124,6 @@ async def send_with_budget(
         journal.event(JOURNAL_EVENT, **sent, rid=rid)
         answer = await call()
         requests += 1
-        slot.release()
         kind = answer.kind
         limited = kind is AnswerKind.RATE_LIMITED
         answered = kind in (AnswerKind.OK, AnswerKind.EXISTS, AnswerKind.REJECTED)

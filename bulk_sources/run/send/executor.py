@@ -344,7 +344,5 @@ class Executor:
                 counters.requests_sent -= 1
                 counters.refused += 1
                 slot.cancel()  # the connection was refused: nothing reached the server
-            else:
-                slot.release()
             retry_after = parse_retry_after(answer.retry_after) if answer is not None else None
             self.budget.answered(slot, budget_verdict(answer), retry_after)

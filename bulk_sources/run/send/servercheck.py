@@ -122,7 +122,6 @@ async def _check_one(
             else client.update(row.name, {**full_update_body(row.body), "dryRun": True})
         )
         result.requests += 1
-        slot.release()
         kind = answer.kind
         accepted = kind in (AnswerKind.OK, AnswerKind.EXISTS, AnswerKind.REJECTED)
         limited = kind is AnswerKind.RATE_LIMITED
