@@ -311,3 +311,26 @@ async def test_type_creations_and_rows_share_one_budget(
     assert stats["mutations"] == 8  # four types, then four sources
     assert stats["rate_limited"] == 0
     assert stats["windows"][0]["max_arrivals_in_window"] <= 3
+
+
+async def test_a_429_on_a_type_creation_is_journaled_like_a_rows(
+    fake_server_factory: StartFakeServer, tmp_path: Path
+) -> None:
+    # The stand-in takes 1 per 100 ms; the run is told 10: the second type's create is
+    # refused, learned from, and sent again. Its 429 is in the journal (and so on the
+    # page's timeline), tied to the type's send by its rid.
+    server: FakeApiServer = await fake_server_factory(
+        FakeApiConfig(keys=[KEY], windows=[Window(1, 0.1)])
+    )
+    rows = [row(f"r{i}", idTypeMapping=f"type{i}ID=c") for i in range(2)]
+    path = write_catalog(tmp_path / "c.csv", rows)
+    told = (Window(10, 0.1),)
+    config = settings(server.url, tmp_path / "r", windows=told, create_unit_types=True)
+    report = await submit_catalog_async(path, config, ApiKey(KEY))
+    assert report.counts.get("created") == 2
+    assert server.state.stats()["rate_limited"] >= 1
+    journal = read_journal(report.run_dir)
+    sends = {e["rid"]: e["name"] for e in journal if e["event"] == "unit_type" and "rid" in e}
+    limited = [e for e in journal if e["event"] == "429" and e["rid"] in sends]
+    assert limited and all(e["key"] == f"unit type {sends[e['rid']]}" for e in limited)
+    assert all(e["row"] == 0 and e["wait"] >= 0 for e in limited)

@@ -27,12 +27,13 @@ class SendRecord(TypedDict):
 
 
 class RateLimitedRecord(TypedDict):
-    """A 429 answer to a row's request (the send with the same `rid`): not one of its attempts."""
+    """A 429 answer to a row's request (the send with the same `rid`): not one of its
+    attempts; or to a unit ID type's (its `unit_type` event has the `rid`): row 0."""
 
     event: Literal["429"]
     t: float  # wall clock, as the answer came
     rid: str
-    key: str
+    key: str  # the row's key, or "unit type NAME"
     row: int
     wait: float  # seconds the budget then held every worker (a window, a Retry-After)
 
