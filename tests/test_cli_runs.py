@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import calendar
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,3 +159,36 @@ def test_runs_says_when_the_report_dir_is_a_file_or_missing(
     assert "is not a directory" in capsys.readouterr().err
     assert main(["runs", "--report-dir", str(tmp_path / "none")]) == 0
     assert "(it does not exist yet)" in capsys.readouterr().out
+
+
+def test_runs_open_shows_the_newest_page_or_a_named_runs(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STATSIG_API_KEY", KEY)
+    reports = tmp_path / "reports"
+    catalog = write_catalog(tmp_path / "c.csv", [row(n) for n in names(2, "open")])
+    assert main(["submit", str(catalog), *_args(server, reports)]) == 0
+    [run] = [p for p in reports.iterdir() if p.name != "dry-runs"]
+    # A real process, its browser a script ($BROWSER, as Python's webbrowser reads it).
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" >> {opened}\n', encoding="utf-8")
+    browser.chmod(0o755)
+    env = {**os.environ, "BROWSER": str(browser)}
+    env.pop("DISPLAY", None)
+    cli = [sys.executable, "-m", "bulk_sources", "runs", "--report-dir", str(reports), "--open"]
+    done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"opening {run / 'report.html'}")
+    done = subprocess.run([*cli, run.name], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    page = (run / "report.html").resolve().as_uri()
+    assert opened.read_text(encoding="utf-8").split() == [page, page]
+
+    (reports / "empty").mkdir()
+    assert main(["runs", "--report-dir", str(reports), "--open", "empty"]) == 2
+    assert "has no report.html" in capsys.readouterr().err
+    assert main(["runs", "--report-dir", str(reports), "--open", "nothing-here"]) == 2
+    assert "no run folder nothing-here" in capsys.readouterr().err
+    assert main(["runs", "--report-dir", str(tmp_path / "none"), "--open"]) == 0
+    assert "has a page (report.html) yet" in capsys.readouterr().out

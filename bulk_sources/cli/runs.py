@@ -32,6 +32,14 @@ def register(subparsers: Any) -> None:
     runs.add_argument(
         "--json", action="store_true", help="one JSON document on stdout: {tool, report_dir, runs}"
     )
+    runs.add_argument(
+        "--open",
+        nargs="?",
+        const="",
+        metavar="RUN",
+        help="open the newest run's page (report.html) in the browser, or RUN's (a run "
+        "folder, or its name under --report-dir)",
+    )
     runs.set_defaults(func=run_runs)
 
 
@@ -44,6 +52,8 @@ def run_runs(args: argparse.Namespace) -> int:
     if where.exists() and not where.is_dir():
         raise UsageError(f"--report-dir {where} is not a directory; name the folder runs are in")
     entries = list_runs(where)
+    if args.open is not None:
+        return open_page(where, entries, args.open)
     if args.json:
         print_json(
             {
@@ -73,3 +83,31 @@ def lines(entry: RunEntry) -> list[str]:
     if entry.note:
         out.append(f"    note: {entry.note}")
     return out
+
+
+def open_page(where: Path, entries: list[RunEntry], run: str) -> int:
+    """Open RUN's report.html (the newest run that has one when RUN is empty)."""
+    import webbrowser
+
+    from ..run.record.page import PAGE_FILE as PAGE
+
+    if run:
+        folder = Path(run) if Path(run).is_dir() else where / run
+        if not folder.is_dir():
+            raise UsageError(f"no run folder {run} (nor {folder}); `bulk-sources runs` lists them")
+        page = folder / PAGE
+        if not page.is_file():
+            raise UsageError(
+                f"{folder} has no {PAGE} (a dry run, or a run stopped before its report): "
+                "its results.csv and summary.json say what happened"
+            )
+    else:
+        pages = [e.path / PAGE for e in entries if (e.path / PAGE).is_file()]
+        if not pages:
+            print(f"no run in {where} has a page ({PAGE}) yet")
+            return 0
+        page = pages[0]
+    print(f"opening {page}")
+    if not webbrowser.open(page.resolve().as_uri()):
+        print("no browser could be started here: open that file in one")
+    return 0
