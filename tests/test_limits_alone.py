@@ -270,3 +270,14 @@ def test_a_burst_guess_after_the_quota_was_lowered_keeps_the_told_rate(seed: int
     assert len(out.accepted_at) == 300
     assert out.finished <= 2.2 * limit(300, server)
     assert out.rejected <= 30
+
+
+@pytest.mark.parametrize("count", [10, 20, 50])
+def test_a_100_row_run_at_loopback_keeps_its_429s_to_two_percent(count: int) -> None:
+    # At 0-5 ms each way, 4 in flight past the proven count made the burst window's first
+    # 429 four of 104 attempts (10/1s and 50/1s). Twice the fastest guessed burst rate (50/s
+    # under 1800/15m) at 5 ms round trips needs 2 in flight: the first 429 and one more.
+    server = [Window(count, 1.0), *QUOTA]
+    out = simulate(server, QUOTA, 100, jitter=(0.005, 0.005), seed=0)
+    assert out.rejected <= 2
+    assert check(out, server, 100, latency=True) <= 1.25

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import deque
 from collections.abc import Sequence
 
 from .burst_window import burst_options, late_answer
@@ -40,12 +41,16 @@ from .rules import (
     Rule,
     fmt,
     in_flight_bounds,
+    past_proven,
     without_redundant,
 )
 from .safety import SafetyBound
 from .windows import Window
 
 __all__ = ["BudgetLearner", "Change", "Rule"]
+
+# Round trips the in-flight bound past a proven count is read from (their median).
+RTTS = 16
 
 
 class BudgetLearner:
@@ -78,6 +83,7 @@ class BudgetLearner:
         self._unexplained = 0
         self._pending: Pending | None = None
         self._last_ok = -1  # the highest seq accepted
+        self._rtts: deque[float] = deque(maxlen=RTTS)  # the last answers' round trips
         self.last_accepted: float | None = None
         # Seeded unless told: a test's pauses are then repeatable; a run passes its own.
         self.safety = SafetyBound(
@@ -150,6 +156,8 @@ class BudgetLearner:
 
     def _record(self, slot: Slot, accepted: bool | None) -> Entry | None:
         entry = self.log.record(slot, accepted)
+        if entry is not None and accepted is not None:
+            self._rtts.append(entry.stamp - entry.admit)
         if entry is not None:
             self.log.prune(entry.stamp, keep=2 * max(r.period for r in self.rules))
         return entry
@@ -320,7 +328,9 @@ class BudgetLearner:
 
     def _apply(self) -> None:
         probed = self._probe[0] if self._probe is not None else None
-        proven, caps = in_flight_bounds(self.rules, self.proven, probed, self.probe_cap)
+        rtt = sorted(self._rtts)[len(self._rtts) // 2] if self._rtts else None
+        flying = past_proven(self.rules, rtt, self.probe_cap)
+        proven, caps = in_flight_bounds(self.rules, self.proven, probed, flying)
         guard = self._probe[1].window if self._probe is not None else None
         self.limiter.set_windows(self.windows, proven=proven, caps=caps, guard=guard)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from .windows import Window, format_period
 
-__all__ = ["Change", "Option", "Rule", "in_flight_bounds"]
+__all__ = ["Change", "Option", "Rule", "in_flight_bounds", "past_proven"]
 
 # A burst window starts at this share of the shortest known period and widens by WIDEN per
 # repeat, so its period is found in at most log_WIDEN(64) = 3 wrong guesses at any scale.
@@ -114,6 +114,21 @@ def without_redundant(rules: list[Rule]) -> list[Rule]:
 
 def fmt(seconds: float) -> str:
     return format_period(seconds) if math.isfinite(seconds) else "ever"
+
+
+def past_proven(rules: list[Rule], rtt: float | None, most: int) -> int:
+    """How many may fly past a window's proven count, the round trips' median being `rtt`:
+    enough to send at twice FASTEST times the longest told window's average rate (the
+    fastest burst protection the learner guesses: the slow start is not what holds a run
+    below it), at least 2 (one alone turns a burst into a sequence: 50 at 5 ms round trips
+    take 0.25 s of a 1 s cycle) and at most `most`. Each one more is one more rejected
+    attempt when an unknown window fills: at 0-5 ms, 4 made a 100-row run's first 429 four.
+    """
+    if rtt is None:
+        return most
+    longest = max(rules, key=lambda r: r.period)
+    rate = FASTEST * (longest.ceiling or longest.count) / longest.period
+    return max(2, min(most, math.ceil(2 * rate * rtt)))
 
 
 def in_flight_bounds(
