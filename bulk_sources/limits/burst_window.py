@@ -158,7 +158,7 @@ def _held_up(log: Evidence, burst: Rule) -> bool:
     periods without a 429: it is right, and a 429 now is another window's (a 100/15m
     project's quota, read as its 20/1s burst window refitted to `97/5.2s`, lost the 20/1s
     window and later read its 429s as someone else's share of the quota: 6.7x, 130 x 429)."""
-    taken = log.scan_proven(burst.period * WIDEN, since=burst.since)
+    taken = log.taken_since(burst.period * WIDEN, burst.since)
     return taken >= burst.count * (WIDEN - 1)
 
 

@@ -76,15 +76,19 @@ class Evidence:
             self._proven[period] = self._scan_proven(period)
         return self._proven[period]
 
-    def scan_proven(self, period: float, since: float = -math.inf) -> int:
-        """proven(period) from the log, not cached (for a period no rule watches yet), of
-        requests admitted at or after `since`."""
-        return self._scan_proven(period, since)
+    def scan_proven(self, period: float) -> int:
+        """proven(period) from the log, not cached (for a period no rule watches yet)."""
+        return self._scan_proven(period)
 
-    def _scan_proven(self, period: float, since: float = -math.inf) -> int:
+    def taken_since(self, period: float, since: float) -> int:
+        """The most of our own requests admitted at or after `since` that were accepted
+        inside one period (another process's answers come late: no proof of a window)."""
+        return self._scan_proven(period, since, own=True)
+
+    def _scan_proven(self, period: float, since: float = -math.inf, own: bool = False) -> int:
         best, admits = 0, list[float]()
         for e in self.entries:
-            if e.accepted and e.admit >= since:
+            if e.accepted and e.admit >= since and (e.seq >= 0 or not own):
                 insort(admits, e.admit)
                 best = max(best, len(admits) - bisect_right(admits, e.stamp - period))
         return best
