@@ -69,6 +69,7 @@ examples:
 examples:
   bulk-sources runs                          every run under reports/, newest first
   bulk-sources runs --report-dir /tmp/reports --json
+  bulk-sources runs --open                   the newest run's page in the browser
 """,
     "validate": """\
 examples:
