@@ -183,6 +183,11 @@ class SharedBudget:
         self._foreign_stamps.extend(done for _, done, _ in moved)
         self.learner.foreign(moved)
 
+    def resumes_in(self) -> float:
+        """Seconds until a request could be admitted if nothing else changes: what a 429
+        just taken holds every worker for (its journal record's `wait`)."""
+        return max(0.0, self.limiter.free_at() - asyncio.get_running_loop().time())
+
     def window_wait(self) -> str:
         """A wait for a full window in words, "" if none is full: how long, which window,
         and its cause ("waiting 139 s for the 15m window: 1,800 requests recorded on this

@@ -9,7 +9,6 @@ Creating is mutations: each request takes a slot of the run's budget and is jour
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 from collections.abc import Awaitable, Callable
@@ -132,9 +131,8 @@ async def send_with_budget(
         if limited:
             # Journaled like a row's 429 (the page's timeline and the journal show every
             # rejected attempt); no catalog row: row 0, the type's name as the key.
-            wait = budget.limiter.free_at() - asyncio.get_running_loop().time()
             name = f"unit type {sent.get('name', '')}"
-            journal.rate_limited(rid=rid, key=name, row=0, wait=wait)
+            journal.rate_limited(rid=rid, key=name, row=0, wait=budget.resumes_in())
             continue
         tries += 1
         if answered or answer.stops_run or tries >= max_attempts:

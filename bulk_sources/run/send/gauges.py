@@ -105,8 +105,7 @@ def journal_429(
 ) -> None:
     """Journal a 429 right after the budget took it: the wait is the hold it left on every
     worker. A journal that can't be written stops the run (its send record stands)."""
-    wait = budget.limiter.free_at() - asyncio.get_running_loop().time()
     try:
-        journal.rate_limited(rid=rid, key=row.key, row=row.row, wait=wait)
+        journal.rate_limited(rid=rid, key=row.key, row=row.row, wait=budget.resumes_in())
     except OSError as exc:
         stop(f"can't write the journal: {exc}")
