@@ -41,6 +41,7 @@ from .rules import (
     Rule,
     fmt,
     in_flight_bounds,
+    may_ask,
     past_proven,
     without_redundant,
 )
@@ -77,6 +78,7 @@ class BudgetLearner:
         self.changes: list[Change] = []
         self.rejections = 0
         self.fresh_rejections = 0
+        self.answers = 0  # own requests answered: a bisection is asked within a share
         self.log = Evidence(limiter)
         self._epoch = 0
         self._probe: tuple[int, Rule, float] | None = None
@@ -101,6 +103,7 @@ class BudgetLearner:
         entry = self._record(slot, True)
         if entry is None:
             return
+        self.answers += 1
         self.log.note_accepted(entry, [rule.period for rule in self.rules])
         self.last_accepted = entry.stamp
         self._unexplained = 0
@@ -128,6 +131,7 @@ class BudgetLearner:
         """Learn from a 429 and return when sending may resume (clock time)."""
         entry = self._record(slot, False)
         self.rejections += 1
+        self.answers += 1
         now = self._now()
         if retry_after is not None:
             self.limiter.hold_until(now + min(max(0.0, retry_after), self.max_wait))
@@ -255,8 +259,7 @@ class BudgetLearner:
             if now < rule.relax_at or self._probe is not None:
                 continue
             before, old = self.windows, Rule(**vars(rule))
-            # A burst window keeps the count one burst got through; only its period is
-            # refined (probing its count would cost a 429 per try for nothing new).
+            # A burst window keeps the count one burst got through (a probe of it is a 429).
             ceiling = rule.ceiling if rule.ceiling is not None else rule.count
             if rule.ceiling is None:
                 # Bisect between what 429s proved and the lesser of the period in force
@@ -267,6 +270,12 @@ class BudgetLearner:
                 and rule.upper > 0
                 and rule.upper - rule.lower > rule.upper * PRECISION
             ):
+                if not may_ask(rule, self.rejections, self.answers):
+                    # No question, only what went through proves: asked again a period on.
+                    rule.period, rule.relax_at = min(rule.period, rule.upper), now + rule.period
+                    if rule.period < old.period:
+                        self._changed(now, before, "what went through: a shorter burst window")
+                    continue
                 rule.period = (rule.lower + rule.upper) / 2
                 rule.relax_at = now + rule.period * rule.judged_over
                 reason = "clean periods: probing a shorter burst window"

@@ -10,7 +10,7 @@ from typing import Any
 
 from .windows import Window, format_period
 
-__all__ = ["Change", "Option", "Rule", "in_flight_bounds", "past_proven"]
+__all__ = ["Change", "Option", "Rule", "in_flight_bounds", "may_ask", "past_proven", "round_up"]
 
 # A burst window starts at this share of the shortest known period and widens by WIDEN per
 # repeat, so its period is found in at most log_WIDEN(64) = 3 wrong guesses at any scale.
@@ -22,10 +22,18 @@ WIDEN = 4.0
 # BURST_WIDEN per repeat: 1 s, 2.5 s, 6.25 s, 15.6 s.
 BURST_GUESS = 1 / 900
 FASTEST = 25.0
-BURST_WIDEN = 2.5
+BURST_WIDEN = 1.5
+# Rate limits are configured in round periods (the pages' own: 10 s, 15 min), so a paced
+# guess widens to the next of these multiples of the first guess (1 s for 15 min) at least
+# BURST_WIDEN past it: 1 s, 2 s, 5 s, 10 s. A round guess that holds is often exact, where
+# one of 2.5 s for 2 s costs a quarter of the rate, or a bisection's 429s to recover it.
+ROUND = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900)
 # A burst window's period is refined by bisection until known within this share; each step
 # is judged after this many of its periods (a wrong one draws its 429 in the first).
 PRECISION = 1 / 8
+# A bisection step is asked only while rejected attempts stay within this share of answers:
+# half the 2 % the run's 429s are held to, the other half for the 429s no one can avoid.
+ASK_SHARE = 1 / 64
 BISECT_CLEAN = 2
 MAX_BACKOFF = 10
 # Past a window's proven count, requests in flight are bounded by the probe cap or this share
@@ -110,6 +118,25 @@ def without_redundant(rules: list[Rule]) -> list[Rule]:
         or not any(k.period >= r.period and k.count <= r.count for k in known)
     ]
     return sorted(kept, key=lambda r: r.period)
+
+
+def may_ask(rule: Rule, rejections: int, answers: int) -> bool:
+    """Whether a bisection step of a burst window may be asked. Told only the quota, the
+    period was guessed round from it (ROUND) and is likely the server's own, so a step below
+    it is a question the server answers with a 429: asked only while the run's rejected
+    attempts, that one included, stay within ASK_SHARE of its answers. A 100-row run that
+    found a 20/2s window with two 429s asks none (each would be one more 1 % of its
+    attempts). Told a short window too, the period is a guess in steps of WIDEN, bisected
+    as it comes (held, a 10/1s window guessed at 2.5 s runs 2.5 times too slow)."""
+    return not rule.paced or rejections + 1 <= answers * ASK_SHARE
+
+
+def round_up(period: float, unit: float) -> float:
+    """The least round multiple of `unit` (ROUND) that is at least `period`, else `period`."""
+    for m in ROUND:
+        if unit * m >= period * (1 - 1e-9):
+            return unit * m
+    return period
 
 
 def fmt(seconds: float) -> str:
