@@ -18,8 +18,8 @@ BURST_START = 1 / 64
 WIDEN = 4.0
 # Told only a long window (the current page's 15 minutes), the first guess is 1/900 of it
 # (1 s for 15 min), or the period at which the burst's count is FASTEST times the long
-# window's average rate if longer (50/s for 1800/15m: 100 at once guesses 2 s), widened by
-# BURST_WIDEN per repeat: 1 s, 2.5 s, 6.25 s, 15.6 s.
+# window's average rate if longer (50/s for 1800/15m: 100 at once guesses 2 s), widened on
+# each repeat to a round period (ROUND) at least BURST_WIDEN longer.
 BURST_GUESS = 1 / 900
 FASTEST = 25.0
 BURST_WIDEN = 1.5
@@ -31,10 +31,10 @@ ROUND = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900)
 # A burst window's period is refined by bisection until known within this share; each step
 # is judged after this many of its periods (a wrong one draws its 429 in the first).
 PRECISION = 1 / 8
+BISECT_CLEAN = 2
 # A bisection step is asked only while rejected attempts stay within this share of answers:
 # half the 2 % the run's 429s are held to, the other half for the 429s no one can avoid.
 ASK_SHARE = 1 / 64
-BISECT_CLEAN = 2
 MAX_BACKOFF = 10
 # Past a window's proven count, requests in flight are bounded by the probe cap or this share
 # of the proven count (slow start: a wrong guess wastes at most ~3 % of what is known to go).
