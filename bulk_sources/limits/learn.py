@@ -271,10 +271,7 @@ class BudgetLearner:
                 and rule.upper - rule.lower > rule.upper * PRECISION
             ):
                 if not may_ask(rule, self.rejections, self.answers):
-                    # No question, only what went through proves: asked again a period on.
-                    rule.period, rule.relax_at = min(rule.period, rule.upper), now + rule.period
-                    if rule.period < old.period:
-                        self._changed(now, before, "what went through: a shorter burst window")
+                    rule.relax_at = now + rule.period  # asked again a period on
                     continue
                 rule.period = (rule.lower + rule.upper) / 2
                 rule.relax_at = now + rule.period * rule.judged_over
