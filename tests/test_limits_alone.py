@@ -87,6 +87,18 @@ def test_a_100_row_run_finds_a_two_second_window_without_questions(
     assert settled(out)[0] == Window(20, 2.0)
 
 
+def test_a_period_that_is_not_round_is_still_bisected_once_the_run_can_pay() -> None:
+    # 20/1.5s: guessed 1 s, widened to the round 2 s, and bisected once the run's 429s,
+    # the question's included, are within 1/64 of its answers (from ~320 answers on). A
+    # share that never let it ask would keep 2 s: 1.33x the limit to the end.
+    server = [Window(20, 1.5), *QUOTA]
+    out = simulate(server, QUOTA, 1200, jitter=(0.005, 0.005))
+    assert check(out, server, 1200, latency=True) <= 1.1
+    assert out.rejected <= 6
+    burst = settled(out)[0]
+    assert burst.count == 20 and 1.5 <= burst.period <= 1.5 * (1 + 1 / 8)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_steady_stream_at_high_latency_does_not_overcount_the_burst(seed: int) -> None:
     # 0-200 ms each way: the tool's slow start runs near 20/s, so the first 429 meets a
