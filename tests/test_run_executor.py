@@ -176,9 +176,12 @@ def test_a_redirect_or_a_refused_certificate_stops_the_run(tmp_path: Path, answe
 
 def test_429_holds_every_worker_and_is_not_an_attempt(tmp_path: Path) -> None:
     """Nothing was accepted yet, so no window explains the 429s: the budget holds for the
-    shortest window (10 s + 100 ppm), then sends one probe, then the rest."""
+    shortest window that may be refusing (told one window alone, 10 s, that is burst
+    protection not seen yet: 1/900 of it, + 100 ppm), then sends one probe, then the rest.
+    Holding the whole window kept a run whose first request met another run's burst
+    waiting a whole quota (15 minutes)."""
     sender = ScriptedSender({"a": [limited()], "b": [limited()]})
-    until = 0.25 + 10.0 * (1 + 1e-4)
+    until = 0.25 + 10.0 / 900 * (1 + 1e-4)
 
     async def scenario() -> None:
         executor = make_executor(sender, tmp_path, concurrency=2, max_attempts=1)
@@ -209,8 +212,9 @@ def test_each_429_is_journalled_with_its_row_and_the_wait_it_caused(tmp_path: Pa
     assert [(r["key"], r["row"]) for r in records] == [("key-a", 2), ("key-b", 3)]
     assert [sends[r["rid"]]["key"] for r in records] == ["key-a", "key-b"]  # the 429'd sends
     assert all(sends[r["rid"]]["attempt"] == 1 for r in records)
-    # a's held every worker for the shortest window; b's Retry-After raised the hold to 30 s.
-    assert [r["wait"] for r in records] == pytest.approx([10.001, 30.0], abs=1e-3)
+    # a's held every worker for the shortest window that may be refusing (1/900 of the one
+    # told: burst protection); b's Retry-After raised the hold to 30 s.
+    assert [r["wait"] for r in records] == pytest.approx([10.001 / 900, 30.0], abs=1e-3)
     assert all(r["at"].endswith("Z") and isinstance(r["t"], float) for r in records)
     assert sender.sent("a") == pytest.approx([0.0, 30.25])
 

@@ -93,7 +93,8 @@ def test_stop_now_cuts_the_grace_short(tmp_path: Path) -> None:
 
 
 def test_a_stop_during_a_retry_wait_ends_at_once(tmp_path: Path) -> None:
-    sender = ScriptedSender({"a": [UNAVAILABLE], "b": [limited()]})
+    # b's 429 says to wait 10 s: the run holds, and a waits to retry, when the stop comes.
+    sender = ScriptedSender({"a": [UNAVAILABLE], "b": [limited("10")]})
     delay = retry_delays(1)[0]
     seen: list[str] = []
 

@@ -51,13 +51,19 @@ def burst_options(log: Evidence, x: Entry, rules: list[Rule]) -> list[Option]:
     # Told only a long window (the current page's 15 minutes) and refused far under the
     # count it was told (not the count a 429 lowered it to: a 100/15m project's 20/1s
     # burst, refused at 30, was read as someone else's share of the quota, lowered to 18),
+    # a quarter of it, or half of it by more than the precision when the rest are other
+    # processes' sends (a run started beside another that had sent 600 of 1800 read its
+    # first 429 as the quota lowered to 602, and stalled 16x; the earlier page's 900 of
+    # the page's 1800 is the quota's),
     # the guess is 1/900 of it (1 s), the count what went through within the guess:
     # all of a burst sent faster than that, and no more than a guess-long stretch of a
     # steadier stream. Told a short window too, the count is what that window held, and the
     # guess a small share of it.
     held = log.held(x, shortest)
     told = known[0].ceiling or known[0].count
-    alone = len(known) == 1 and held * WIDEN < told
+    mine = held - log.held_by_others(x, shortest)
+    far = held * WIDEN < told or (mine * WIDEN < told and held * 2 < told * (1 - PRECISION))
+    alone = len(known) == 1 and far
     guess = shortest * (BURST_GUESS if alone else BURST_START)
     if alone:
         held = log.held(x, guess)

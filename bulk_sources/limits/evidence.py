@@ -151,6 +151,11 @@ class Evidence:
         edge = x.admit - self.limiter.span(period)
         return sum(1 for s in self.before(x) if s > edge)
 
+    def held_by_others(self, x: Entry, period: float) -> int:
+        """Of what held counts, other processes' sends (answered)."""
+        edge = x.admit - self.limiter.span(period)
+        return sum(1 for e in self.entries if e.seq < 0 and e.stamp > edge)
+
     def possible(self, x: Entry, period: float) -> int:
         """Requests that may have reached the server in the window of `period` before x:
         sent before x's answer, answered (or not yet) after x's send less the period. A 429

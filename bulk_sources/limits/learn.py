@@ -12,8 +12,7 @@ the server):
   every known window, a new short window (burst protection) is the most permissive
   hypothesis; it is widened after each repeat until it explains the 429s or merges into a
   known window. A 429 after at least two full bursts of the shortest window, far under the
-  longer one, is a window between them (hidden_window.py), widened in smaller steps;
-  burst windows are burst_window.py.
+  longer one, is a window between them (hidden_window.py); burst windows: burst_window.py.
 - Learned windows are provisional: after clean periods they creep back toward the ceiling,
   one request at a time, and the limiter lets at most `probe_cap` requests be in flight past a
   window's proven count, so a wrong guess costs at most that many rejected attempts.
@@ -43,6 +42,7 @@ from .rules import (
     in_flight_bounds,
     may_ask,
     past_proven,
+    shortest_refusing,
     without_redundant,
 )
 from .safety import SafetyBound
@@ -196,9 +196,10 @@ class BudgetLearner:
             self._pending, best = (best, first, x.seq), None  # wait for a second 429
         if best is None:
             # Nothing we sent explains it: someone else holds the budget. Wait the shortest
-            # window, doubling while it lasts, up to the longest (no pounding, no fixed pause).
+            # window that may be refusing, doubling while it lasts, up to the longest (no
+            # pounding, no fixed pause).
             periods = [r.period for r in self.rules]
-            wait = min(min(periods) * 2**self._unexplained, max(periods))
+            wait = min(shortest_refusing(periods) * 2**self._unexplained, max(periods))
             self._unexplained += 1
             self.limiter.hold_until(now + self.limiter.span(wait))
             return

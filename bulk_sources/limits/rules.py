@@ -4,13 +4,22 @@ constants of the inference (every one a share or a multiple of the windows' own 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .windows import Window, format_period
 
-__all__ = ["Change", "Option", "Rule", "in_flight_bounds", "may_ask", "past_proven", "round_up"]
+__all__ = [
+    "Change",
+    "Option",
+    "Rule",
+    "in_flight_bounds",
+    "may_ask",
+    "past_proven",
+    "round_up",
+    "shortest_refusing",
+]
 
 # A burst window starts at this share of the shortest known period and widens by WIDEN per
 # repeat, so its period is found in at most log_WIDEN(64) = 3 wrong guesses at any scale.
@@ -141,6 +150,14 @@ def round_up(period: float, unit: float) -> float:
 
 def fmt(seconds: float) -> str:
     return format_period(seconds) if math.isfinite(seconds) else "ever"
+
+
+def shortest_refusing(periods: Sequence[float]) -> float:
+    """The shortest window that may be the one refusing, what an unexplained 429 waits and
+    the safety bound's pauses grow from: the shortest in force, or with one window alone
+    (the quota told alone), the burst protection not learned yet, 1/900 of it (1 s for
+    15 min; a run whose first request met another run's burst waited the whole quota)."""
+    return min(periods) if len(periods) > 1 else periods[0] * BURST_GUESS
 
 
 def past_proven(rules: list[Rule], rtt: float | None, most: int) -> int:

@@ -21,7 +21,8 @@ congestion estimate:
   pause grows: on top of the
   learner's resume time, the run holds for full jitter over `base * 2**(streak - 1)` (the
   first 429 trusts the learner alone), `base` being the shortest window in force (the
-  burst window most likely to be the one refusing), capped by `max_wait`.
+  burst window most likely to be the one refusing; with the quota alone in force, the
+  shortest burst window guessed, 1/900 of it: 1 s for 15 min), capped by `max_wait`.
 
 Every constant is a window's own period or count, so the bound behaves the same at any time
 scale.
@@ -34,6 +35,7 @@ import random
 
 from .backoff import full_jitter
 from .limiter import MultiWindowLimiter
+from .rules import shortest_refusing
 
 __all__ = ["SafetyBound"]
 
@@ -86,8 +88,8 @@ class SafetyBound:
         self.limiter.cap = 1
         if self.streak < 3:
             return 0.0
-        windows = self.limiter.windows
-        base = self.limiter.span(min(w.period for w in windows)) if windows else 1.0
+        periods = [w.period for w in self.limiter.windows] or [1.0]
+        base = self.limiter.span(shortest_refusing(periods))
         pause = full_jitter(self.streak - 3, base=base, cap=self.max_wait, rng=self.rng)
         self.limiter.hold_until(now + pause)
         self.pauses.append(pause)
