@@ -35,7 +35,7 @@ BURST_WIDEN = 1.5
 # Rate limits are configured in round periods (the pages' own: 10 s, 15 min), so a paced
 # guess widens to the next of these multiples of the first guess (1 s for 15 min) at least
 # BURST_WIDEN past it: 1 s, 2 s, 5 s, 10 s. A round guess that holds is often exact, where
-# one of 2.5 s for 2 s costs a quarter of the rate, or a bisection's 429s to recover it.
+# one of 2.5 s for 2 s costs a fifth of the rate, or a bisection's 429s to recover it.
 ROUND = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900)
 # A burst window's period is refined by bisection until known within this share; each step
 # is judged after this many of its periods (a wrong one draws its 429 in the first).
