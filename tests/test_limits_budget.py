@@ -226,3 +226,39 @@ def test_two_processes_learn_the_unknown_burst_window_together(
     exact = max(exact_schedule(1200, server)[-1], exact_schedule(600, server, first, late)[-1])
     # Started late, it learns the burst window while the other one fills it: 1.2-1.6x.
     assert finished / exact <= (1.5 if not late else 2.0)
+
+
+@pytest.mark.parametrize(("answers", "free"), [(True, 1.1), (False, 31.0)])
+def test_a_run_blocked_by_another_process_in_flight_looks_for_its_answers(
+    tmp_path: Path, answers: bool, free: float
+) -> None:
+    """With none of its own requests in flight, no answer of its own comes to read the other
+    process's news by: a run whose window is full of the other's sends in flight must look
+    again, or it waits for ever (two processes on the virtual clock did, at 9/24ms learned).
+    The other answers at 0.1 s (the window frees a period on), or dies (its sends count as
+    answered at the timeout, 30 s)."""
+    windows = [Window(5, 1.0)]
+
+    async def main() -> float:
+        a = budget(tmp_path, windows)
+        a.restore()
+        other = BudgetMemory("project-x", 200.0, directory=tmp_path, clock=wall)
+        for i in range(5):  # the other process's five sends, in flight
+            other.record_sent(f"other-{i}", wall())
+
+        async def answer() -> None:
+            await asyncio.sleep(0.1)
+            for i in range(5):
+                other.record_done(f"other-{i}", wall(), ok=True)
+
+        task = asyncio.create_task(answer()) if answers else None
+        slot = await a.acquire()
+        if task is not None:
+            await task
+        a.close()
+        other.close()
+        return slot.admitted_at
+
+    at = run(main())
+    # Within the recheck's share of the window (1/8 s) after it frees.
+    assert free <= at <= free + 1.0 / 8 + 1e-9

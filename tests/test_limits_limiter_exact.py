@@ -301,26 +301,10 @@ def test_estimate_finish_is_the_exact_schedule_from_log_and_in_flight() -> None:
         assert limiter.estimate_finish(0) == 0.0
         # With the held request completing now, the next 6 land where the estimate said.
         estimate = limiter.estimate_finish(6)
-        assert limiter.next_free_delay() == limiter.estimate_finish(1)
         held.release()
         times = await admit_all(limiter, 6)
         assert times[-1] - 20.0 == pytest.approx(estimate, abs=EPS)
-        assert limiter.next_free_delay() > 0
-
-    run(main())
-
-
-def test_next_free_delay_counts_queued_waiters() -> None:
-    async def main() -> None:
-        limiter = MultiWindowLimiter([Window(1, 1.0)], margin=0.0, drift=0.0)
-        assert limiter.next_free_delay() == 0.0
-        (await limiter.acquire()).release()
-        assert limiter.next_free_delay() == 1.0
-        waiters = [asyncio.create_task(admit_all(limiter, 1)) for _ in range(3)]
-        await asyncio.sleep(0.5)
-        assert limiter.waiting == 3
-        assert limiter.next_free_delay() == 3.5
-        assert await asyncio.gather(*waiters) == [[1.0], [2.0], [3.0]]
+        assert limiter.estimate_finish(1) > 0
 
     run(main())
 

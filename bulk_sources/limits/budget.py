@@ -61,6 +61,8 @@ class SharedBudget:
         self._saved = self.learner.remembered()
         self.restored = 0
         self.attempts = 0
+        if memory is not None:
+            self.limiter.recheck = self._refresh
 
     def _remembered(self) -> list[Window]:
         if self.memory is None:
@@ -117,6 +119,17 @@ class SharedBudget:
             self.memory.append_locked({"rid": rid, "sent": self._wall()})
         self._absorb(self.memory.take_news())
         return True
+
+    def _refresh(self) -> None:
+        """Read the others' news while only their sends in flight block us (the limiter asks:
+        no answer of ours is coming to read them by). A memory that cannot be read now
+        still lets a dead process's sends expire by the timeout."""
+        assert self.memory is not None
+        try:
+            news = self.memory.sync()
+        except OSError:
+            news = Delta()
+        self._absorb(news)
 
     def add_history(self, wall_stamps: Sequence[float]) -> None:
         """Completion stamps (wall clock) the memory does not know, e.g. from a journal."""

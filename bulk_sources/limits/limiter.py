@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager, suppress
 from aiolimiter import AsyncLimiter
 
 from .slot import Slot
-from .windows import DRIFT, Window, exact_schedule
+from .windows import DRIFT, RECHECK_SHARE, Window, exact_schedule
 
 __all__ = ["MultiWindowLimiter", "Slot"]
 
@@ -33,7 +33,7 @@ class MultiWindowLimiter:
     loop's time(); all stamps are in that clock. The windows may change while running
     (set_windows: a learner lowers, relaxes or adds them). `cap` bounds the requests in
     flight (None: no bound), `hold_until` admits nothing before a time, `foreign_in_flight`
-    counts requests another process has in flight."""
+    counts requests another process has in flight (`recheck` reads their answers)."""
 
     def __init__(
         self,
@@ -64,6 +64,7 @@ class MultiWindowLimiter:
         self._foreign = 0
         self._waiters: deque[asyncio.Future[Slot]] = deque()
         self._timer: asyncio.TimerHandle | None = None
+        self.recheck: Callable[[], None] | None = None
         self._set(windows)
 
     def span(self, period: float) -> float:
@@ -189,20 +190,9 @@ class MultiWindowLimiter:
         self._prune(self._now())
         return list(self._log)
 
-    def next_free_delay(self) -> float:
-        """Seconds a new acquire() would wait now, behind the queued waiters.
-
-        In-flight requests are assumed to complete now, so this is a lower bound while any
-        are in flight.
-        """
-        return self.estimate_finish(self.waiting + 1)
-
     def estimate_finish(self, n: int) -> float:
-        """Seconds from now until n more requests could all be admitted (zero latency).
-
-        Seeded with the log plus in-flight requests counted as completing now; queued
-        waiters are not included. With spacing, it is modelled as a 1/spacing window.
-        """
+        """Seconds from now until n more requests could all be admitted (zero latency, in-flight
+        ones completing now, queued waiters not included, spacing as a 1/spacing window)."""
         if n <= 0:
             return 0.0
         now = self._now()
@@ -215,8 +205,8 @@ class MultiWindowLimiter:
         return max(0.0, exact_schedule(n, windows, history, start=start)[-1] - now)
 
     def overfull(self) -> bool:
-        """True when the requests in flight (ours and others') and the stamps break a window:
-        another process took the slot we were just given."""
+        """True when in-flight requests (ours, others') and stamps break a window: another
+        process took the slot we were just given."""
         now = self._now()
         self._prune(now)
         in_flight = self._in_flight + self._foreign
@@ -297,12 +287,22 @@ class MultiWindowLimiter:
                 continue
             at = self._free_at(now)
             if at is None:
-                return  # only a release or cancel can help; both call _wake
+                if self._in_flight == 0 and self.recheck is not None:
+                    # Only others' sends in flight block: no answer of ours will come to
+                    # read theirs by, so look again (a share of the shortest window late).
+                    delay = min(span for _, span in self._spans) / RECHECK_SHARE
+                    self._timer = asyncio.get_running_loop().call_later(delay, self._recheck)
+                return  # else only a release or cancel can help; both call _wake
             if at > now:
                 self._timer = self._call_at(at, now)
                 return
             self._waiters.popleft()
             head.set_result(self._grant(now))
+
+    def _recheck(self) -> None:
+        if self.recheck is not None:
+            self.recheck()
+        self._wake()
 
     def _call_at(self, at: float, now: float) -> asyncio.TimerHandle:
         loop = asyncio.get_running_loop()

@@ -44,6 +44,10 @@ EARLIER_WINDOWS: tuple[Window, ...] = (Window(100, 10.0), Window(900, 900.0))
 # on 15 min, 1 ms on 10 s), so a test with windows scaled x0.02 is the real run scaled.
 DRIFT = 1e-4
 
+# Blocked by another process's requests in flight, a limiter looks for their answers this
+# often per shortest window: the wait that adds is at most that share of the window.
+RECHECK_SHARE = 8
+
 
 def format_period(seconds: float) -> str:
     """10s, 15m, 200ms; a period that is none of these in seconds."""
