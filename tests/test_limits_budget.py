@@ -168,10 +168,14 @@ def test_a_window_wait_names_the_window_and_what_filled_it(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("seed", "late"), [(0, 0.0), (1, 0.0), (2, 0.0), (0, 1.0), (1, 1.5), (7, 1.0)]
+    ("seed", "late", "cpu"),
+    [
+        *[(0, 0.0, 0.0), (1, 0.0, 0.0), (2, 0.0, 0.0), (0, 1.0, 0.0), (1, 1.5, 0.0)],
+        *[(7, 1.0, 0.0), (3, 0.0, 0.001), (16, 0.003, 0.001)],
+    ],
 )
 def test_two_processes_learn_the_unknown_burst_window_together(
-    tmp_path: Path, seed: int, late: float
+    tmp_path: Path, seed: int, late: float, cpu: float
 ) -> None:
     """The lab's two processes x 600 rows on one key, on the virtual clock: the page's
     100/200ms + 1800/18s (x0.02), told only the quota, 0-5 ms each way. Each learns the
@@ -179,7 +183,10 @@ def test_two_processes_learn_the_unknown_burst_window_together(
     The second one starts `late`: its first request met the other's burst, with nothing
     of its own accepted yet, and it waited the whole quota window (9-10x); or a later
     429 found the quota a quarter full of the other's sends and was read as the quota
-    lowered to that (602/18s: 16x in real time, 4-42x here)."""
+    lowered to that (602/18s: 16x in real time, 4-42x here). `cpu` is each process's own
+    work per request on its one event loop, half before the send, half after the answer:
+    with it, a second 429 in the burst that a widening explained confirmed the quota's
+    lowering from 1800 to 95 instead (49.8x here and once in real time)."""
     server = [Window(100, 0.2), Window(1800, 18.0)]
     told = [Window(1800, 18.0)]
     rng = random.Random(seed)
@@ -193,15 +200,22 @@ def test_two_processes_learn_the_unknown_burst_window_together(
         accepted: list[float] = []
         refused = 0
 
-        async def worker(b: SharedBudget, queue: list[int]) -> None:
+        async def work(busy: asyncio.Lock) -> None:
+            if cpu:
+                async with busy:
+                    await asyncio.sleep(cpu / 2)
+
+        async def worker(b: SharedBudget, queue: list[int], busy: asyncio.Lock) -> None:
             nonlocal refused
             while queue:
                 queue.pop()
                 while True:
                     slot = await b.acquire()
+                    await work(busy)
                     await asyncio.sleep(rng.uniform(0.0, 0.005))
                     ok = strict.admit("k", loop.time()) is None
                     await asyncio.sleep(rng.uniform(0.0, 0.005))
+                    await work(busy)
                     b.answered(slot, "accepted" if ok else "rejected")
                     if ok:
                         accepted.append(loop.time())
@@ -211,8 +225,8 @@ def test_two_processes_learn_the_unknown_burst_window_together(
         async def process(b: SharedBudget, start: float) -> None:
             await asyncio.sleep(start)
             b.restore()
-            queue = list(range(600))
-            await asyncio.gather(*(worker(b, queue) for _ in range(16)))
+            queue, busy = list(range(600)), asyncio.Lock()
+            await asyncio.gather(*(worker(b, queue, busy) for _ in range(16)))
 
         await asyncio.gather(process(budgets[0], 0.0), process(budgets[1], late))
         for b in budgets:

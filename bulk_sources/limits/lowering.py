@@ -6,7 +6,8 @@ someone else spending a shorter window: another client of the project, at 30 % o
 left the burst window 94 of its 100, and the young run's one option lowered the 18 s quota
 from 1800 to what it had sent, 573 (15x the limit in real time, since a lowered window
 creeps back one request per period). Waiting costs one rejected attempt, the probe, when the
-lowering is right.
+lowering is right. The second 429 confirms it only if no widening of the burst window explains
+that one better (learn.py).
 """
 
 from __future__ import annotations
