@@ -53,6 +53,10 @@ SERVERS: dict[str, tuple[list[Window], Window | None, str]] = {
     "stricter": (scaled(Window(50, 10), Window(450, 900)), None, "<= 1.10x, 429s <= 2 %"),
     "burst": (scaled(Window(1800, 900)), scaled(Window(20, 2))[0], "<= 1.15x, 429s <= 2 %"),
 }
+# Cases beside one run per server: two runs on one key (together, or the second 0.5 s late;
+# at 0.5 s the first has sent 3 of the 12 bursts, so the exact limit is the same), and
+# another client using 30 % of the budget.
+EXTRA = ("two", "two-late", "other")
 SERVER_LABEL = {
     "page": "100/10s + 1800/15m (the page)",
     "earlier": "100/10s + 900/15m (earlier page)",
@@ -169,19 +173,26 @@ async def one_server(name: str, n: int, work: Path) -> list[Row]:
     return rows
 
 
-async def two_processes(work: Path) -> Row:
+async def two_processes(work: Path, late: float = 0.0) -> Row:
+    """Two runs of 600 rows on one key, the second started `late` seconds after the first
+    (0.5 s is 25 s unscaled: into the first one's learning)."""
     windows = scaled(*STAND_IN_WINDOWS)
     async with FakeApiServer(FakeApiConfig(keys=[KEY], windows=windows)) as server:
         state = work / "state"
         catalogs = [write_catalog(work / f"two-{p}.csv", f"two_{p}", 600) for p in "ab"]
-        results = await asyncio.gather(*(submit(server.url, c, work, state) for c in catalogs))
+
+        async def one(catalog: Path, start: float) -> tuple[int, dict[str, Any]]:
+            await asyncio.sleep(start)
+            return await submit(server.url, catalog, work, state)
+
+        results = await asyncio.gather(one(catalogs[0], 0.0), one(catalogs[1], late))
         ratio, rejected, requests = measure(server, windows, 0, 1200)
         created = sum(s["counts"].get("created", 0) for _, s in results)
         code = max(c for c, _ in results)
         return Row(
             "page, two processes x 600 rows",
             1200,
-            "together",
+            f"second {late:g} s late" if late else "together",
             ratio,
             rejected,
             requests,
@@ -252,7 +263,7 @@ async def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        help=f"lab cases: one of {', '.join([*SERVERS, 'two', 'other'])}; with --matrix: "
+        help=f"lab cases: one of {', '.join([*SERVERS, *EXTRA])}; with --matrix: "
         "cells whose name contains it, e.g. 20/1s-0-200ms or busy",
     )
     parser.add_argument(
@@ -266,10 +277,10 @@ async def main() -> None:
 
         await run_matrix(args.only or [])
         return
-    unknown = set(args.only or []) - {*SERVERS, "two", "other"}
+    unknown = set(args.only or []) - {*SERVERS, *EXTRA}
     if unknown:
         parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
-    wanted = args.only or [*SERVERS, "two", "other"]
+    wanted = args.only or [*SERVERS, *EXTRA]
     rows: list[Row] = []
     started = time.time()
     for n in args.sizes:
@@ -278,9 +289,10 @@ async def main() -> None:
                 with tempfile.TemporaryDirectory() as tmp:
                     rows += await one_server(name, n, Path(tmp))
                 print(table(rows[-2:]).splitlines()[-2:][0], file=sys.stderr, flush=True)
-    if "two" in wanted:
-        with tempfile.TemporaryDirectory() as tmp:
-            rows.append(await two_processes(Path(tmp)))
+    for name, late in (("two", 0.0), ("two-late", 0.5)):
+        if name in wanted:
+            with tempfile.TemporaryDirectory() as tmp:
+                rows.append(await two_processes(Path(tmp), late))
     if "other" in wanted:
         with tempfile.TemporaryDirectory() as tmp:
             rows.append(await other_client(Path(tmp), 1200))
