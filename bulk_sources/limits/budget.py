@@ -256,6 +256,7 @@ class SharedBudget:
         }
 
     def close(self) -> None:
+        self.limiter.recheck = None  # a waiter left behind must not read a closed memory
         if self.memory is not None:
             self.memory.close()
 
