@@ -1,6 +1,7 @@
 """The real-time matrix's cells on the virtual clock (tests/budget_sim.py): seconds, not 25 min.
 
     PYTHONPATH=.:tests:benchmarks .venv/bin/python benchmarks/sim_matrix.py [-v] [--low-quota]
+        [--grid]
 
 Each cell of budget_matrix.py (16 workers, inbound and answer latency each uniform in
 0..HI, told what the real cell tells the tool) for seeds 0 and 1: time / exact limit, 429s,
@@ -29,6 +30,10 @@ LOW_QUOTA = [
     ((Window(50, 1.0), Window(200, 900.0)), 400),
 ]
 LOW_SEEDS = range(6)
+# Burst protection off the matrix's round 1 s and 2 s (the page publishes neither count nor
+# period): every count with every period, beside the page's 1800/15m, told the quota alone.
+GRID_COUNTS = (5, 15, 30, 100)
+GRID_PERIODS = (0.5, 1.5, 3.0, 5.0, 30.0)
 
 
 def main(verbose: bool) -> None:
@@ -74,7 +79,31 @@ def low_quota() -> None:
             print(f"{name:38} {' '.join(runs)}")
 
 
+def grid() -> None:
+    """Each GRID burst window at 300 and 1200 rows, 0-5 and 0-50 ms, seed 0: time / limit,
+    429s / attempts in %, and the burst window in force at the end."""
+    print("burst windows off the matrix (+ 1800/15m, told the quota alone), seed 0")
+    print("| burst | 300 rows, 0-5 ms | 0-50 ms | 1200 rows, 0-5 ms | 0-50 ms |")
+    print("| --- | --- | --- | --- | --- |")
+    for count in GRID_COUNTS:
+        for period in GRID_PERIODS:
+            server = [Window(count, period), *PAGE]
+            cols = []
+            for rows in (300, 1200):
+                exact = limit(rows, server)
+                for latency in (0.005, 0.05):
+                    out = simulate(server, list(PAGE), rows, jitter=(latency, latency))
+                    share = 100 * out.rejected / (rows + out.rejected)
+                    learned = [str(w) for w in out.windows if w.period < PAGE[0].period]
+                    cols.append(
+                        f"{out.finished / exact:.2f}x {share:.1f} % {' '.join(learned) or '-'}"
+                    )
+            print(f"| {Window(count, period)} | {' | '.join(cols)} |", flush=True)
+
+
 if __name__ == "__main__":
     main("-v" in sys.argv[1:])
     if "--low-quota" in sys.argv[1:]:
         low_quota()
+    if "--grid" in sys.argv[1:]:
+        grid()

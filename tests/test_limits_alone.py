@@ -313,3 +313,20 @@ def test_a_100_row_run_at_loopback_keeps_its_429s_to_two_percent(count: int) -> 
     out = simulate(server, QUOTA, 100, jitter=(0.005, 0.005), seed=0)
     assert out.rejected <= 2
     assert check(out, server, 100, latency=True) <= 1.25
+
+
+def test_a_burst_count_read_short_is_raised_by_what_went_through() -> None:
+    """100/500ms, told the quota alone, 0-5 ms each way: one request admitted after the
+    refused one reached the server before it, so the first 429 read 99 (`99/1980ms`, the
+    period at the fastest burst rate guessed). Then 100 went through within 0.25 s, which a
+    99-count window of 1.98 s (or of any period past the first guess) refuses: the count
+    was short. Not raised, no bisection could start either, and the run stayed at half the
+    rate or less (4.3x); raised, the period is bisected toward the server's."""
+    server = [Window(100, 0.5), *QUOTA]
+    out = simulate(server, QUOTA, 1200, jitter=(0.005, 0.005))
+    assert len(out.accepted_at) == 1200
+    assert out.rejected <= 0.02 * 1200
+    assert any("more than its count went through" in c for c in out.changes)
+    burst = settled(out)[0]
+    assert burst.count == 100 and burst.period < 1.98
+    assert out.finished / limit(1200, server) < 2.5

@@ -27,7 +27,7 @@ import random
 from collections import deque
 from collections.abc import Sequence
 
-from .burst_window import burst_options, late_answer
+from .burst_window import burst_options, counted_short, late_answer
 from .evidence import Entry, Evidence
 from .limiter import MultiWindowLimiter, Slot
 from .lowering import Pending, first_lowering, lower_options, pending_lowering
@@ -259,6 +259,8 @@ class BudgetLearner:
             # A burst window keeps the count one burst got through (a probe of it is a 429).
             ceiling = rule.ceiling if rule.ceiling is not None else rule.count
             if rule.ceiling is None:
+                if counted_short(self.log, rule):
+                    self._changed(now, before, "more than its count went through: counted")
                 # Bisect between what 429s proved and the lesser of the period in force
                 # and what went through proves (clean periods alone prove nothing).
                 rule.upper = min(rule.period, self.log.tightest(rule.count + 1))

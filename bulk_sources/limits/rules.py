@@ -75,6 +75,8 @@ class Rule:
     late: tuple[int, float, float] | None = None
     # Burst windows: when this count and period were set (what was admitted since tests it).
     since: float = -math.inf
+    # Burst windows: its count was lowered for someone else's share (below what went through).
+    shared: bool = False
 
     @property
     def judged_over(self) -> int:
