@@ -50,10 +50,16 @@ class Cell:
     told: tuple[Window, ...] | None = None  # None: the tool's real defaults
     max_wait: float | None = None
     busy: bool = False
+    answer: bool = True  # False: answers leave at once (the issue's "inbound latency")
 
     @property
     def shortest(self) -> Window:
         return min(self.windows, key=lambda w: w.period)
+
+    @property
+    def jitter(self) -> tuple[float, float]:
+        """Max inbound and max answer latency."""
+        return (self.latency, self.latency if self.answer else 0.0)
 
 
 def cells() -> list[Cell]:
@@ -69,6 +75,9 @@ def cells() -> list[Cell]:
     # The issue's told target: the earlier page's windows x0.2, told, 0-100 ms: <= 1.08x.
     page02 = (Window(100, 2.0), Window(1800, 180.0))
     out.append(Cell("told-x0.2-100/10s+1800/15m-0-100ms-1200", page02, 0.1, 1200, page02))
+    # The same as the issue measured it: 0-100 ms inbound, answers at once.
+    name = "told-x0.2-100/10s+1800/15m-0-100ms-in-1200"
+    out.append(Cell(name, page02, 0.1, 1200, page02, answer=False))
     earlier = (Window(100, 0.5), Window(900, 45.0))
     stricter = (Window(50, 0.2), Window(450, 18.0))
     told05 = (Window(1800, 45.0),)  # the tool's default ceiling, scaled
@@ -102,7 +111,7 @@ def target(cell: Cell, limit: float) -> float:
     if cell.latency <= 0.05 * short.period or limit <= 0:
         return 1.25
     cycles = cell.rows / short.count
-    return 1.25 + cycles * 2 * cell.latency / limit
+    return 1.25 + cycles * sum(cell.jitter) / limit
 
 
 @dataclass
@@ -138,7 +147,8 @@ HEAD = (
 
 
 async def one(cell: Cell) -> Result:
-    faults = FaultConfig(latency=(0.0, cell.latency), answer_latency=(0.0, cell.latency), seed=1)
+    inbound, answer = cell.jitter
+    faults = FaultConfig(latency=(0.0, inbound), answer_latency=(0.0, answer), seed=1)
     config = FakeApiConfig(keys=[KEY], windows=list(cell.windows), faults=faults)
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:

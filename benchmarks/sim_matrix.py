@@ -46,8 +46,7 @@ def main(verbose: bool) -> None:
         goal = target(cell, exact)
         told = list(cell.told) if cell.told else list(PAGE)
         for seed in SEEDS:
-            jitter = (cell.latency, cell.latency)
-            out = simulate(list(cell.windows), told, cell.rows, jitter=jitter, seed=seed)
+            out = simulate(list(cell.windows), told, cell.rows, jitter=cell.jitter, seed=seed)
             ratio, tried = out.finished / exact, cell.rows + out.rejected
             allowed = 0 if cell.name.startswith("told") else 0.02 * tried
             ok = ratio <= goal and out.rejected <= allowed
