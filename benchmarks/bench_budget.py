@@ -271,11 +271,16 @@ async def main() -> None:
         action="store_true",
         help="the real-time matrix and the compressed latency/busy cases (budget_matrix.py)",
     )
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="with --matrix: every chosen cell with CPU-bound processes beside it",
+    )
     args = parser.parse_args()
     if args.matrix:
         from budget_matrix import run_matrix
 
-        await run_matrix(args.only or [])
+        await run_matrix(args.only or [], busy=args.busy)
         return
     unknown = set(args.only or []) - {*SERVERS, *EXTRA}
     if unknown:

@@ -1,6 +1,6 @@
 """The budget in real time (issue 16): burst protection the tool is not told, at real latency.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_budget.py --matrix [--only CELL ...]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_budget.py --matrix [--only CELL ...] [--busy]
 
 Real-time cells: a stand-in with the page's 1800/15m and burst protection {10, 20, 50 per
 1 s, 20 per 2 s} (the issue's servers), inbound and answer latency each uniform in {0-5,
@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench_budget import KEY, measure, submit, write_catalog
@@ -170,8 +170,12 @@ async def one(cell: Cell) -> Result:
     )
 
 
-async def run_matrix(only: list[str]) -> None:
+async def run_matrix(only: list[str], busy: bool = False) -> None:
+    """The chosen cells (names containing one of `only`, all if empty); `busy`: each with
+    the busy cells' burners beside it, named with a `-busy` suffix."""
     chosen = [c for c in cells() if not only or any(o in c.name for o in only)]
+    if busy:
+        chosen = [replace(c, name=f"{c.name}-busy", busy=True) for c in chosen if not c.busy]
     started = time.time()
     load = os.getloadavg()
     print(HEAD, flush=True)
