@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from itertools import pairwise
 
 import pytest
 from budget_sim import Outcome, limit, simulate
@@ -220,6 +221,29 @@ def test_a_budget_someone_else_holds_is_not_pounded() -> None:
 
     # 1, 2, 4, ... seconds apart, capped at the longest window.
     assert run(main()) == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 63.0, 123.0]
+
+
+def test_a_budget_someone_else_holds_for_ever_is_waited_on_without_bound_errors() -> None:
+    """Told one short window that someone else fills for good: every 429 is unexplained.
+    The wait doubles up to the window and stays there; the count of doublings once grew
+    without end, and the 1,025th 429 raised OverflowError (2**1025 as a float)."""
+
+    async def main() -> list[float]:
+        limiter = MultiWindowLimiter([Window(20, 1.0)], drift=0.0)
+        learner = BudgetLearner(limiter, [Window(20, 1.0)], max_wait=10.0)
+        times = []
+        for _ in range(1100):
+            slot = await limiter.acquire()
+            slot.release()
+            times.append(slot.admitted_at)
+            learner.rejected(slot)
+        return times
+
+    times = run(main())
+    gaps = [b - a for a, b in pairwise(times)]
+    # The learner's wait (at most the window) plus the safety bound's pause (max_wait).
+    assert max(gaps) <= 1.0 + 10.0 + 1e-9
+    assert min(gaps[-100:]) >= 1.0 - 1e-9
 
 
 @pytest.mark.parametrize("n", [240, 1200])

@@ -196,7 +196,8 @@ class BudgetLearner:
             # pounding, no fixed pause).
             periods = [r.period for r in self.rules]
             wait = min(shortest_refusing(periods) * 2**self._unexplained, max(periods))
-            self._unexplained += 1
+            if wait < max(periods):  # doubling ends at the longest (2**1025 overflows)
+                self._unexplained += 1
             self.limiter.hold_until(now + self.limiter.span(wait))
             return
         self._unexplained = 0
