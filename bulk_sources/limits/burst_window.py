@@ -218,13 +218,16 @@ def counted_short(log: Evidence, rule: Rule) -> bool:
     through, it is consistent with the acceptances again, and can be bisected (100/500ms
     read as `99/1980ms`, with 100 accepted within 0.25 s, stayed so all run: 4.3x). Not a
     count lowered for someone else's share: that one is below what went through by design
-    (raised back, each next burst drew a 429 and the safety bound's pauses grew: 26x)."""
-    raised = False
+    (raised back, each next burst drew a 429 and the safety bound's pauses grew: 26x).
+    Sets `rule.upper` from the same scan: the period is at most the tightest span that held
+    more than its count."""
+    raised, tightest = False, log.tightest(rule.count + 1)
     for _ in range(8):
-        if not rule.paced or rule.shared or log.tightest(rule.count + 1) > rule.lower:
+        if not rule.paced or rule.shared or tightest > rule.lower:
             break
         rule.count = max(rule.count + 1, log.scan_proven(rule.lower))
-        raised = True
+        raised, tightest = True, log.tightest(rule.count + 1)
+    rule.upper = min(rule.period, tightest)
     return raised
 
 

@@ -259,12 +259,10 @@ class BudgetLearner:
             before, old = self.windows, Rule(**vars(rule))
             # A burst window keeps the count one burst got through (a probe of it is a 429).
             ceiling = rule.ceiling if rule.ceiling is not None else rule.count
-            if rule.ceiling is None:
-                if counted_short(self.log, rule):
-                    self._changed(now, before, "more than its count went through: counted")
-                # Bisect between what 429s proved and the lesser of the period in force
-                # and what went through proves (clean periods alone prove nothing).
-                rule.upper = min(rule.period, self.log.tightest(rule.count + 1))
+            # Bisect between what 429s proved and the lesser of the period in force and
+            # what went through proves (clean periods alone prove nothing).
+            if rule.ceiling is None and counted_short(self.log, rule):
+                self._changed(now, before, "more than its count went through: counted")
             if (
                 rule.ceiling is None
                 and rule.upper > 0
