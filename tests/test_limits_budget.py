@@ -4,16 +4,14 @@ starts from what was sent and learned, and the report says where the budget came
 from __future__ import annotations
 
 import asyncio
-import random
 from pathlib import Path
 
 import pytest
 from virtual_clock import most_overlapping, run
 
-from bulk_sources.fakeapi.limits import RateLimiter
 from bulk_sources.limits.budget import SharedBudget
 from bulk_sources.limits.state import BudgetMemory
-from bulk_sources.limits.windows import Window, exact_schedule
+from bulk_sources.limits.windows import Window
 
 WINDOWS = [Window(10, 100.0)]
 EPOCH = 1.0e9
@@ -165,81 +163,6 @@ def test_a_window_wait_names_the_window_and_what_filled_it(tmp_path: Path) -> No
         r"\d\d:\d\d, 3 of them by earlier runs",
         full,
     ), full
-
-
-@pytest.mark.parametrize(
-    ("seed", "late", "cpu"),
-    [
-        *[(0, 0.0, 0.0), (1, 0.0, 0.0), (2, 0.0, 0.0), (0, 1.0, 0.0), (1, 1.5, 0.0)],
-        *[(7, 1.0, 0.0), (3, 0.0, 0.001), (16, 0.003, 0.001)],
-    ],
-)
-def test_two_processes_learn_the_unknown_burst_window_together(
-    tmp_path: Path, seed: int, late: float, cpu: float
-) -> None:
-    """The lab's two processes x 600 rows on one key, on the virtual clock: the page's
-    100/200ms + 1800/18s (x0.02), told only the quota, 0-5 ms each way. Each learns the
-    burst window it is not told while reading the other's sends from the shared memory.
-    The second one starts `late`: its first request met the other's burst, with nothing
-    of its own accepted yet, and it waited the whole quota window (9-10x); or a later
-    429 found the quota a quarter full of the other's sends and was read as the quota
-    lowered to that (602/18s: 16x in real time, 4-42x here). `cpu` is each process's own
-    work per request on its one event loop, half before the send, half after the answer:
-    with it, a second 429 in the burst that a widening explained confirmed the quota's
-    lowering from 1800 to 95 instead (49.8x here and once in real time)."""
-    server = [Window(100, 0.2), Window(1800, 18.0)]
-    told = [Window(1800, 18.0)]
-    rng = random.Random(seed)
-
-    async def main() -> tuple[float, int]:
-        loop = asyncio.get_running_loop()
-        strict = RateLimiter(server, count_rejected=True)
-        budgets = [budget(tmp_path, told) for _ in range(2)]
-        for i, b in enumerate(budgets):  # the safety bound's jitter, repeatable
-            b.learner.safety.rng = random.Random(seed * 10 + i)
-        accepted: list[float] = []
-        refused = 0
-
-        async def work(busy: asyncio.Lock) -> None:
-            if cpu:
-                async with busy:
-                    await asyncio.sleep(cpu / 2)
-
-        async def worker(b: SharedBudget, queue: list[int], busy: asyncio.Lock) -> None:
-            nonlocal refused
-            while queue:
-                queue.pop()
-                while True:
-                    slot = await b.acquire()
-                    await work(busy)
-                    await asyncio.sleep(rng.uniform(0.0, 0.005))
-                    ok = strict.admit("k", loop.time()) is None
-                    await asyncio.sleep(rng.uniform(0.0, 0.005))
-                    await work(busy)
-                    b.answered(slot, "accepted" if ok else "rejected")
-                    if ok:
-                        accepted.append(loop.time())
-                        break
-                    refused += 1
-
-        async def process(b: SharedBudget, start: float) -> None:
-            await asyncio.sleep(start)
-            b.restore()
-            queue, busy = list(range(600)), asyncio.Lock()
-            await asyncio.gather(*(worker(b, queue, busy) for _ in range(16)))
-
-        await asyncio.gather(process(budgets[0], 0.0), process(budgets[1], late))
-        for b in budgets:
-            b.close()
-        return max(accepted), refused
-
-    finished, refused = run(main())
-    assert refused <= 0.02 * (1200 + refused)
-    # The second one's 600 cannot start before `late`: the exact schedule from there on.
-    first = exact_schedule(600, server)
-    exact = max(exact_schedule(1200, server)[-1], exact_schedule(600, server, first, late)[-1])
-    # Started late, it learns the burst window while the other one fills it: 1.2-1.6x.
-    assert finished / exact <= (1.5 if not late else 2.0)
 
 
 @pytest.mark.parametrize(("answers", "free"), [(True, 1.1), (False, 31.0)])

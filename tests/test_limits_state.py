@@ -84,6 +84,28 @@ def test_compaction_by_another_is_not_read_as_news_twice(tmp_path: Path) -> None
         assert delta.done == [] and delta.sent == [("a-2", now + 2)]
 
 
+def test_windows_another_run_learned_come_with_its_news_and_damaged_ones_do_not(
+    tmp_path: Path,
+) -> None:
+    """A run reads what another run on the budget learned as it reads its sends (its own
+    records are not news to it), so a burst window found by one serves both."""
+    with (
+        BudgetMemory("p", 900.0, directory=tmp_path) as a,
+        BudgetMemory("p", 900.0, directory=tmp_path) as b,
+    ):
+        a.take_news()
+        b.take_news()
+        a.record_learned(["20/1s", "1800/15m"], "429 with 20 sent in 0.1s")
+        assert a.take_news().learned is None
+        assert b.sync().learned == ["20/1s", "1800/15m"]
+        assert b.sync().learned is None  # read once
+        with a.locked():
+            a.append_locked({"learned": ["20 per second"], "at": 1.0e9, "why": "hand edit"})
+        assert b.sync().learned is None
+        assert b.learned_windows() == []
+        assert b.damaged is not None
+
+
 def test_old_lines_leave_at_compaction_and_learned_windows_stay(tmp_path: Path) -> None:
     now = [1.0e9]
     with BudgetMemory("p", 900.0, directory=tmp_path, clock=lambda: now[0]) as memory:

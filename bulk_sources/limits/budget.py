@@ -80,7 +80,7 @@ class SharedBudget:
             return 0
         with self.memory.locked():
             self.memory._sync()
-            self.memory.take_news()  # all of it is read below
+            learned = self.memory.take_news().learned  # the sends are all read below
             now, edge = self._wall(), self._wall() - self.memory.horizon
             sends: list[tuple[float, float, bool | None]] = []
             for rid, e in self.memory.sends.items():
@@ -92,6 +92,7 @@ class SharedBudget:
                 if stamp > edge:
                     sends.append((min(e.sent, now), min(stamp, now), e.ok))
         self._add_foreign(sends)
+        self._adopt(learned)
         self.limiter.foreign_in_flight = len(self._foreign_open)
         self.restored = len(sends) + len(self._foreign_open)
         return self.restored
@@ -182,8 +183,15 @@ class SharedBudget:
             done.append((sent, sent + self.timeout, None))
         if done:
             self._add_foreign(done)
+        self._adopt(delta.learned)
         if self.limiter.foreign_in_flight != len(self._foreign_open):
             self.limiter.foreign_in_flight = len(self._foreign_open)
+
+    def _adopt(self, names: list[str] | None) -> None:
+        """Windows another run just learned: what it proved holds here too."""
+        if names:
+            self.learner.adopt([parse_window(n) for n in names])
+            self._saved = self.learner.remembered()  # theirs: not ours to record again
 
     def _add_foreign(self, sends: list[tuple[float, float, bool | None]]) -> None:
         """Others' (sent, done, accepted) in wall time: stamps for the limiter, and evidence

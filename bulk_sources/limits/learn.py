@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from .burst_window import burst_options, counted_short, late_answer
+from .elsewhere import adopted, started
 from .evidence import Entry, Evidence
 from .limiter import MultiWindowLimiter, Slot
 from .lowering import Pending, first_lowering, lower_options, pending_lowering
@@ -35,7 +36,6 @@ from .rules import (
     BISECT_CLEAN,
     MAX_BACKOFF,
     PRECISION,
-    WIDEN,
     Change,
     Rule,
     fmt,
@@ -94,7 +94,7 @@ class BudgetLearner:
             memory=min(w.period for w in ceilings),
             rng=rng or random.Random(0),
         )
-        self._learn_start(start)
+        self.rules = started(self.rules, start, self._now())
         self._apply()
 
     # -- evidence -----------------------------------------------------------------------
@@ -126,6 +126,19 @@ class BudgetLearner:
         in clock time. They fill windows (held), but only our own answers go into the
         proven counts: theirs arrive late and out of order, and a proof must be sure."""
         self.log.add_foreign(sends)
+
+    def adopt(self, windows: Sequence[Window]) -> None:
+        """Windows another run on this budget just learned (limits/elsewhere.py)."""
+        before, now = self.windows, self._now()
+        rules = adopted([Rule(**vars(r)) for r in self.settled()], windows, now)
+        if rules is None:
+            return
+        self.rules, self._probe = rules, None  # a probe being judged is withdrawn
+        # A 429 of what was sent before is an echo of the burst the other run learned from
+        # (read as a new one, it widened the window just taken: 20/1s to 20/2s, 1.5x).
+        self._epoch = self.limiter.next_seq
+        self.changes.append(Change(now, before, self.windows, "another run learned it"))
+        self._apply()
 
     def rejected(self, slot: Slot, retry_after: float | None = None) -> float:
         """Learn from a 429 and return when sending may resume (clock time)."""
@@ -292,23 +305,6 @@ class BudgetLearner:
         self.changes.append(Change(now, before, self.windows, reason))
 
     # -- helpers ------------------------------------------------------------------------
-
-    def _learn_start(self, start: Sequence[Window]) -> None:
-        """Windows an earlier run confirmed: kept, and probed only after many clean periods
-        (a run right after must not spend its budget re-learning them)."""
-        by_period = {r.period: r for r in self.rules}
-        now = self._now()
-        for w in start:
-            rule = by_period.get(w.period)
-            if rule is None:
-                if w.period >= self.rules[0].period or any(r.ceiling is None for r in self.rules):
-                    continue  # only one burst window, shorter than every known one
-                rule = Rule(w.count, w.period, None, lower=w.period / WIDEN * 2, upper=w.period)
-                self.rules.insert(0, rule)
-            rule.count, rule.confirmed = min(rule.count, w.count), True
-            rule.backoff = MAX_BACKOFF
-            rule.relax_at = now + rule.period * 2**MAX_BACKOFF
-        self.rules.sort(key=lambda r: r.period)
 
     def settled(self) -> list[Rule]:
         """The rules in force, with a relaxing probe still being judged shown as what it

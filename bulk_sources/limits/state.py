@@ -62,6 +62,7 @@ class Delta:
 
     done: list[tuple[str, float, bool | None]] = field(default_factory=list)
     sent: list[tuple[str, float]] = field(default_factory=list)
+    learned: list[str] | None = None  # the windows another run learned last
 
 
 @dataclass
@@ -175,6 +176,7 @@ class BudgetMemory:
             return
         if "learned" in record:
             self.learned = record
+            delta.learned = _windows_of(record) or delta.learned
             return
         rid = record.get("rid")
         if not isinstance(rid, str):
@@ -232,19 +234,13 @@ class BudgetMemory:
         record = self.learned
         if not record:
             return []
-        at, windows = record.get("at"), record.get("learned")
-        try:
-            if not isinstance(windows, list) or not isinstance(at, (int, float)):
-                raise UsageError("not a list of windows with a time")
-            parsed = [str(parse_window(w)) for w in windows if isinstance(w, str)]
-            if len(parsed) != len(windows) or not math.isfinite(at):
-                raise UsageError("not a list of windows")
-        except UsageError:
+        parsed = _windows_of(record)
+        if parsed is None:
             # Damaged (a hand edit, another version): the run starts from its ceilings, and
             # says so without blaming a --rate-limit nobody gave.
             self.damaged = f"the learned windows in {self.path} are damaged and were ignored"
             return []
-        if now - at > self.horizon * LEARNED_TTL_WINDOWS:
+        if now - record["at"] > self.horizon * LEARNED_TTL_WINDOWS:
             return []
         return parsed
 
@@ -329,3 +325,17 @@ class BudgetMemory:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _windows_of(record: dict[str, Any]) -> list[str] | None:
+    """A learned record's windows, normalized; None if it is damaged."""
+    at, windows = record.get("at"), record.get("learned")
+    try:
+        if not isinstance(windows, list) or not isinstance(at, (int, float)):
+            raise UsageError("not a list of windows with a time")
+        parsed = [str(parse_window(w)) for w in windows if isinstance(w, str)]
+        if len(parsed) != len(windows) or not math.isfinite(at):
+            raise UsageError("not a list of windows")
+    except UsageError:
+        return None
+    return parsed
