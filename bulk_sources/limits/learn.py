@@ -123,9 +123,12 @@ class BudgetLearner:
 
     def foreign(self, sends: Sequence[tuple[float, float, bool | None]]) -> None:
         """Completed sends of another process on the same budget: (sent, done, accepted)
-        in clock time. They fill windows (held), but only our own answers go into the
-        proven counts: theirs arrive late and out of order, and a proof must be sure."""
-        self.log.add_foreign(sends)
+        in clock time. They fill windows (held), and what they got through proves counts
+        as ours does: each arrived in [sent, done] too, read late is all."""
+        periods = [rule.period for rule in self.rules]
+        for entry in self.log.add_foreign(sends):
+            if entry.accepted:
+                self.log.note_accepted(entry, periods)
 
     def adopt(self, windows: Sequence[Window]) -> None:
         """Windows another run on this budget just learned (limits/elsewhere.py)."""
