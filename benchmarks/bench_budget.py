@@ -276,11 +276,17 @@ async def main() -> None:
         action="store_true",
         help="with --matrix: every chosen cell with CPU-bound processes beside it",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="with --matrix: run every chosen cell this many times (timing varies run to run)",
+    )
     args = parser.parse_args()
     if args.matrix:
         from budget_matrix import run_matrix
 
-        await run_matrix(args.only or [], busy=args.busy)
+        await run_matrix(args.only or [], busy=args.busy, repeat=args.repeat)
         return
     unknown = set(args.only or []) - {*SERVERS, *EXTRA}
     if unknown:

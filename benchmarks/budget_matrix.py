@@ -1,6 +1,7 @@
 """The budget in real time (issue 16): burst protection the tool is not told, at real latency.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_budget.py --matrix [--only CELL ...] [--busy]
+        [--repeat N]
 
 Real-time cells: a stand-in with the page's 1800/15m and burst protection {10, 20, 50 per
 1 s, 20 per 2 s} (the issue's servers), inbound and answer latency each uniform in {0-5,
@@ -8,7 +9,8 @@ Real-time cells: a stand-in with the page's 1800/15m and burst protection {10, 2
 (told only the quota). Compressed cells: the earlier page (100/10s + 900/15m) x0.05 and the
 stricter project x0.02, the tool told its default quota scaled, quiet and with BUSY
 CPU-bound processes beside the run. Told cells: the tool given the server's windows.
-Every cell gets a fresh stand-in and state directory.
+Two-run cells: two submits of `rows` each on one key and state directory, together or the
+second 0.3 s late. Every cell gets a fresh stand-in and state directory.
 
 Target per cell: 429s <= 2 % of attempts, time / limit <= 1.25 plus, where the latency
 exceeds 5 % of the shortest window, one round trip (both latencies' maxima) per cycle of
@@ -17,6 +19,7 @@ that window, over the limit. Told cells: 0 x 429.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -26,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from bench_budget import KEY, measure, submit, write_catalog
 
@@ -51,6 +55,7 @@ class Cell:
     max_wait: float | None = None
     busy: bool = False
     answer: bool = True  # False: answers leave at once (the issue's "inbound latency")
+    late: float | None = None  # two runs of `rows` on one key, the second this much later
 
     @property
     def shortest(self) -> Window:
@@ -69,6 +74,13 @@ def cells() -> list[Cell]:
             for rows in ROWS:
                 name = f"rt-{burst}-0-{latency * 1000:g}ms-{rows}"
                 out.append(Cell(name, (*PAGE, burst), latency, rows))
+    # Two runs on one key, together or the second 0.3 s late (the first has learned the
+    # burst window by then): each reads the other's sends and learned windows.
+    for late in (0.0, 0.3):
+        for latency in (0.05, 0.2):
+            tag = f"late{late:g}s" if late else "together"
+            name = f"rt-two-{tag}-20/1s-0-{latency * 1000:g}ms-300x2"
+            out.append(Cell(name, (*PAGE, Window(20, 1.0)), latency, 300, late=late))
     for latency in (0.2, 0.4):
         told = (*PAGE, Window(20, 1.0))
         out.append(Cell(f"told-20/1s-0-{latency * 1000:g}ms-300", told, latency, 300, told))
@@ -110,7 +122,7 @@ def target(cell: Cell, limit: float) -> float:
         return 1.08  # the issue's own figure for told windows
     if cell.latency <= 0.05 * short.period or limit <= 0:
         return 1.25
-    cycles = cell.rows / short.count
+    cycles = cell.rows * (1 if cell.late is None else 2) / short.count
     return 1.25 + cycles * sum(cell.jitter) / limit
 
 
@@ -131,9 +143,8 @@ class Result:
         # Only the told cells know the server's windows; the compressed ones are told the
         # tool's scaled defaults, a ceiling like any run's, and are held to 2 %.
         ok_429 = self.rejected == 0 if self.cell.name.startswith("told") else share <= 2.0
-        ok = (
-            "yes" if ok_429 and self.ratio <= self.goal and self.created == self.cell.rows else "NO"
-        )
+        rows = self.cell.rows * (1 if self.cell.late is None else 2)
+        ok = "yes" if ok_429 and self.ratio <= self.goal and self.created == rows else "NO"
         return (
             f"| {self.cell.name} | {self.limit:.1f} s | {self.ratio:.2f} | <= {self.goal:.2f} "
             f"| {self.rejected} | {share:.1f} % | {self.created} | {self.code} | {ok} |"
@@ -156,24 +167,35 @@ async def one(cell: Cell) -> Result:
         catalog = write_catalog(
             work / "rows.csv", cell.name.replace("/", "_").replace(".", "_"), cell.rows
         )
+        catalogs = [catalog]
+        if cell.late is not None:
+            catalogs.append(write_catalog(work / "second.csv", f"{catalog.stem}_b", cell.rows))
+        rows = cell.rows * len(catalogs)
         async with FakeApiServer(config) as server:
             told = list(cell.told) if cell.told else None
-            code, summary = await submit(
-                server.url, catalog, work, work / "state", told, cell.max_wait
+
+            async def run(catalog: Path, start: float) -> tuple[int, dict[str, Any]]:
+                await asyncio.sleep(start)
+                return await submit(server.url, catalog, work, work / "state", told, cell.max_wait)
+
+            starts = [0.0, cell.late or 0.0][: len(catalogs)]
+            results = await asyncio.gather(
+                *(run(c, t) for c, t in zip(catalogs, starts, strict=True))
             )
-            ratio, rejected, attempts = measure(server, list(cell.windows), 0, cell.rows)
-    limit = exact_schedule(cell.rows, list(cell.windows))[-1]
-    created = summary["counts"].get("created", 0)
+            ratio, rejected, attempts = measure(server, list(cell.windows), 0, rows)
+    limit = exact_schedule(rows, list(cell.windows))[-1]
+    code = max(c for c, _ in results)
+    created = sum(s["counts"].get("created", 0) for _, s in results)
     seconds = time.monotonic() - started
     return Result(
         cell, ratio, rejected, attempts, created, limit, target(cell, limit), seconds, code
     )
 
 
-async def run_matrix(only: list[str], busy: bool = False) -> None:
-    """The chosen cells (names containing one of `only`, all if empty); `busy`: each with
-    the busy cells' burners beside it, named with a `-busy` suffix."""
-    chosen = [c for c in cells() if not only or any(o in c.name for o in only)]
+async def run_matrix(only: list[str], busy: bool = False, repeat: int = 1) -> None:
+    """The chosen cells (names containing one of `only`, all if empty), each `repeat`
+    times; `busy`: each with the busy cells' burners beside it, named with `-busy`."""
+    chosen = [c for c in cells() if not only or any(o in c.name for o in only)] * repeat
     if busy:
         chosen = [replace(c, name=f"{c.name}-busy", busy=True) for c in chosen if not c.busy]
     started = time.time()
