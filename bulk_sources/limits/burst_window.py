@@ -219,15 +219,15 @@ def counted_short(log: Evidence, rule: Rule) -> bool:
     read as `99/1980ms`, with 100 accepted within 0.25 s, stayed so all run: 4.3x). Not a
     count lowered for someone else's share: that one is below what went through by design
     (raised back, each next burst drew a 429 and the safety bound's pauses grew: 26x).
-    Sets `rule.upper` from the same scan: the period is at most the tightest span that held
-    more than its count."""
-    raised, tightest = False, log.tightest(rule.count + 1)
+    Another run's acceptances count here (`Evidence.tightest`). Sets `rule.upper`: the
+    period is at most the tightest span that held more than its count."""
+    raised = False
     for _ in range(8):
-        if not rule.paced or rule.shared or tightest > rule.lower:
+        if not rule.paced or rule.shared or log.tightest(rule.count + 1, others=True) > rule.lower:
             break
         rule.count = max(rule.count + 1, log.scan_proven(rule.lower))
-        raised, tightest = True, log.tightest(rule.count + 1)
-    rule.upper = min(rule.period, tightest)
+        raised = True
+    rule.upper = min(rule.period, log.tightest(rule.count + 1))
     return raised
 
 
