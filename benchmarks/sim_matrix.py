@@ -40,8 +40,8 @@ def main(verbose: bool) -> None:
     met = total = safe = rejected = attempts = 0
     log_ratio = 0.0
     for cell in cells():
-        if cell.busy:
-            continue
+        if cell.busy or cell.late is not None:
+            continue  # two-run cells: sim_two_runs.py
         exact = limit(cell.rows, list(cell.windows))
         goal = target(cell, exact)
         told = list(cell.told) if cell.told else list(PAGE)
