@@ -44,12 +44,7 @@ def two_runs(
     async def main() -> tuple[float, int, list[list[str]]]:
         loop = asyncio.get_running_loop()
         strict = RateLimiter(server, count_rejected=True)
-        budgets = []
-        for i in range(2):
-            memory = BudgetMemory("project-x", 2 * told[-1].period, directory=tmp_path, clock=wall)
-            b = SharedBudget(told, source="configured", memory=memory, wall=wall, drift=0.0)
-            b.learner.safety.rng = random.Random(seed * 10 + i)  # its jitter, repeatable
-            budgets.append(b)
+        budgets: list[SharedBudget] = []
         accepted: list[float] = []
         refused = 0
 
@@ -75,13 +70,18 @@ def two_runs(
                         break
                     refused += 1
 
-        async def process(b: SharedBudget, start: float) -> None:
+        async def process(i: int, start: float) -> None:
+            # A run opens the memory when it starts: what was learned by then, it starts from.
             await asyncio.sleep(start)
+            memory = BudgetMemory("project-x", 2 * told[-1].period, directory=tmp_path, clock=wall)
+            b = SharedBudget(told, source="configured", memory=memory, wall=wall, drift=0.0)
+            b.learner.safety.rng = random.Random(seed * 10 + i)  # its jitter, repeatable
+            budgets.append(b)
             b.restore()
             queue, busy = list(range(rows)), asyncio.Lock()
             await asyncio.gather(*(worker(b, queue, busy) for _ in range(16)))
 
-        await asyncio.gather(process(budgets[0], 0.0), process(budgets[1], late))
+        await asyncio.gather(process(0, 0.0), process(1, late))
         learned = [[str(w) for w in b.learner.windows] for b in budgets]
         for b in budgets:
             b.close()
