@@ -102,6 +102,7 @@ def exact(server: list[Window], rows: int, late: float) -> float:
     [
         *[(0, 0.0, 0.0), (1, 0.0, 0.0), (2, 0.0, 0.0), (0, 1.0, 0.0), (1, 1.5, 0.0)],
         *[(7, 1.0, 0.0), (3, 0.0, 0.001), (16, 0.003, 0.001)],
+        *[(0, 0.3, 0.001), (6, 0.3, 0.001)],
     ],
 )
 def test_two_processes_learn_the_unknown_burst_window_together(
@@ -113,7 +114,10 @@ def test_two_processes_learn_the_unknown_burst_window_together(
     whole quota window (9-10x); or a later 429 found the quota a quarter full of the
     other's sends and was read as the quota lowered to that (602/18s: 16x in real time,
     4-42x here). With `cpu`, a second 429 in the burst that a widening explained confirmed
-    the quota's lowering from 1800 to 95 instead (49.8x here and once in real time)."""
+    the quota's lowering from 1800 to 95 instead (49.8x here and once in real time). At
+    0.3 s late the second starts from the burst window the first has recorded, `100/184ms`,
+    and its first 429 widened that 4x, to 736ms, as a window told of, not to the next
+    round period (2.5x, as the lab's two-late case in real time)."""
     server = [Window(100, 0.2), Window(1800, 18.0)]
     finished, refused, _ = two_runs(
         tmp_path, server, [Window(1800, 18.0)], rows=600, seed=seed, late=late, cpu=cpu

@@ -14,7 +14,10 @@ __all__ = ["adopted", "started"]
 
 def started(rules: list[Rule], start: Sequence[Window], now: float) -> list[Rule]:
     """Windows an earlier run confirmed: kept, and probed only after many clean periods
-    (a run right after must not spend its budget re-learning them)."""
+    (a run right after must not spend its budget re-learning them). A burst window under
+    the quota alone is paced, as it was when learned: a 429 widens it to the next round
+    period (a run started 0.3 s after another took its `100/184ms` and widened it to
+    736ms, where the other went to 300ms: 2.5x the limit, 1.5x now)."""
     rules = list(rules)
     by_period = {r.period: r for r in rules}
     for w in start:
@@ -23,6 +26,7 @@ def started(rules: list[Rule], start: Sequence[Window], now: float) -> list[Rule
             if w.period >= rules[0].period or any(r.ceiling is None for r in rules):
                 continue  # only one burst window, shorter than every known one
             rule = Rule(w.count, w.period, None, lower=w.period / WIDEN * 2, upper=w.period)
+            rule.paced = len(rules) == 1  # told the quota alone, as when it was learned
             rules.insert(0, rule)
         rule.count, rule.confirmed = min(rule.count, w.count), True
         rule.backoff = MAX_BACKOFF
