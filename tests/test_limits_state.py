@@ -104,6 +104,11 @@ def test_windows_another_run_learned_come_with_its_news_and_damaged_ones_do_not(
         assert b.sync().learned is None
         assert b.learned_windows() == []
         assert b.damaged is not None
+        a.sync()
+        a.record_learned(["19/1s", "1800/15m"], "its own, later")
+        a.compact()  # reads the whole log again, its own records too: none of them is news
+        assert a.take_news().learned is None
+        assert b.sync().learned == ["19/1s", "1800/15m"]
 
 
 def test_old_lines_leave_at_compaction_and_learned_windows_stay(tmp_path: Path) -> None:

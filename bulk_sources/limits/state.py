@@ -25,6 +25,7 @@ import json
 import math
 import os
 import re
+import secrets
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -106,6 +107,9 @@ class BudgetMemory:
         self.sends: dict[str, _Send] = {}
         self._mine: set[str] = set()
         self.learned: dict[str, Any] | None = None
+        # Whose learned records are news: a compaction reads the whole log again, and a
+        # run's own old record read as another's raised a count it had since lowered.
+        self._writer = secrets.token_hex(4)
         self.damaged: str | None = None  # a note when the learned record was unusable
         self._news = Delta()
         self._lines = 0
@@ -176,7 +180,8 @@ class BudgetMemory:
             return
         if "learned" in record:
             self.learned = record
-            delta.learned = _windows_of(record) or delta.learned
+            if record.get("by") != self._writer:
+                delta.learned = _windows_of(record) or delta.learned
             return
         rid = record.get("rid")
         if not isinstance(rid, str):
@@ -260,7 +265,7 @@ class BudgetMemory:
     def record_learned(self, windows: list[str], why: str, t: float | None = None) -> None:
         at = self._clock() if t is None else t
         with self.locked():
-            self.append_locked({"learned": windows, "at": at, "why": why})
+            self.append_locked({"learned": windows, "at": at, "why": why, "by": self._writer})
 
     def append_locked(self, record: dict[str, Any]) -> None:
         """Under the lock: catch up with others (see take_news), then append one line."""
