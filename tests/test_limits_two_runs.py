@@ -34,11 +34,15 @@ def two_runs(
     late: float = 0.0,
     cpu: float = 0.0,
     latency: tuple[float, float] = (0.005, 0.005),
+    planning: float = 0.0,
 ) -> tuple[float, int, list[list[str]]]:
     """Two runs of `rows` each, the second `late`: when the last row went through, the 429s,
     and the windows each ended with. `cpu` is each run's own work per request on its one
     event loop, half before the send and half after the answer; `latency` the most of the
-    uniform delay in (counted on arrival) and out."""
+    uniform delay in (counted on arrival) and out. Each run opens the budget memory
+    `planning` seconds before its first send (at most its start), as a run does before it
+    lists what the project holds: what was learned by then, it starts from; what is
+    learned later reaches it as news."""
     rng = random.Random(seed)
 
     async def main() -> tuple[float, int, list[list[str]]]:
@@ -71,12 +75,12 @@ def two_runs(
                     refused += 1
 
         async def process(i: int, start: float) -> None:
-            # A run opens the memory when it starts: what was learned by then, it starts from.
-            await asyncio.sleep(start)
+            await asyncio.sleep(max(0.0, start - planning))
             memory = BudgetMemory("project-x", 2 * told[-1].period, directory=tmp_path, clock=wall)
             b = SharedBudget(told, source="configured", memory=memory, wall=wall, drift=0.0)
             b.learner.safety.rng = random.Random(seed * 10 + i)  # its jitter, repeatable
             budgets.append(b)
+            await asyncio.sleep(start - loop.time())
             b.restore()
             queue, busy = list(range(rows)), asyncio.Lock()
             await asyncio.gather(*(worker(b, queue, busy) for _ in range(16)))
@@ -131,14 +135,15 @@ def test_two_processes_learn_the_unknown_burst_window_together(
 def test_a_run_started_beside_another_takes_the_burst_window_the_other_learned(
     tmp_path: Path, seed: int
 ) -> None:
-    """Real scale: 20/1s + 1800/15m, told only the quota, 0-50 ms in, the second run 0.3 s
-    after the first, which has learned 20/1s by then. Left to learn it again from the
+    """Real scale: 20/1s + 1800/15m, told only the quota, 0-50 ms in, both runs planning from
+    t=0, the second sending 0.3 s after the first, which has learned 20/1s by then (news to
+    the second, which opened the memory before). Left to learn it again from the
     other's burst in flight, the second misread it (`35/1.25s` widened to `36/5s` or
     `17/5s`), no reading of its next 429s was left, and its pauses grew to minutes:
     56-135x the limit with 49-73 x 429 (2.7x in the fourth)."""
     server = [Window(20, 1.0), *PAGE]
     finished, refused, learned = two_runs(
-        tmp_path, server, PAGE, rows=300, seed=seed, late=0.3, latency=(0.05, 0.0)
+        tmp_path, server, PAGE, rows=300, seed=seed, late=0.3, latency=(0.05, 0.0), planning=0.3
     )
     assert learned == [["20/1s", "1800/15m"]] * 2
     assert refused <= 0.02 * (600 + refused)
