@@ -138,9 +138,9 @@ def test_a_run_started_beside_another_takes_the_burst_window_the_other_learned(
     """Real scale: 20/1s + 1800/15m, told only the quota, 0-50 ms in, both runs planning from
     t=0, the second sending 0.3 s after the first, which has learned 20/1s by then (news to
     the second, which opened the memory before). Left to learn it again from the
-    other's burst in flight, the second misread it (`35/1.25s` widened to `36/5s` or
-    `17/5s`), no reading of its next 429s was left, and its pauses grew to minutes:
-    56-135x the limit with 49-73 x 429 (2.7x in the fourth)."""
+    other's burst in flight, the second misread it (`218/12.06s`, `200/15s`, or the quota
+    lowered to 344), no reading of its next 429s was left, and its pauses grew to minutes:
+    54-172x the limit with 160-189 x 429 (1.8x in the fourth)."""
     server = [Window(20, 1.0), *PAGE]
     finished, refused, learned = two_runs(
         tmp_path, server, PAGE, rows=300, seed=seed, late=0.3, latency=(0.05, 0.0), planning=0.3
