@@ -109,6 +109,13 @@ def test_windows_another_run_learned_come_with_its_news_and_damaged_ones_do_not(
         a.compact()  # reads the whole log again, its own records too: none of them is news
         assert a.take_news().learned is None
         assert b.sync().learned == ["19/1s", "1800/15m"]
+        b.compact()  # a replaced log, read again from the start: nothing in it is new
+        assert a.sync().learned is None
+    # A record there when a run opens the memory is what it starts from (within its TTL,
+    # learned_windows), not news to adopt, however old.
+    with BudgetMemory("p", 900.0, directory=tmp_path) as c:
+        assert c.take_news().learned is None
+        assert c.learned_windows() == ["19/1s", "1800/15m"]
 
 
 def test_old_lines_leave_at_compaction_and_learned_windows_stay(tmp_path: Path) -> None:

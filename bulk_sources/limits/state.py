@@ -107,9 +107,9 @@ class BudgetMemory:
         self.sends: dict[str, _Send] = {}
         self._mine: set[str] = set()
         self.learned: dict[str, Any] | None = None
-        # Whose learned records are news: a compaction reads the whole log again, and a
-        # run's own old record read as another's raised a count it had since lowered.
-        self._writer = secrets.token_hex(4)
+        # Learned records are news if another writer's and newer than any read (a compaction
+        # reads the log again: a run's own old record, adopted, undid a lowered count).
+        self._writer, self._learned_at = secrets.token_hex(4), -math.inf
         self.damaged: str | None = None  # a note when the learned record was unusable
         self._news = Delta()
         self._lines = 0
@@ -117,6 +117,7 @@ class BudgetMemory:
         self._check_at = compact_every
         with self.locked():
             self._sync()
+        self._news.learned = None  # there at open: learned_windows() serves it
 
     # -- the lock -------------------------------------------------------------------------
 
@@ -180,8 +181,11 @@ class BudgetMemory:
             return
         if "learned" in record:
             self.learned = record
-            if record.get("by") != self._writer:
-                delta.learned = _windows_of(record) or delta.learned
+            at = record.get("at")
+            if isinstance(at, (int, float)) and at > self._learned_at:
+                self._learned_at = at
+                if record.get("by") != self._writer:
+                    delta.learned = _windows_of(record) or delta.learned
             return
         rid = record.get("rid")
         if not isinstance(rid, str):
