@@ -205,41 +205,35 @@ def test_patience_runs_out_when_nothing_is_accepted() -> None:
     assert learner.starved(since=0.0, now=3600.0)
 
 
-def test_a_budget_someone_else_holds_is_not_pounded() -> None:
-    """429s with nothing of ours in any window: wait the shortest window, doubling."""
+def refused_every_time(windows: list[Window], n: int, max_wait: float = 3600.0) -> list[float]:
+    """When each of n requests was admitted, every one answered 429 at once."""
 
     async def main() -> list[float]:
-        limiter = MultiWindowLimiter([Window(5, 1.0), Window(50, 60.0)], drift=0.0)
-        learner = BudgetLearner(limiter, [Window(5, 1.0), Window(50, 60.0)])
+        limiter = MultiWindowLimiter(windows, drift=0.0)
+        learner = BudgetLearner(limiter, windows, max_wait=max_wait)
         times = []
-        for _ in range(8):
+        for _ in range(n):
             slot = await limiter.acquire()
             slot.release()
             times.append(slot.admitted_at)
             learner.rejected(slot)
         return times
 
+    return run(main())
+
+
+def test_a_budget_someone_else_holds_is_not_pounded() -> None:
+    """429s with nothing of ours in any window: wait the shortest window, doubling."""
+    times = refused_every_time([Window(5, 1.0), Window(50, 60.0)], 8)
     # 1, 2, 4, ... seconds apart, capped at the longest window.
-    assert run(main()) == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 63.0, 123.0]
+    assert times == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 63.0, 123.0]
 
 
 def test_a_budget_someone_else_holds_for_ever_is_waited_on_without_bound_errors() -> None:
     """Told one short window that someone else fills for good: every 429 is unexplained.
     The wait doubles up to the window and stays there; the count of doublings once grew
     without end, and the 1,025th 429 raised OverflowError (2**1025 as a float)."""
-
-    async def main() -> list[float]:
-        limiter = MultiWindowLimiter([Window(20, 1.0)], drift=0.0)
-        learner = BudgetLearner(limiter, [Window(20, 1.0)], max_wait=10.0)
-        times = []
-        for _ in range(1100):
-            slot = await limiter.acquire()
-            slot.release()
-            times.append(slot.admitted_at)
-            learner.rejected(slot)
-        return times
-
-    times = run(main())
+    times = refused_every_time([Window(20, 1.0)], 1100, max_wait=10.0)
     gaps = [b - a for a, b in pairwise(times)]
     # The learner's wait (at most the window) plus the safety bound's pause (max_wait).
     assert max(gaps) <= 1.0 + 10.0 + 1e-9
